@@ -1,0 +1,3 @@
+//! Auth verifier role: SigV4 verification against credentials held in NATS KV.
+
+pub mod sigv4;

@@ -1,0 +1,1 @@
+//! Request payload decoding and verification (owned by the payload work item).

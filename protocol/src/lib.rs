@@ -1,0 +1,17 @@
+//! Everything the jetgate edge and workers agree on: roles and subjects, wire messages,
+//! the body-stream framing with credit-based flow control, S3 error codes and the
+//! request-id / trace-context headers. Nothing here talks to the network except through
+//! `async-nats` handles passed in by the caller.
+
+pub mod envelope;
+pub mod error;
+pub mod headers;
+pub mod messages;
+pub mod mux;
+pub mod names;
+pub mod roles;
+pub mod stream;
+
+pub use envelope::{decode, encode, Envelope, EnvelopeError};
+pub use error::{S3Error, S3ErrorCode};
+pub use roles::{Endpoint, Role};

@@ -1,0 +1,182 @@
+//! Worker roles, their NATS micro service names and the versioned endpoint subjects.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Wire version of every subject; bump it when a message changes incompatibly so old
+/// and new workers can run side by side during a rolling upgrade.
+pub const API_VERSION: &str = "v1";
+
+/// Semver of the micro services, reported by `nats micro info`.
+pub const SERVICE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Subject prefix of all jetgate services.
+pub const SUBJECT_ROOT: &str = "jetgate";
+
+/// One kind of worker; each is its own NATS micro service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Auth,
+    Listing,
+    Multipart,
+    Object,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Auth, Role::Listing, Role::Multipart, Role::Object];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Auth => "auth",
+            Role::Listing => "listing",
+            Role::Multipart => "multipart",
+            Role::Object => "object",
+        }
+    }
+
+    /// Name shown by `nats micro ls`.
+    pub fn service_name(self) -> String {
+        format!("jetgate-{}", self.as_str())
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Role::Auth => "jetgate SigV4 verifier and credential store",
+            Role::Listing => "jetgate buckets and object listings",
+            Role::Multipart => "jetgate multipart upload assembler",
+            Role::Object => "jetgate object get/put/head/delete/copy",
+        }
+    }
+
+    /// Subject group of the role, e.g. `jetgate.v1.object`.
+    pub fn group(self) -> String {
+        format!("{SUBJECT_ROOT}.{API_VERSION}.{}", self.as_str())
+    }
+
+    /// Endpoints the role serves.
+    pub fn endpoints(self) -> &'static [Endpoint] {
+        use Endpoint::*;
+        match self {
+            Role::Auth => &[AuthVerify, AuthChunks],
+            Role::Listing => &[
+                ListBuckets,
+                CreateBucket,
+                DeleteBucket,
+                HeadBucket,
+                GetBucketLocation,
+                ListObjects,
+            ],
+            Role::Multipart => &[Multipart],
+            Role::Object => &[
+                PutObject,
+                GetObject,
+                DeleteObject,
+                DeleteObjects,
+                CopyObject,
+            ],
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown role {0:?} (expected auth, listing, multipart or object)")]
+pub struct UnknownRole(String);
+
+impl FromStr for Role {
+    type Err = UnknownRole;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "auth" => Ok(Role::Auth),
+            "listing" => Ok(Role::Listing),
+            "multipart" => Ok(Role::Multipart),
+            "object" => Ok(Role::Object),
+            other => Err(UnknownRole(other.to_string())),
+        }
+    }
+}
+
+/// One micro endpoint; its subject is `jetgate.v1.<role>.<name>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    AuthVerify,
+    AuthChunks,
+    ListBuckets,
+    CreateBucket,
+    DeleteBucket,
+    HeadBucket,
+    GetBucketLocation,
+    ListObjects,
+    Multipart,
+    PutObject,
+    /// GET and HEAD: HEAD is a GET whose body is not sent.
+    GetObject,
+    DeleteObject,
+    DeleteObjects,
+    CopyObject,
+}
+
+impl Endpoint {
+    pub fn role(self) -> Role {
+        use Endpoint::*;
+        match self {
+            AuthVerify | AuthChunks => Role::Auth,
+            ListBuckets | CreateBucket | DeleteBucket | HeadBucket | GetBucketLocation
+            | ListObjects => Role::Listing,
+            Multipart => Role::Multipart,
+            PutObject | GetObject | DeleteObject | DeleteObjects | CopyObject => Role::Object,
+        }
+    }
+
+    /// Last subject token, also the micro endpoint name.
+    pub fn name(self) -> &'static str {
+        use Endpoint::*;
+        match self {
+            AuthVerify => "verify",
+            AuthChunks => "chunks",
+            ListBuckets => "list_buckets",
+            CreateBucket => "create_bucket",
+            DeleteBucket => "delete_bucket",
+            HeadBucket => "head_bucket",
+            GetBucketLocation => "bucket_location",
+            ListObjects => "list_objects",
+            Multipart => "multipart",
+            PutObject => "put",
+            GetObject => "get",
+            DeleteObject => "delete",
+            DeleteObjects => "delete_many",
+            CopyObject => "copy",
+        }
+    }
+
+    pub fn subject(self) -> String {
+        format!("{}.{}", self.role().group(), self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_endpoint_belongs_to_the_role_that_lists_it() {
+        for role in Role::ALL {
+            for ep in role.endpoints() {
+                assert_eq!(ep.role(), role, "{ep:?}");
+                assert!(ep.subject().starts_with(&format!("jetgate.v1.{role}.")));
+            }
+        }
+        assert_eq!(Endpoint::PutObject.subject(), "jetgate.v1.object.put");
+    }
+
+    #[test]
+    fn roles_parse_from_flags() {
+        assert_eq!("listing".parse::<Role>().ok(), Some(Role::Listing));
+        assert!("nope".parse::<Role>().is_err());
+    }
+}
