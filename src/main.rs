@@ -1,1 +1,413 @@
-fn main() {}
+//! `jetgate`: S3 API gateway for NATS JetStream Object Store.
+
+mod devserver;
+mod nats;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use jetgate_actors::auth::{Credential, CredentialStore};
+use jetgate_actors::{SupervisorMsg, Worker, WorkerConfig, WorkerSupervisor};
+use jetgate_edge::{EdgeConfig, EdgeState};
+use jetgate_protocol::stream::StreamConfig;
+use jetgate_protocol::Role;
+use nats::NatsArgs;
+use ractor::Actor;
+use rand::distributions::{Alphanumeric, DistString};
+
+#[derive(Parser)]
+#[command(
+    name = "jetgate",
+    version,
+    about = "S3 API gateway for NATS JetStream Object Store"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run nats-server (unless --nats-url is given), the edge and every role in one process tree.
+    Dev(DevArgs),
+    /// Run the HTTP edge alone.
+    Edge(EdgeArgs),
+    /// Run worker roles.
+    Worker(WorkerArgs),
+    /// Manage S3 access keys in the NATS credential store.
+    #[command(subcommand)]
+    Credentials(CredentialsCmd),
+}
+
+#[derive(Args, Clone)]
+struct EdgeOpts {
+    /// Address the S3 endpoint listens on.
+    #[arg(long, env = "JETGATE_LISTEN", default_value = "127.0.0.1:9000")]
+    listen: SocketAddr,
+    /// Domain for virtual-hosted-style requests (`<bucket>.<domain>`).
+    #[arg(long, env = "JETGATE_DOMAIN")]
+    domain: Option<String>,
+}
+
+#[derive(Args, Clone)]
+struct CommonOpts {
+    /// The region clients sign for.
+    #[arg(long, env = "JETGATE_REGION", default_value = "us-east-1")]
+    region: String,
+    /// Seconds of silence after which a body stream's peer is presumed dead.
+    #[arg(long, env = "JETGATE_STREAM_IDLE_SECS", default_value_t = 10)]
+    stream_idle_secs: u64,
+    /// Bytes in flight per body stream (the memory bound of one request).
+    #[arg(long, env = "JETGATE_STREAM_WINDOW", default_value_t = 4 * 1024 * 1024)]
+    stream_window: u64,
+}
+
+impl CommonOpts {
+    fn stream(&self) -> StreamConfig {
+        StreamConfig {
+            window: self.stream_window,
+            idle_timeout: Duration::from_secs(self.stream_idle_secs),
+            heartbeat: Duration::from_secs(self.stream_idle_secs.clamp(1, 10) / 3 + 1)
+                .min(Duration::from_secs(self.stream_idle_secs.max(1))),
+            ..StreamConfig::default()
+        }
+    }
+}
+
+#[derive(Args, Clone)]
+struct WorkerOpts {
+    /// Allowed clock skew of signed requests, in seconds.
+    #[arg(long, env = "JETGATE_MAX_SKEW_SECS", default_value_t = 900)]
+    max_skew_secs: u64,
+    /// Age in seconds after which chunks no object refers to are reclaimed.
+    #[arg(long, env = "JETGATE_ORPHAN_GRACE_SECS", default_value_t = 300)]
+    orphan_grace_secs: u64,
+    /// Object-store replicas of buckets created through S3 (3 on a cluster).
+    #[arg(long, env = "JETGATE_REPLICAS", default_value_t = 1)]
+    replicas: usize,
+}
+
+#[derive(Args)]
+struct DevArgs {
+    #[command(flatten)]
+    nats: NatsArgs,
+    #[command(flatten)]
+    edge: EdgeOpts,
+    #[command(flatten)]
+    common: CommonOpts,
+    #[command(flatten)]
+    worker: WorkerOpts,
+    /// Start this nats-server binary instead of `nats-server` from PATH.
+    #[arg(long, env = "JETGATE_NATS_SERVER_BIN")]
+    nats_server_bin: Option<PathBuf>,
+    /// Folder for the dev nats-server's JetStream data.
+    #[arg(long, env = "JETGATE_DATA_DIR", default_value = "./.jetgate")]
+    data_dir: PathBuf,
+    /// Root access key (generated when absent).
+    #[arg(long, env = "JETGATE_ACCESS_KEY")]
+    access_key: Option<String>,
+    /// Root secret key (generated when absent).
+    #[arg(long, env = "JETGATE_SECRET_KEY", hide_env_values = true)]
+    secret_key: Option<String>,
+}
+
+#[derive(Args)]
+struct EdgeArgs {
+    #[command(flatten)]
+    nats: NatsArgs,
+    #[command(flatten)]
+    edge: EdgeOpts,
+    #[command(flatten)]
+    common: CommonOpts,
+}
+
+#[derive(Args)]
+struct WorkerArgs {
+    #[command(flatten)]
+    nats: NatsArgs,
+    #[command(flatten)]
+    common: CommonOpts,
+    #[command(flatten)]
+    worker: WorkerOpts,
+    /// Roles this process serves.
+    #[arg(
+        long,
+        env = "JETGATE_ROLES",
+        value_delimiter = ',',
+        default_value = "auth,listing,multipart,object"
+    )]
+    roles: Vec<Role>,
+}
+
+#[derive(Subcommand)]
+enum CredentialsCmd {
+    /// Add or replace an access key.
+    Add {
+        #[command(flatten)]
+        nats: NatsArgs,
+        #[arg(long)]
+        access_key: String,
+        #[arg(long, env = "JETGATE_SECRET_KEY", hide_env_values = true)]
+        secret_key: String,
+        /// Owner id shown in listings (defaults to the access key).
+        #[arg(long)]
+        owner_id: Option<String>,
+        /// Owner display name shown in listings (defaults to the access key).
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// List access keys (never secrets).
+    List {
+        #[command(flatten)]
+        nats: NatsArgs,
+    },
+    /// Remove an access key.
+    Remove {
+        #[command(flatten)]
+        nats: NatsArgs,
+        #[arg(long)]
+        access_key: String,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("JETGATE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Dev(a) => dev(a).await,
+        Command::Edge(a) => {
+            let client = a.nats.connect("jetgate-edge").await?;
+            let addr = serve_edge(client, &a.edge, &a.common).await?;
+            println!("endpoint: http://{addr}");
+            shutdown_signal().await;
+            Ok(())
+        }
+        Command::Worker(a) => {
+            let client = a.nats.connect("jetgate-worker").await?;
+            let sup = start_worker(client, &a.common, &a.worker, a.roles.clone()).await?;
+            let names: Vec<&str> = a.roles.iter().map(|r| r.as_str()).collect();
+            println!("worker ready: {}", names.join(","));
+            shutdown_signal().await;
+            drain(sup).await;
+            Ok(())
+        }
+        Command::Credentials(c) => credentials(c).await,
+    }
+}
+
+async fn dev(a: DevArgs) -> anyhow::Result<()> {
+    // An explicit --nats-url (flag or env) means "use that server"; otherwise start one.
+    let own_server = !url_given() && std::env::var_os("JETGATE_NATS_URL").is_none();
+    let mut nats_args = a.nats.clone();
+    let _nats_child = if own_server {
+        let bin = a
+            .nats_server_bin
+            .clone()
+            .unwrap_or_else(devserver::default_bin);
+        let child = devserver::start(&bin, &a.data_dir).await?;
+        nats_args.nats_url = child.url.clone();
+        Some(child)
+    } else {
+        None
+    };
+    let client = nats_args.connect("jetgate-dev").await?;
+    let access_key = a.access_key.clone().unwrap_or_else(|| {
+        format!(
+            "JG{}",
+            Alphanumeric
+                .sample_string(&mut rand::thread_rng(), 18)
+                .to_uppercase()
+        )
+    });
+    let secret_key = a
+        .secret_key
+        .clone()
+        .unwrap_or_else(|| Alphanumeric.sample_string(&mut rand::thread_rng(), 40));
+    let store = CredentialStore::open(
+        &async_nats::jetstream::new(client.clone()),
+        a.worker.replicas,
+    )
+    .await
+    .context("opening the credential store")?;
+    store
+        .put(&Credential::new(
+            &access_key,
+            &secret_key,
+            &access_key,
+            "jetgate-root",
+        )?)
+        .await?;
+    let sup = start_worker(client.clone(), &a.common, &a.worker, Role::ALL.to_vec()).await?;
+    let addr = serve_edge(client, &a.edge, &a.common).await?;
+    println!("endpoint: http://{addr}");
+    println!("access_key: {access_key}");
+    println!("secret_key: {secret_key}");
+    println!("region: {}", a.common.region);
+    println!("nats: {}", nats_args.nats_url);
+    shutdown_signal().await;
+    drain(sup).await;
+    Ok(())
+}
+
+/// True when --nats-url was spelled out on the command line.
+fn url_given() -> bool {
+    std::env::args().any(|a| a == "--nats-url" || a.starts_with("--nats-url="))
+}
+
+async fn serve_edge(
+    client: async_nats::Client,
+    opts: &EdgeOpts,
+    common: &CommonOpts,
+) -> anyhow::Result<SocketAddr> {
+    let cfg = EdgeConfig {
+        domain: opts.domain.clone(),
+        region: common.region.clone(),
+        stream: common.stream(),
+        ..EdgeConfig::default()
+    };
+    let state = EdgeState::new(client, cfg).await?;
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .with_context(|| format!("binding {}", opts.listen))?;
+    let addr = listener.local_addr()?;
+    let app = jetgate_edge::app(state);
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+        {
+            tracing::error!(error = %e, "edge server failed");
+        }
+    });
+    tracing::info!(%addr, "edge listening");
+    Ok(addr)
+}
+
+async fn start_worker(
+    client: async_nats::Client,
+    common: &CommonOpts,
+    opts: &WorkerOpts,
+    roles: Vec<Role>,
+) -> anyhow::Result<ractor::ActorRef<SupervisorMsg>> {
+    let cfg = WorkerConfig {
+        region: common.region.clone(),
+        max_skew: Duration::from_secs(opts.max_skew_secs),
+        stream: common.stream(),
+        orphan_grace: Duration::from_secs(opts.orphan_grace_secs),
+        replicas: opts.replicas,
+        ..WorkerConfig::default()
+    };
+    let worker = Worker::new(client, cfg).await?;
+    if roles.contains(&Role::Object) {
+        spawn_janitor(worker.clone());
+    }
+    let (sup, _) = Actor::spawn(None, WorkerSupervisor, (worker, roles))
+        .await
+        .map_err(|e| anyhow::anyhow!("starting roles: {e}"))?;
+    Ok(sup)
+}
+
+/// Reclaims chunks of uploads whose worker died, at start and every minute.
+fn spawn_janitor(worker: Worker) {
+    tokio::spawn(async move {
+        let grace = worker.cfg().orphan_grace;
+        let period = grace.clamp(Duration::from_secs(1), Duration::from_secs(60));
+        loop {
+            match worker.store().nats_buckets().await {
+                Ok(buckets) => {
+                    for (b, _) in buckets {
+                        if let Err(e) = worker.store().sweep_orphans(&b, grace).await {
+                            tracing::warn!(bucket = %b, error = %e, "orphan sweep failed");
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "orphan sweep could not list buckets"),
+            }
+            tokio::time::sleep(period).await;
+        }
+    });
+}
+
+async fn drain(sup: ractor::ActorRef<SupervisorMsg>) {
+    let _ = ractor::call_t!(sup, SupervisorMsg::Drain, 30_000);
+    sup.stop(None);
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+async fn credentials(cmd: CredentialsCmd) -> anyhow::Result<()> {
+    match cmd {
+        CredentialsCmd::Add {
+            nats,
+            access_key,
+            secret_key,
+            owner_id,
+            display_name,
+        } => {
+            let client = nats.connect("jetgate-credentials").await?;
+            let store = CredentialStore::open(&async_nats::jetstream::new(client), 1).await?;
+            let cred = Credential::new(
+                &access_key,
+                &secret_key,
+                owner_id.as_deref().unwrap_or(&access_key),
+                display_name.as_deref().unwrap_or(&access_key),
+            )?;
+            store.put(&cred).await?;
+            println!("added {access_key}");
+        }
+        CredentialsCmd::List { nats } => {
+            let client = nats.connect("jetgate-credentials").await?;
+            let store = CredentialStore::open(&async_nats::jetstream::new(client), 1).await?;
+            for c in store.list().await? {
+                println!("{}\t{}\t{}", c.access_key, c.owner_id, c.display_name);
+            }
+        }
+        CredentialsCmd::Remove { nats, access_key } => {
+            let client = nats.connect("jetgate-credentials").await?;
+            let store = CredentialStore::open(&async_nats::jetstream::new(client), 1).await?;
+            if store.remove(&access_key).await? {
+                println!("removed {access_key}");
+            } else {
+                anyhow::bail!("no access key {access_key}");
+            }
+        }
+    }
+    Ok(())
+}

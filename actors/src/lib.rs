@@ -1,5 +1,40 @@
 //! jetgate worker roles: auth verifier, listing, multipart assembler and object I/O,
-//! each a ractor actor behind a NATS micro service endpoint.
+//! each a ractor actor behind a NATS micro service.
 
 pub mod auth;
+mod body;
+mod incoming;
+pub mod listing;
+pub mod multipart;
+pub mod object;
 pub mod payload;
+pub mod roles;
+pub mod store;
+pub mod worker;
+
+use jetgate_protocol::{Endpoint, S3Error};
+
+pub use incoming::Incoming;
+pub use roles::{SupervisorMsg, WorkerSupervisor};
+pub use worker::{Worker, WorkerConfig};
+
+/// Routes a request to its handler; handlers reply themselves on success.
+pub(crate) async fn dispatch(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
+    use Endpoint::*;
+    match inc.endpoint {
+        AuthVerify => auth::verify(worker, inc).await,
+        AuthChunks => auth::chunks(worker, inc).await,
+        ListBuckets => listing::list_buckets(worker, inc).await,
+        CreateBucket => listing::create_bucket(worker, inc).await,
+        DeleteBucket => listing::delete_bucket(worker, inc).await,
+        HeadBucket => listing::head_bucket(worker, inc).await,
+        GetBucketLocation => listing::bucket_location(worker, inc).await,
+        ListObjects => listing::list_objects(worker, inc).await,
+        Multipart => multipart::handle(worker, inc).await,
+        PutObject => object::put(worker, inc).await,
+        GetObject => object::get(worker, inc).await,
+        DeleteObject => object::delete(worker, inc).await,
+        DeleteObjects => object::delete_many(worker, inc).await,
+        CopyObject => object::copy(worker, inc).await,
+    }
+}

@@ -1,1 +1,359 @@
-//! (owned by the edge codec work item)
+//! HTTP → protocol: pure functions that read headers and query parameters into the
+//! typed requests the workers receive. Nothing here touches the network.
+
+use std::time::UNIX_EPOCH;
+
+use http::HeaderMap;
+use jetgate_protocol::messages::{
+    ByteRange, Conditions, CopyObject, GetObject, ObjectHeaders, PutObject,
+};
+use jetgate_protocol::names::{validate_bucket, validate_key};
+use jetgate_protocol::{S3Error, S3ErrorCode};
+
+mod list;
+
+pub use list::list_objects;
+
+/// Largest total size of `x-amz-meta-*` names and values, as S3 counts it.
+pub const MAX_USER_METADATA: usize = 2048;
+
+const META_PREFIX: &str = "x-amz-meta-";
+
+/// Query pairs in order, names and values percent-decoded. A `+` decodes to a space, as
+/// S3 reads query strings (form encoding); SDKs send a literal plus as `%2B`. Bytes that
+/// are not UTF-8 become U+FFFD: query values are never used as names.
+pub fn query_pairs(raw: &str) -> Vec<(String, String)> {
+    raw.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode_lossy(name), decode_lossy(value))
+        })
+        .collect()
+}
+
+/// The first value of a query parameter.
+pub fn query_value<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    query
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn decode_lossy(raw: &str) -> String {
+    let raw = raw.replace('+', " ");
+    percent_encoding::percent_decode_str(&raw)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// Percent-decodes a path component; invalid UTF-8 is `InvalidURI` as S3 answers.
+pub(crate) fn percent_decode(raw: &str, plus_as_space: bool) -> Result<String, S3Error> {
+    let spaced;
+    let raw = if plus_as_space && raw.contains('+') {
+        spaced = raw.replace('+', " ");
+        spaced.as_str()
+    } else {
+        raw
+    };
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| S3Error::new(S3ErrorCode::InvalidURI, "Couldn't parse the specified URI."))
+}
+
+/// A header as text. Values with bytes beyond ASCII are kept when they are UTF-8
+/// (hyper accepts them as obs-text); anything else is replaced, never a panic.
+fn header_text(h: &HeaderMap, name: &str) -> Option<String> {
+    h.get(name).map(|v| value_text(v.as_bytes()))
+}
+
+fn value_text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).trim().to_string()
+}
+
+/// The content headers and `x-amz-meta-*` S3 stores with an object.
+pub fn object_headers(h: &HeaderMap) -> Result<ObjectHeaders, S3Error> {
+    let mut user: Vec<(String, String)> = Vec::new();
+    for (name, value) in h {
+        // HeaderName is lowercase already.
+        let Some(meta) = name.as_str().strip_prefix(META_PREFIX) else {
+            continue;
+        };
+        let value = value_text(value.as_bytes());
+        // Repeated headers are joined with ',' as S3 does.
+        match user.iter_mut().find(|(n, _)| n == meta) {
+            Some((_, v)) => {
+                v.push(',');
+                v.push_str(&value);
+            }
+            None => user.push((meta.to_string(), value)),
+        }
+    }
+    let size: usize = user.iter().map(|(n, v)| n.len() + v.len()).sum();
+    if size > MAX_USER_METADATA {
+        return Err(S3Error::new(
+            S3ErrorCode::MetadataTooLarge,
+            "Your metadata headers exceed the maximum allowed metadata size.",
+        ));
+    }
+    Ok(ObjectHeaders {
+        content_type: header_text(h, "content-type"),
+        content_encoding: header_text(h, "content-encoding").and_then(|v| strip_aws_chunked(&v)),
+        content_disposition: header_text(h, "content-disposition"),
+        content_language: header_text(h, "content-language"),
+        cache_control: header_text(h, "cache-control"),
+        expires: header_text(h, "expires"),
+        user,
+    })
+}
+
+/// `aws-chunked` describes the transfer, not the object: S3 drops it from what it stores.
+fn strip_aws_chunked(value: &str) -> Option<String> {
+    let kept: Vec<&str> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("aws-chunked"))
+        .collect();
+    (!kept.is_empty()).then(|| kept.join(","))
+}
+
+/// Preconditions; `prefix` is `""` for GET/HEAD and `"x-amz-copy-source-"` for a copy.
+/// Dates S3 cannot parse are ignored, as S3 ignores them.
+pub fn conditions(h: &HeaderMap, prefix: &str) -> Conditions {
+    let text = |n: &str| header_text(h, &format!("{prefix}{n}"));
+    let date = |n: &str| text(n).and_then(|v| unix_seconds(&v));
+    Conditions {
+        if_match: text("if-match"),
+        if_none_match: text("if-none-match"),
+        if_modified_since: date("if-modified-since"),
+        if_unmodified_since: date("if-unmodified-since"),
+    }
+}
+
+/// An HTTP date (RFC 1123, RFC 850 or asctime) as unix seconds.
+fn unix_seconds(value: &str) -> Option<i64> {
+    let t = httpdate::parse_http_date(value).ok()?;
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).ok(),
+        Err(e) => i64::try_from(e.duration().as_secs()).ok().map(|s| -s),
+    }
+}
+
+/// The `Range` header. Like S3 (and RFC 9110), a header that is not one well-formed
+/// range, including `a-b` with `a > b` and multi-range lists, is ignored: the whole
+/// object is answered. Whether a valid range fits the object is the worker's call.
+pub fn range(h: &HeaderMap) -> Result<Option<ByteRange>, S3Error> {
+    Ok(header_text(h, "range").and_then(|v| parse_range(&v)))
+}
+
+fn parse_range(value: &str) -> Option<ByteRange> {
+    let spec = value.strip_prefix("bytes=")?.trim();
+    if spec.contains(',') {
+        return None;
+    }
+    let (first, last) = spec.split_once('-')?;
+    let num = |s: &str| -> Option<u64> {
+        let s = s.trim();
+        // u64::from_str accepts a leading '+'; a range does not.
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    match (first.trim().is_empty(), last.trim().is_empty()) {
+        (true, true) => None,
+        (true, false) => num(last).map(ByteRange::Suffix),
+        (false, true) => num(first).map(ByteRange::From),
+        (false, false) => {
+            let (a, b) = (num(first)?, num(last)?);
+            (a <= b).then_some(ByteRange::FromTo(a, b))
+        }
+    }
+}
+
+/// `x-amz-copy-source-range` of UploadPartCopy: exactly `bytes=first-last`, else
+/// `InvalidArgument` (unlike GET, S3 does not ignore a bad one here).
+pub fn copy_source_range(h: &HeaderMap) -> Result<Option<(u64, u64)>, S3Error> {
+    let Some(value) = header_text(h, "x-amz-copy-source-range") else {
+        return Ok(None);
+    };
+    match parse_range(&value) {
+        Some(ByteRange::FromTo(a, b)) => Ok(Some((a, b))),
+        _ => Err(S3Error::new(
+            S3ErrorCode::InvalidArgument,
+            "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy",
+        )),
+    }
+}
+
+/// `x-amz-copy-source` → (bucket, key): URL-encoded `bucket/key` or `/bucket/key`,
+/// optionally `?versionId=null` (the only version an unversioned bucket has).
+pub fn copy_source(value: &str) -> Result<(String, String), S3Error> {
+    let invalid = |msg: &str| S3Error::new(S3ErrorCode::InvalidArgument, msg);
+    // A `?` that belongs to the key arrives as %3F, so a literal one starts the query.
+    let (path, query) = value.trim().split_once('?').unwrap_or((value.trim(), ""));
+    for (name, v) in query_pairs(query) {
+        match (name.as_str(), v.as_str()) {
+            ("versionId", "null") => {}
+            ("versionId", _) => return Err(invalid("Invalid version id specified")),
+            _ => return Err(invalid("Invalid copy source")),
+        }
+    }
+    let path = path.strip_prefix('/').unwrap_or(path);
+    // Header, not URL: `+` stays a plus; SDKs percent-encode spaces here.
+    let decoded =
+        percent_decode(path, false).map_err(|_| invalid("Invalid copy source encoding"))?;
+    let (bucket, key) = decoded.split_once('/').ok_or_else(|| {
+        invalid("Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+    })?;
+    validate_bucket(bucket).map_err(|_| invalid("Invalid copy source bucket name"))?;
+    validate_key(key)?;
+    Ok((bucket.to_string(), key.to_string()))
+}
+
+/// `response-*` query parameters and the header each one overrides.
+const RESPONSE_OVERRIDES: &[(&str, &str)] = &[
+    ("response-content-type", "content-type"),
+    ("response-content-language", "content-language"),
+    ("response-expires", "expires"),
+    ("response-cache-control", "cache-control"),
+    ("response-content-disposition", "content-disposition"),
+    ("response-content-encoding", "content-encoding"),
+];
+
+/// GetObject / HeadObject.
+pub fn get_object(
+    bucket: &str,
+    key: &str,
+    head: bool,
+    h: &HeaderMap,
+    query: &[(String, String)],
+) -> Result<GetObject, S3Error> {
+    let overrides = RESPONSE_OVERRIDES
+        .iter()
+        .filter_map(|(param, header)| {
+            query_value(query, param).map(|v| (header.to_string(), v.to_string()))
+        })
+        .collect();
+    let part_number = match query_value(query, "partNumber") {
+        Some(v) => Some(part_number(v)?),
+        None => None,
+    };
+    let range = range(h)?;
+    if part_number.is_some() && range.is_some() {
+        return Err(S3Error::new(
+            S3ErrorCode::InvalidRequest,
+            "Cannot specify both Range header and partNumber query parameter",
+        ));
+    }
+    Ok(GetObject {
+        bucket: bucket.to_string(),
+        key: key.to_string(),
+        head,
+        range,
+        conditions: conditions(h, ""),
+        overrides,
+        part_number,
+    })
+}
+
+/// A `partNumber`: an integer in 1..=10000.
+pub fn part_number(value: &str) -> Result<u32, S3Error> {
+    value
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (1..=10_000).contains(n))
+        .ok_or_else(|| {
+            S3Error::new(
+                S3ErrorCode::InvalidArgument,
+                "Part number must be an integer between 1 and 10000, inclusive",
+            )
+        })
+}
+
+/// Request headers that ask for behaviour jetgate does not have: refusing them beats
+/// storing an object without the protection or tags the client asked for.
+const UNSUPPORTED_WRITE_HEADERS: &[&str] = &[
+    "x-amz-server-side-encryption-customer-algorithm",
+    "x-amz-object-lock-mode",
+    "x-amz-object-lock-retain-until-date",
+    "x-amz-object-lock-legal-hold",
+    "x-amz-website-redirect-location",
+    "x-amz-tagging",
+];
+
+fn refuse_unsupported(h: &HeaderMap) -> Result<(), S3Error> {
+    match UNSUPPORTED_WRITE_HEADERS
+        .iter()
+        .find(|n| h.contains_key(**n))
+    {
+        Some(name) => Err(S3Error::not_implemented(&format!("The {name} header"))),
+        None => Ok(()),
+    }
+}
+
+/// PutObject. `If-None-Match: *` is S3's only conditional write we honour; `If-Match`
+/// and other `If-None-Match` values are refused rather than ignored.
+pub fn put_object(bucket: &str, key: &str, h: &HeaderMap) -> Result<PutObject, S3Error> {
+    refuse_unsupported(h)?;
+    if h.contains_key("if-match") {
+        return Err(S3Error::not_implemented("Conditional writes with If-Match"));
+    }
+    let if_none_match_star = match header_text(h, "if-none-match").as_deref() {
+        None => false,
+        Some("*") => true,
+        Some(_) => {
+            return Err(S3Error::not_implemented(
+                "If-None-Match with a value other than *",
+            ))
+        }
+    };
+    Ok(PutObject {
+        bucket: bucket.to_string(),
+        key: key.to_string(),
+        headers: object_headers(h)?,
+        if_none_match_star,
+    })
+}
+
+/// CopyObject: source from `x-amz-copy-source`, `x-amz-metadata-directive` COPY
+/// (default) or REPLACE, and the `x-amz-copy-source-if-*` preconditions.
+pub fn copy_object(bucket: &str, key: &str, h: &HeaderMap) -> Result<CopyObject, S3Error> {
+    refuse_unsupported(h)?;
+    let source = header_text(h, "x-amz-copy-source").ok_or_else(|| {
+        S3Error::new(
+            S3ErrorCode::InvalidArgument,
+            "Copy Source must be specified",
+        )
+    })?;
+    let (source_bucket, source_key) = copy_source(&source)?;
+    let replace_metadata = match header_text(h, "x-amz-metadata-directive").as_deref() {
+        None | Some("COPY") => false,
+        Some("REPLACE") => true,
+        Some(_) => {
+            return Err(S3Error::new(
+                S3ErrorCode::InvalidArgument,
+                "Unknown metadata directive.",
+            ))
+        }
+    };
+    if source_bucket == bucket && source_key == key && !replace_metadata {
+        return Err(S3Error::new(
+            S3ErrorCode::InvalidRequest,
+            "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+        ));
+    }
+    Ok(CopyObject {
+        bucket: bucket.to_string(),
+        key: key.to_string(),
+        source_bucket,
+        source_key,
+        replace_metadata,
+        headers: object_headers(h)?,
+        source_conditions: conditions(h, "x-amz-copy-source-"),
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may panic on what they set up
+mod tests;

@@ -1,1 +1,567 @@
-//! (owned by the edge codec work item)
+//! Routing: method, path style, query sub-resources and key headers → one closed
+//! [`Operation`]. Pure, so every S3 doc example is a table row in the tests below.
+//!
+//! Anything the table does not know is `NotImplemented`: an unknown sub-resource must
+//! never fall through to a neighbouring operation (`GET /b/k?acl` is not a GetObject).
+
+use http::{HeaderMap, Method};
+use jetgate_protocol::names::{validate_bucket, validate_key};
+use jetgate_protocol::{S3Error, S3ErrorCode};
+
+use crate::decode::{percent_decode, query_pairs};
+
+/// Every S3 operation the edge serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    ListBuckets,
+    CreateBucket,
+    DeleteBucket,
+    HeadBucket,
+    GetBucketLocation,
+    ListObjects { v2: bool },
+    PutObject,
+    CopyObject,
+    GetObject,
+    HeadObject,
+    DeleteObject,
+    DeleteObjects,
+    Multipart(MultipartAction),
+}
+
+/// Operations served by the multipart role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MultipartAction {
+    CreateMultipartUpload,
+    UploadPart,
+    UploadPartCopy,
+    CompleteMultipartUpload,
+    AbortMultipartUpload,
+    ListParts,
+    ListMultipartUploads,
+}
+
+impl MultipartAction {
+    /// The S3 action name, as `Multipart::action` carries it on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MultipartAction::CreateMultipartUpload => "CreateMultipartUpload",
+            MultipartAction::UploadPart => "UploadPart",
+            MultipartAction::UploadPartCopy => "UploadPartCopy",
+            MultipartAction::CompleteMultipartUpload => "CompleteMultipartUpload",
+            MultipartAction::AbortMultipartUpload => "AbortMultipartUpload",
+            MultipartAction::ListParts => "ListParts",
+            MultipartAction::ListMultipartUploads => "ListMultipartUploads",
+        }
+    }
+}
+
+impl Operation {
+    /// The S3 action name: a low-cardinality label for spans and metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::ListBuckets => "ListBuckets",
+            Operation::CreateBucket => "CreateBucket",
+            Operation::DeleteBucket => "DeleteBucket",
+            Operation::HeadBucket => "HeadBucket",
+            Operation::GetBucketLocation => "GetBucketLocation",
+            Operation::ListObjects { v2: false } => "ListObjects",
+            Operation::ListObjects { v2: true } => "ListObjectsV2",
+            Operation::PutObject => "PutObject",
+            Operation::CopyObject => "CopyObject",
+            Operation::GetObject => "GetObject",
+            Operation::HeadObject => "HeadObject",
+            Operation::DeleteObject => "DeleteObject",
+            Operation::DeleteObjects => "DeleteObjects",
+            Operation::Multipart(action) => action.as_str(),
+        }
+    }
+}
+
+/// A routed request: the operation and the (validated, percent-decoded) names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routed {
+    pub op: Operation,
+    pub bucket: Option<String>,
+    pub key: Option<String>,
+}
+
+impl Routed {
+    /// `/bucket/key` as S3 reports it in `<Resource>` of an error.
+    pub fn resource(&self) -> String {
+        match (&self.bucket, &self.key) {
+            (Some(b), Some(k)) => format!("/{b}/{k}"),
+            (Some(b), None) => format!("/{b}"),
+            _ => "/".to_string(),
+        }
+    }
+}
+
+/// The sub-resources that select one of our operations.
+#[derive(Debug, Default)]
+struct SubResources {
+    location: bool,
+    uploads: bool,
+    upload_id: bool,
+    delete: bool,
+    part_number: bool,
+    list_v2: bool,
+}
+
+impl SubResources {
+    fn count(&self) -> usize {
+        [self.location, self.uploads, self.upload_id, self.delete]
+            .iter()
+            .filter(|b| **b)
+            .count()
+    }
+}
+
+/// Query parameters that qualify an operation without selecting one.
+const PLAIN_PARAMS: &[&str] = &[
+    // ListObjects (v1, v2)
+    "prefix",
+    "delimiter",
+    "marker",
+    "max-keys",
+    "continuation-token",
+    "start-after",
+    "encoding-type",
+    "fetch-owner",
+    // ListMultipartUploads, ListParts
+    "max-uploads",
+    "key-marker",
+    "upload-id-marker",
+    "max-parts",
+    "part-number-marker",
+    // The Rust and other smithy SDKs add `?x-id=PutObject` and friends.
+    "x-id",
+    // SigV2 presigned URLs: let the auth verifier answer them, not the router.
+    "AWSAccessKeyId",
+    "Signature",
+    "Expires",
+];
+
+/// Routes one request. `domain` is the edge's `--domain`; a Host of `<bucket>.<domain>`
+/// (any port) makes the request virtual-hosted style, any other Host path style.
+pub fn route(
+    method: &Method,
+    raw_path: &str,
+    raw_query: &str,
+    headers: &HeaderMap,
+    domain: Option<&str>,
+) -> Result<Routed, S3Error> {
+    let sub = sub_resources(&query_pairs(raw_query))?;
+    let (bucket, key) = names(raw_path, headers, domain)?;
+    if let Some(b) = &bucket {
+        validate_bucket(b)?;
+    }
+    if let Some(k) = &key {
+        validate_key(k)?;
+    }
+    let op = operation(method, bucket.is_some(), key.is_some(), &sub, headers)?;
+    Ok(Routed { op, bucket, key })
+}
+
+/// Classifies the query: our sub-resources are recorded, plain parameters pass, and
+/// anything else (acl, tagging, versions, ...) is refused here, before routing.
+fn sub_resources(query: &[(String, String)]) -> Result<SubResources, S3Error> {
+    let mut sub = SubResources::default();
+    for (name, value) in query {
+        match name.as_str() {
+            "location" => sub.location = true,
+            "uploads" => sub.uploads = true,
+            "uploadId" => sub.upload_id = true,
+            "delete" => sub.delete = true,
+            "partNumber" => sub.part_number = true,
+            "list-type" => match value.as_str() {
+                "2" => sub.list_v2 = true,
+                // ListObjects v1 has no list-type; only `2` means anything.
+                _ => {
+                    return Err(S3Error::new(
+                        S3ErrorCode::InvalidArgument,
+                        "Invalid list type specified",
+                    ))
+                }
+            },
+            // Unversioned buckets answer `versionId=null` like a plain request.
+            "versionId" if value == "null" => {}
+            "versionId" => {
+                return Err(S3Error::new(
+                    S3ErrorCode::InvalidArgument,
+                    "Invalid version id specified",
+                ))
+            }
+            n if PLAIN_PARAMS.contains(&n) => {}
+            n if n.starts_with("response-") => {}
+            // Presigned SigV4 parameters (X-Amz-Signature, ...) are checked by auth.
+            n if n.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("x-amz-")) => {}
+            n => {
+                return Err(S3Error::not_implemented(&format!(
+                    "The '{n}' query parameter"
+                )))
+            }
+        }
+    }
+    if sub.count() > 1 {
+        return Err(S3Error::not_implemented(
+            "This combination of sub-resources",
+        ));
+    }
+    Ok(sub)
+}
+
+/// Bucket and key from Host and path, percent-decoded.
+fn names(
+    raw_path: &str,
+    headers: &HeaderMap,
+    domain: Option<&str>,
+) -> Result<(Option<String>, Option<String>), S3Error> {
+    let Some(path) = raw_path.strip_prefix('/') else {
+        return Err(S3Error::new(
+            S3ErrorCode::InvalidURI,
+            "Couldn't parse the specified URI.",
+        ));
+    };
+    if let Some(bucket) = virtual_host_bucket(headers, domain) {
+        let key = decode_name(path)?;
+        return Ok((Some(bucket), key));
+    }
+    let (bucket, key) = match path.split_once('/') {
+        Some((b, k)) => (b, k),
+        None => (path, ""),
+    };
+    Ok((decode_name(bucket)?, decode_name(key)?))
+}
+
+/// A path segment as a name: percent-decoded, `None` when empty.
+fn decode_name(raw: &str) -> Result<Option<String>, S3Error> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    // S3 reads `+` in the path as a space (the console's object URLs rely on it);
+    // SDKs always send a literal plus as `%2B`.
+    percent_decode(raw, true).map(Some)
+}
+
+/// The bucket of a virtual-hosted-style request: Host is `<bucket>.<domain>[:port]`.
+fn virtual_host_bucket(headers: &HeaderMap, domain: Option<&str>) -> Option<String> {
+    let domain = domain?.trim_end_matches('.');
+    let host = headers.get(http::header::HOST)?.to_str().ok()?;
+    let host = strip_port(host).trim_end_matches('.');
+    let bucket = host.len().checked_sub(domain.len() + 1).and_then(|n| {
+        let (bucket, rest) = (host.get(..n)?, host.get(n..)?);
+        let suffix = rest.strip_prefix('.')?;
+        suffix.eq_ignore_ascii_case(domain).then_some(bucket)
+    })?;
+    (!bucket.is_empty()).then(|| bucket.to_ascii_lowercase())
+}
+
+/// `host:port` → `host`; an IPv6 literal (`[::1]:9000`) is returned unchanged.
+fn strip_port(host: &str) -> &str {
+    match host.rsplit_once(':') {
+        Some((h, port)) if !h.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    }
+}
+
+/// The routing table proper.
+fn operation(
+    method: &Method,
+    has_bucket: bool,
+    has_key: bool,
+    sub: &SubResources,
+    headers: &HeaderMap,
+) -> Result<Operation, S3Error> {
+    use MultipartAction as M;
+    use Operation as O;
+    let copy = headers.contains_key("x-amz-copy-source");
+    let plain = sub.count() == 0;
+    let op = match (method.as_str(), has_bucket, has_key) {
+        ("GET", false, _) if plain => O::ListBuckets,
+        ("GET", true, false) if plain => O::ListObjects { v2: sub.list_v2 },
+        ("GET", true, false) if sub.location => O::GetBucketLocation,
+        ("GET", true, false) if sub.uploads => O::Multipart(M::ListMultipartUploads),
+        ("PUT", true, false) if plain => O::CreateBucket,
+        ("DELETE", true, false) if plain => O::DeleteBucket,
+        ("HEAD", true, false) if plain => O::HeadBucket,
+        ("POST", true, false) if sub.delete => O::DeleteObjects,
+        ("PUT", true, true) if plain && copy => O::CopyObject,
+        ("PUT", true, true) if plain => O::PutObject,
+        ("GET", true, true) if plain => O::GetObject,
+        ("HEAD", true, true) if plain => O::HeadObject,
+        ("DELETE", true, true) if plain => O::DeleteObject,
+        ("POST", true, true) if sub.uploads => O::Multipart(M::CreateMultipartUpload),
+        ("PUT", true, true) if sub.upload_id && !sub.part_number => {
+            return Err(S3Error::new(
+                S3ErrorCode::InvalidArgument,
+                "Part number must be an integer between 1 and 10000, inclusive",
+            ))
+        }
+        ("PUT", true, true) if sub.upload_id && copy => O::Multipart(M::UploadPartCopy),
+        ("PUT", true, true) if sub.upload_id => O::Multipart(M::UploadPart),
+        ("POST", true, true) if sub.upload_id => O::Multipart(M::CompleteMultipartUpload),
+        ("DELETE", true, true) if sub.upload_id => O::Multipart(M::AbortMultipartUpload),
+        ("GET", true, true) if sub.upload_id => O::Multipart(M::ListParts),
+        (m, _, _) => return Err(S3Error::not_implemented(&format!("This {m} request"))),
+    };
+    Ok(op)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may panic on what they set up
+mod tests {
+    use super::*;
+    use MultipartAction as M;
+    use Operation as O;
+
+    fn parse(method: &str, uri: &str, host: Option<&str>, copy: bool) -> Result<Routed, S3Error> {
+        let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
+        let mut h = HeaderMap::new();
+        if let Some(host) = host {
+            h.insert(http::header::HOST, host.parse().unwrap());
+        }
+        if copy {
+            h.insert("x-amz-copy-source", "/src/key".parse().unwrap());
+        }
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        route(&method, path, query, &h, Some("s3.local"))
+    }
+
+    /// Request examples from the S3 API reference, path style on bucket `examplebucket`;
+    /// each also runs virtual-hosted style and must route the same way.
+    #[test]
+    fn aws_doc_examples() {
+        let ok: &[(&str, &str, Operation)] = &[
+            ("DELETE", "/example-object?uploadId=VXBsb2FkIElEIGZvciBlbHZpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZ", O::Multipart(M::AbortMultipartUpload)),
+            ("DELETE", "/Key+?uploadId=UploadId", O::Multipart(M::AbortMultipartUpload)),
+            ("POST", "/example-object?uploadId=AAAsb2FkIElEIGZvciBlbHZpbmcncyWeeS1tb3ZpZS5tMnRzIRRwbG9hZA", O::Multipart(M::CompleteMultipartUpload)),
+            ("PUT", "/", O::CreateBucket),
+            ("POST", "/example-object?uploads", O::Multipart(M::CreateMultipartUpload)),
+            ("DELETE", "/", O::DeleteBucket),
+            ("DELETE", "/my-second-image.jpg", O::DeleteObject),
+            ("DELETE", "/my-third-image.jpg?versionId=null", O::DeleteObject),
+            ("POST", "/?delete", O::DeleteObjects),
+            ("GET", "/?location", O::GetBucketLocation),
+            ("GET", "/my-image.jpg", O::GetObject),
+            ("GET", "/Junk3.txt?response-cache-control=No-cache&response-content-disposition=attachment%3B%20filename%3Dtesting.txt&response-content-encoding=x-gzip&response-content-language=mi%2C%20en&response-expires=Thu%2C%2001%20Dec%201994%2016:00:00%20GMT", O::GetObject),
+            ("GET", "/Key+?partNumber=1&response-content-type=ResponseContentType", O::GetObject),
+            ("GET", "/my-image.jpg?x-id=GetObject", O::GetObject),
+            ("GET", "/my-image.jpg?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404", O::GetObject),
+            ("HEAD", "/", O::HeadBucket),
+            ("HEAD", "/my-image.jpg", O::HeadObject),
+            ("HEAD", "/Key+?partNumber=3", O::HeadObject),
+            ("GET", "/?uploads&max-uploads=3", O::Multipart(M::ListMultipartUploads)),
+            ("GET", "/?uploads&delimiter=/&prefix=photos/2006/", O::Multipart(M::ListMultipartUploads)),
+            ("GET", "/?uploads&delimiter=D&encoding-type=url&key-marker=KeyMarker&max-uploads=1&prefix=Prefix&upload-id-marker=UploadIdMarker", O::Multipart(M::ListMultipartUploads)),
+            ("GET", "/", O::ListObjects { v2: false }),
+            ("GET", "/?prefix=N&marker=Ned&max-keys=40", O::ListObjects { v2: false }),
+            ("GET", "/?prefix=photos/2006/&delimiter=/", O::ListObjects { v2: false }),
+            ("GET", "/?delimiter=D&encoding-type=url&marker=Marker&max-keys=1&prefix=Prefix", O::ListObjects { v2: false }),
+            ("GET", "/?list-type=2", O::ListObjects { v2: true }),
+            ("GET", "/?list-type=2&max-keys=3&prefix=E&start-after=ExampleGuide.pdf", O::ListObjects { v2: true }),
+            ("GET", "/?list-type=2&continuation-token=1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=", O::ListObjects { v2: true }),
+            ("GET", "/?list-type=2&continuation-token=ContinuationToken&delimiter=D&encoding-type=url&fetch-owner=true&max-keys=1&prefix=Prefix&start-after=StartAfter", O::ListObjects { v2: true }),
+            ("GET", "/example-object?uploadId=XXBsb2FkIElEIGZvciBlbHZpbmcncyVcdS1tb3ZpZS5tMnRzEEEwbG9hZA&max-parts=2&part-number-marker=1", O::Multipart(M::ListParts)),
+            ("PUT", "/my-image.jpg", O::PutObject),
+            ("PUT", "/my-image.jpg?x-id=PutObject", O::PutObject),
+            ("PUT", "/dir/", O::PutObject),
+            ("PUT", "/my-movie.m2ts?partNumber=1&uploadId=VCVsb2FkIElEIGZvciBlbZZpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZR", O::Multipart(M::UploadPart)),
+        ];
+        for (method, uri, want) in ok {
+            let path = format!("/examplebucket{uri}");
+            let got = parse(method, &path, Some("s3.local:9000"), false);
+            assert_eq!(got.map(|r| r.op), Ok(*want), "{method} {path}");
+            let got = parse(method, uri, Some("examplebucket.s3.local:9000"), false);
+            assert_eq!(got.map(|r| r.op), Ok(*want), "virtual host: {method} {uri}");
+        }
+    }
+
+    #[test]
+    fn copy_source_header_selects_copies() {
+        let got = parse("PUT", "/b-1/Key+", None, true).map(|r| r.op);
+        assert_eq!(got, Ok(O::CopyObject));
+        let got = parse(
+            "PUT",
+            "/b-1/Key+?partNumber=2&uploadId=UploadId",
+            None,
+            true,
+        );
+        assert_eq!(got.map(|r| r.op), Ok(O::Multipart(M::UploadPartCopy)));
+    }
+
+    #[test]
+    fn list_buckets_has_no_bucket() {
+        let got = parse("GET", "/", Some("s3.local"), false).unwrap();
+        assert_eq!((got.op, got.bucket, got.key), (O::ListBuckets, None, None));
+        let got = parse("GET", "/?x-id=ListBuckets", None, false).unwrap();
+        assert_eq!(got.op, O::ListBuckets);
+    }
+
+    /// The unsupported examples of the same reference: none may become another operation.
+    #[test]
+    fn unsupported_sub_resources_are_not_implemented() {
+        let cases = [
+            ("DELETE", "/?analytics&id=list1"),
+            ("DELETE", "/?cors"),
+            ("DELETE", "/?encryption"),
+            ("DELETE", "/?lifecycle"),
+            ("DELETE", "/?policy"),
+            ("DELETE", "/?tagging"),
+            ("DELETE", "/exampleobject?tagging"),
+            ("DELETE", "/?publicAccessBlock"),
+            ("GET", "/?accelerate"),
+            ("GET", "/?acl"),
+            ("GET", "/?intelligent-tiering&id=Id"),
+            ("GET", "/?inventory&id=list1"),
+            ("GET", "/?lifecycle"),
+            ("GET", "/?logging"),
+            ("GET", "/?metrics&id=Documents"),
+            ("GET", "/?notification"),
+            ("GET", "/?ownershipControls"),
+            ("GET", "/?policyStatus"),
+            ("GET", "/?replication"),
+            ("GET", "/?requestPayment"),
+            ("GET", "/?versioning"),
+            ("GET", "/?website"),
+            ("GET", "/my-image.jpg?acl"),
+            ("GET", "/my-image.jpg?versionId=null&acl"),
+            ("GET", "/Key+?legal-hold"),
+            ("GET", "/?object-lock"),
+            ("GET", "/Key+?retention"),
+            ("GET", "/example-object?tagging"),
+            ("GET", "/quotes/Nelson?torrent"),
+            ("GET", "/Key+?attributes"),
+            ("GET", "/?versions"),
+            ("GET", "/?versions&key-marker=key2"),
+            ("PUT", "/?acl"),
+            ("PUT", "/?cors"),
+            ("PUT", "/?versioning"),
+            ("PUT", "/my-image.jpg?acl"),
+            ("PUT", "/object-key?tagging"),
+            ("POST", "/object-one.csv?restore"),
+            ("POST", "/Key+?select&select-type=2"),
+            ("POST", "/"),
+            ("PUT", "/?location"),
+            ("GET", "/key?delete"),
+            ("POST", "/key?uploads&uploadId=x"),
+            ("OPTIONS", "/key"),
+            ("PATCH", "/key"),
+            ("HEAD", "/key?uploadId=x"),
+            // A multi-byte name must not be sliced mid-character.
+            ("GET", "/key?x-amz%C3%A9"),
+        ];
+        for (method, uri) in cases {
+            let path = format!("/examplebucket{uri}");
+            let got = parse(method, &path, None, false).map(|r| r.op);
+            assert_eq!(
+                got.map_err(|e| e.code),
+                Err(S3ErrorCode::NotImplemented),
+                "{method} {path}"
+            );
+        }
+        let got = parse("GET", "/", None, false).map(|r| r.op);
+        assert_eq!(got, Ok(O::ListBuckets));
+        let got = parse("GET", "/?acl", None, false).map_err(|e| e.code);
+        assert_eq!(got, Err(S3ErrorCode::NotImplemented));
+    }
+
+    #[test]
+    fn keys_are_percent_decoded() {
+        let got = parse(
+            "GET",
+            "/my-bucket/%26%2B%3F%25%C3%A9/something",
+            None,
+            false,
+        );
+        assert_eq!(got.unwrap().key.as_deref(), Some("&+?%é/something"));
+        // S3 reads a raw `+` in the path as a space.
+        let got = parse("GET", "/my-bucket/a+b%20c", None, false);
+        assert_eq!(got.unwrap().key.as_deref(), Some("a b c"));
+        let got = parse("GET", "/my-bucket/dir/", None, false).unwrap();
+        assert_eq!(got.key.as_deref(), Some("dir/"));
+        let got = parse("GET", "/my-bucket//lead", None, false).unwrap();
+        assert_eq!(got.key.as_deref(), Some("/lead"));
+        let got = parse("GET", "/my-bucket/%FF", None, false).map_err(|e| e.code);
+        assert_eq!(got, Err(S3ErrorCode::InvalidURI));
+        let got = parse("GET", "my-bucket/key", None, false).map_err(|e| e.code);
+        assert_eq!(got, Err(S3ErrorCode::InvalidURI));
+    }
+
+    #[test]
+    fn bucket_level_paths() {
+        for p in ["/my-bucket", "/my-bucket/"] {
+            let got = parse("GET", p, None, false).unwrap();
+            assert_eq!(
+                (got.bucket.as_deref(), got.key),
+                (Some("my-bucket"), None),
+                "{p}"
+            );
+        }
+        let got = parse("GET", "/", Some("My-Bucket.S3.Local"), false).unwrap();
+        assert_eq!(got.bucket.as_deref(), Some("my-bucket"));
+    }
+
+    #[test]
+    fn host_decides_the_style() {
+        // Host equal to the domain, an IP or another name: path style.
+        for host in [
+            "s3.local",
+            "s3.local:9000",
+            "127.0.0.1:9000",
+            "[::1]:9000",
+            "example.com",
+        ] {
+            let got = parse("GET", "/my-bucket/k", Some(host), false).unwrap();
+            assert_eq!(got.bucket.as_deref(), Some("my-bucket"), "{host}");
+            assert_eq!(got.key.as_deref(), Some("k"), "{host}");
+        }
+        let got = parse("GET", "/my-bucket/k", Some("data.s3.local"), false).unwrap();
+        assert_eq!(got.bucket.as_deref(), Some("data"));
+        assert_eq!(got.key.as_deref(), Some("my-bucket/k"));
+        let got = parse("GET", "/k", Some("my.dotted.bucket.s3.local"), false).unwrap();
+        assert_eq!(got.bucket.as_deref(), Some("my.dotted.bucket"));
+        // Without a domain every request is path style.
+        let mut h = HeaderMap::new();
+        h.insert(http::header::HOST, "data.s3.local".parse().unwrap());
+        let got = route(&Method::GET, "/b-1/k", "", &h, None).unwrap();
+        assert_eq!(got.bucket.as_deref(), Some("b-1"));
+    }
+
+    #[test]
+    fn names_are_validated() {
+        let got = parse("GET", "/Bad_Bucket/k", None, false).map_err(|e| e.code);
+        assert_eq!(got, Err(S3ErrorCode::InvalidBucketName));
+        let got = parse("GET", "/", Some("ab.s3.local"), false).map_err(|e| e.code);
+        assert_eq!(got, Err(S3ErrorCode::InvalidBucketName));
+        let long = format!("/my-bucket/{}", "k".repeat(1025));
+        let got = parse("PUT", &long, None, false).map_err(|e| e.code);
+        assert_eq!(got, Err(S3ErrorCode::KeyTooLongError));
+    }
+
+    #[test]
+    fn version_ids_and_list_types() {
+        let got = parse(
+            "GET",
+            "/b-1/k?versionId=3HL4kqCxf3vjVBH40Nrjfkd",
+            None,
+            false,
+        );
+        assert_eq!(got.map_err(|e| e.code), Err(S3ErrorCode::InvalidArgument));
+        let got = parse("GET", "/b-1?list-type=1", None, false).map_err(|e| e.code);
+        assert_eq!(got, Err(S3ErrorCode::InvalidArgument));
+        let got = parse("PUT", "/b-1/k?uploadId=x", None, false).map_err(|e| e.code);
+        assert_eq!(got, Err(S3ErrorCode::InvalidArgument));
+    }
+
+    #[test]
+    fn operation_names() {
+        assert_eq!(O::ListObjects { v2: true }.name(), "ListObjectsV2");
+        assert_eq!(O::Multipart(M::UploadPartCopy).name(), "UploadPartCopy");
+        let r = Routed {
+            op: O::GetObject,
+            bucket: Some("b".into()),
+            key: Some("k/x".into()),
+        };
+        assert_eq!(r.resource(), "/b/k/x");
+    }
+}

@@ -78,6 +78,8 @@ s3_codes! {
     NoSuchBucket => 404,
     NoSuchKey => 404,
     NoSuchUpload => 404,
+    NoSuchVersion => 404,
+    IllegalLocationConstraintException => 400,
     NoSuchLifecycleConfiguration => 404,
     NoSuchCORSConfiguration => 404,
     NotImplemented => 501,
@@ -189,7 +191,10 @@ mod tests {
 
     #[test]
     fn service_error_round_trip() {
-        let e = S3Error::new(S3ErrorCode::NoSuchBucket, "The specified bucket\ndoes not exist");
+        let e = S3Error::new(
+            S3ErrorCode::NoSuchBucket,
+            "The specified bucket\ndoes not exist",
+        );
         let (svc, mut h) = e.to_service_error();
         h.insert(headers::SERVICE_ERROR, svc.status.as_str());
         h.insert(headers::SERVICE_ERROR_CODE, svc.code.to_string().as_str());

@@ -14,4 +14,5 @@ pub mod stream;
 
 pub use envelope::{decode, encode, Envelope, EnvelopeError};
 pub use error::{S3Error, S3ErrorCode};
+pub use messages::{ChunkBatch, ChunkContext, ChunkSig, SignedRequest};
 pub use roles::{Endpoint, Role};

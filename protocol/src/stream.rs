@@ -59,9 +59,15 @@ pub enum StreamError {
 /// What a message on a stream subject means.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Frame {
-    Data { offset: u64 },
-    End { total: u64 },
-    Credit { limit: u64 },
+    Data {
+        offset: u64,
+    },
+    End {
+        total: u64,
+    },
+    Credit {
+        limit: u64,
+    },
     Abort(String),
     Heartbeat,
     /// Not a stream frame (a reply, or garbage).
@@ -119,7 +125,11 @@ impl Heartbeat {
                 if let Some(t) = target {
                     let mut h = HeaderMap::new();
                     h.insert(FRAME, "hb");
-                    if client.publish_with_headers(t, h, Bytes::new()).await.is_err() {
+                    if client
+                        .publish_with_headers(t, h, Bytes::new())
+                        .await
+                        .is_err()
+                    {
                         break;
                     }
                 }
@@ -223,7 +233,11 @@ impl BodySender {
         let peer = self.peer.clone().unwrap_or_default();
         self.route
             .client()
-            .publish_with_headers(peer, frame("end", Some(self.offset), &self.me), Bytes::new())
+            .publish_with_headers(
+                peer,
+                frame("end", Some(self.offset), &self.me),
+                Bytes::new(),
+            )
             .await?;
         self.done = true;
         Ok(())
@@ -233,7 +247,12 @@ impl BodySender {
     pub fn abort(&mut self, reason: &str) {
         if !self.done {
             self.done = true;
-            spawn_abort(self.route.client(), self.peer.clone(), self.me.clone(), reason);
+            spawn_abort(
+                self.route.client(),
+                self.peer.clone(),
+                self.me.clone(),
+                reason,
+            );
         }
     }
 
@@ -337,7 +356,11 @@ impl BodyReceiver {
         self.granted = self.received + self.cfg.window;
         self.route
             .client()
-            .publish_with_headers(peer, frame("credit", Some(self.granted), &self.me), Bytes::new())
+            .publish_with_headers(
+                peer,
+                frame("credit", Some(self.granted), &self.me),
+                Bytes::new(),
+            )
             .await?;
         Ok(())
     }
@@ -408,7 +431,12 @@ impl BodyReceiver {
     pub fn abort(&mut self, reason: &str) {
         if !self.done {
             self.done = true;
-            spawn_abort(self.route.client(), self.peer.clone(), self.me.clone(), reason);
+            spawn_abort(
+                self.route.client(),
+                self.peer.clone(),
+                self.me.clone(),
+                reason,
+            );
         }
     }
 }

@@ -1,3 +1,81 @@
-//! Auth verifier role: SigV4 verification against credentials held in NATS KV.
+//! Auth verifier role: SigV4 verification against credentials held in NATS KV. The only
+//! role that ever sees a secret.
 
+pub mod credentials;
 pub mod sigv4;
+
+use jetgate_protocol::messages::{Ack, ChunkBatch, Owner, Principal, VerifyRequest};
+use jetgate_protocol::{S3Error, S3ErrorCode};
+use tokio::sync::OnceCell;
+
+pub use credentials::{Credential, CredentialStore};
+
+use crate::incoming::Incoming;
+use crate::worker::Worker;
+
+/// The auth role's credential store, opened on first use.
+static STORE: OnceCell<CredentialStore> = OnceCell::const_new();
+
+async fn store(worker: &Worker) -> Result<&'static CredentialStore, S3Error> {
+    STORE
+        .get_or_try_init(|| async {
+            let store = CredentialStore::open(&worker.store().js, worker.cfg().replicas).await?;
+            store.follow().await?;
+            Ok::<_, credentials::CredentialError>(store)
+        })
+        .await
+        .map_err(S3Error::internal)
+}
+
+async fn credential(worker: &Worker, access_key: &str) -> Result<Credential, S3Error> {
+    store(worker)
+        .await?
+        .get(access_key)
+        .await
+        .map_err(S3Error::internal)?
+        .ok_or_else(|| {
+            S3Error::new(
+                S3ErrorCode::InvalidAccessKeyId,
+                "The AWS Access Key Id you provided does not exist in our records.",
+            )
+        })
+}
+
+fn verify_config(worker: &Worker) -> sigv4::VerifyConfig {
+    sigv4::VerifyConfig {
+        region: worker.cfg().region.clone(),
+        max_skew: worker.cfg().max_skew,
+        ..Default::default()
+    }
+}
+
+pub async fn verify(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
+    let req = inc.decode::<VerifyRequest>()?.msg;
+    let parsed = sigv4::parse(&req.signed)?;
+    let cred = credential(worker, &parsed.access_key).await?;
+    sigv4::verify(
+        &req.signed,
+        &parsed,
+        &cred.secret_key,
+        time::OffsetDateTime::now_utc(),
+        &verify_config(worker),
+    )?;
+    tracing::debug!(access_key = %parsed.access_key, "signature verified");
+    let principal = Principal {
+        chunk_context: parsed.has_signed_chunks().then(|| parsed.chunk_context()),
+        access_key: cred.access_key,
+        owner: Owner {
+            id: cred.owner_id,
+            display_name: cred.display_name,
+        },
+    };
+    inc.reply(&principal, &[]).await
+}
+
+pub async fn chunks(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
+    let batch = inc.decode::<ChunkBatch>()?.msg;
+    let cred = credential(worker, &batch.access_key).await?;
+    let key = sigv4::signing_key_for_scope(&cred.secret_key, &batch.context.scope)?;
+    sigv4::verify_chunk_batch(&key, &batch)?;
+    inc.reply(&Ack {}, &[]).await
+}

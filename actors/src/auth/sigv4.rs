@@ -1,1 +1,0 @@
-//! SigV4 verification as pure functions (owned by the sigv4 work item).

@@ -1,0 +1,71 @@
+//! One request taken from a micro endpoint: decoding it, replying once, or failing as a
+//! micro service error that carries the S3 code (so `nats micro stats` counts it).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_nats::service::Request;
+use bytes::Bytes;
+use jetgate_protocol::headers::RequestContext;
+use jetgate_protocol::messages::Call;
+use jetgate_protocol::{Endpoint, Envelope, S3Error, S3ErrorCode};
+use serde::{de::DeserializeOwned, Serialize};
+
+pub struct Incoming {
+    pub ctx: RequestContext,
+    pub endpoint: Endpoint,
+    request: Request,
+    replied: AtomicBool,
+}
+
+impl Incoming {
+    pub fn new(endpoint: Endpoint, request: Request) -> Self {
+        Incoming {
+            ctx: RequestContext::from_headers(request.message.headers.as_ref()),
+            endpoint,
+            request,
+            replied: AtomicBool::new(false),
+        }
+    }
+
+    /// Subject the reply goes to (the edge's route), for heartbeats.
+    pub fn reply_subject(&self) -> Option<String> {
+        self.request.message.reply.as_ref().map(|s| s.to_string())
+    }
+
+    pub fn payload(&self) -> &Bytes {
+        &self.request.message.payload
+    }
+
+    /// Decodes the call; a malformed one is the sender's bug, not the S3 client's.
+    pub fn call<Op: DeserializeOwned>(&self) -> Result<Envelope<Call<Op>>, S3Error> {
+        self.decode()
+    }
+
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<Envelope<T>, S3Error> {
+        jetgate_protocol::decode(&self.request.message.payload).map_err(|e| {
+            tracing::warn!(error = %e, endpoint = ?self.endpoint, "malformed request message");
+            S3Error::new(S3ErrorCode::InvalidRequest, "Malformed request")
+        })
+    }
+
+    pub async fn reply<T: Serialize>(&self, msg: &T, body: &[u8]) -> Result<(), S3Error> {
+        let payload = jetgate_protocol::encode(msg, body).map_err(S3Error::internal)?;
+        self.replied.store(true, Ordering::SeqCst);
+        self.request
+            .respond(Ok(payload))
+            .await
+            .map_err(S3Error::internal)
+    }
+
+    /// Answers with an S3 error, unless a reply already went out.
+    pub async fn fail(&self, err: &S3Error) {
+        if self.replied.swap(true, Ordering::SeqCst) {
+            tracing::debug!(code = %err.code, "error after reply: {}", err.message);
+            return;
+        }
+        let (svc, headers) = err.to_service_error();
+        if let Err(e) = self.request.respond_with_headers(Err(svc), headers).await {
+            tracing::warn!(error = %e, "could not send error reply");
+        }
+    }
+}

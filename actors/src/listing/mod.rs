@@ -1,0 +1,254 @@
+//! Listing role: buckets (list, create, delete, head, location) and object listings.
+
+mod page;
+
+pub use page::{paginate, Page};
+
+use base64::Engine;
+use jetgate_protocol::messages::{
+    Ack, BucketEntry, BucketOp, ListBuckets, ListBucketsReply, ListObjects, ListObjectsReply,
+    LocationReply, ObjectEntry,
+};
+use jetgate_protocol::names::{bucket_from_nats, bucket_to_nats, validate_bucket};
+use jetgate_protocol::{S3Error, S3ErrorCode};
+use serde::Deserialize;
+
+use crate::body::RequestBody;
+use crate::incoming::Incoming;
+use crate::payload::PayloadVerifier;
+use crate::store::stream_name;
+use crate::worker::Worker;
+
+fn no_such_bucket() -> S3Error {
+    S3Error::new(
+        S3ErrorCode::NoSuchBucket,
+        "The specified bucket does not exist",
+    )
+}
+
+async fn exists(worker: &Worker, nats_bucket: &str) -> Result<bool, S3Error> {
+    use async_nats::jetstream::context::GetStreamErrorKind;
+    match worker.store().js.get_stream(stream_name(nats_bucket)).await {
+        Ok(_) => Ok(true),
+        Err(e) => match e.kind() {
+            GetStreamErrorKind::JetStream(js)
+                if js.error_code() == async_nats::jetstream::ErrorCode::STREAM_NOT_FOUND =>
+            {
+                Ok(false)
+            }
+            _ => Err(S3Error::internal(e)),
+        },
+    }
+}
+
+pub async fn list_buckets(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
+    let call = inc.call::<ListBuckets>()?.msg;
+    let principal = worker.authenticate(&inc.ctx, &call.signed).await?;
+    let mut buckets: Vec<BucketEntry> = worker
+        .store()
+        .nats_buckets()
+        .await?
+        .into_iter()
+        .filter_map(|(name, created_ms)| {
+            bucket_from_nats(&name).map(|name| BucketEntry { name, created_ms })
+        })
+        .collect();
+    buckets.sort_by(|a, b| a.name.cmp(&b.name));
+    inc.reply(
+        &ListBucketsReply {
+            owner: principal.owner,
+            buckets,
+        },
+        &[],
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+struct CreateBucketConfiguration {
+    #[serde(rename = "LocationConstraint", default)]
+    location: Option<String>,
+}
+
+pub async fn create_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
+    let env = inc.call::<BucketOp>()?;
+    let call = env.msg;
+    validate_bucket(&call.op.bucket)?;
+    worker.authenticate(&inc.ctx, &call.signed).await?;
+    let mut verifier = PayloadVerifier::new(&call.signed)?;
+    let mut body = RequestBody::new(worker, call.body.clone(), env.body);
+    let raw = body.read_small(64 * 1024).await?;
+    let mut xml = Vec::new();
+    for piece in verifier.push(raw)? {
+        xml.extend_from_slice(&piece);
+    }
+    verifier.finish()?;
+    if !xml.iter().all(u8::is_ascii_whitespace) {
+        let doc: CreateBucketConfiguration = std::str::from_utf8(&xml)
+            .ok()
+            .and_then(|t| quick_xml::de::from_str(t).ok())
+            .ok_or_else(|| {
+                S3Error::new(
+                    S3ErrorCode::MalformedXML,
+                    "The XML you provided was not well-formed or did not validate against our published schema.",
+                )
+            })?;
+        let region = &worker.cfg().region;
+        match doc.location.as_deref().map(str::trim) {
+            None | Some("") => {}
+            Some(l) if l == region => {}
+            Some(l) => {
+                return Err(S3Error::new(
+                    S3ErrorCode::IllegalLocationConstraintException,
+                    format!("The {l} location constraint is incompatible for the region specific endpoint this request was sent to."),
+                ))
+            }
+        }
+    }
+    let nats_bucket = bucket_to_nats(&call.op.bucket);
+    if exists(worker, &nats_bucket).await? {
+        return Err(S3Error::new(
+            S3ErrorCode::BucketAlreadyOwnedByYou,
+            "Your previous request to create the named bucket succeeded and you already own it.",
+        ));
+    }
+    worker
+        .store()
+        .js
+        .create_object_store(async_nats::jetstream::object_store::Config {
+            bucket: nats_bucket.clone(),
+            description: Some(format!("S3 bucket {}", call.op.bucket)),
+            num_replicas: worker.cfg().replicas,
+            ..Default::default()
+        })
+        .await
+        .map_err(S3Error::internal)?;
+    tracing::info!(bucket = %call.op.bucket, "bucket created");
+    inc.reply(&Ack {}, &[]).await
+}
+
+pub async fn delete_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
+    let call = inc.call::<BucketOp>()?.msg;
+    validate_bucket(&call.op.bucket)?;
+    worker.authenticate(&inc.ctx, &call.signed).await?;
+    let nats_bucket = bucket_to_nats(&call.op.bucket);
+    if !exists(worker, &nats_bucket).await? {
+        return Err(no_such_bucket());
+    }
+    if !worker.store().list_metas(&nats_bucket).await?.is_empty() {
+        return Err(S3Error::new(
+            S3ErrorCode::BucketNotEmpty,
+            "The bucket you tried to delete is not empty",
+        ));
+    }
+    worker
+        .store()
+        .js
+        .delete_stream(stream_name(&nats_bucket))
+        .await
+        .map_err(S3Error::internal)?;
+    tracing::info!(bucket = %call.op.bucket, "bucket deleted");
+    inc.reply(&Ack {}, &[]).await
+}
+
+pub async fn head_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
+    let call = inc.call::<BucketOp>()?.msg;
+    validate_bucket(&call.op.bucket)?;
+    worker.authenticate(&inc.ctx, &call.signed).await?;
+    if !exists(worker, &bucket_to_nats(&call.op.bucket)).await? {
+        return Err(no_such_bucket());
+    }
+    inc.reply(&Ack {}, &[]).await
+}
+
+pub async fn bucket_location(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
+    let call = inc.call::<BucketOp>()?.msg;
+    validate_bucket(&call.op.bucket)?;
+    worker.authenticate(&inc.ctx, &call.signed).await?;
+    if !exists(worker, &bucket_to_nats(&call.op.bucket)).await? {
+        return Err(no_such_bucket());
+    }
+    let region = &worker.cfg().region;
+    let location = if region == "us-east-1" {
+        String::new()
+    } else {
+        region.clone()
+    };
+    inc.reply(&LocationReply { location }, &[]).await
+}
+
+/// Opaque v2 continuation token: the key or prefix the previous page ended at.
+fn encode_token(after: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(after)
+}
+
+fn decode_token(token: &str) -> Result<String, S3Error> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| {
+            S3Error::new(
+                S3ErrorCode::InvalidArgument,
+                "The continuation token provided is incorrect",
+            )
+        })
+}
+
+pub async fn list_objects(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
+    let call = inc.call::<ListObjects>()?.msg;
+    let op = &call.op;
+    validate_bucket(&op.bucket)?;
+    let principal = worker.authenticate(&inc.ctx, &call.signed).await?;
+    let nats_bucket = bucket_to_nats(&op.bucket);
+    if !exists(worker, &nats_bucket).await? {
+        return Err(no_such_bucket());
+    }
+    let after = match (op.v2, &op.continuation_token) {
+        (true, Some(t)) => Some(decode_token(t)?),
+        (true, None) => op.start_after.clone(),
+        (false, _) => op.marker.clone(),
+    };
+    let mut entries: Vec<ObjectEntry> = worker
+        .store()
+        .list_metas(&nats_bucket)
+        .await?
+        .into_iter()
+        .map(|m| ObjectEntry {
+            last_modified_ms: m.last_modified_ms(),
+            etag: m.etag(),
+            size: m.size,
+            owner: Some(principal.owner.clone()),
+            key: m.name,
+        })
+        .collect();
+    entries.sort_by(|a, b| a.key.cmp(&b.key));
+    let page = paginate(
+        &entries,
+        &op.prefix,
+        op.delimiter.as_deref(),
+        after.as_deref(),
+        op.max_keys as usize,
+    );
+    let next = page.is_truncated.then(|| page.last.clone()).flatten();
+    let reply = ListObjectsReply {
+        v2: op.v2,
+        bucket: op.bucket.clone(),
+        prefix: op.prefix.clone(),
+        delimiter: op.delimiter.clone(),
+        max_keys: op.max_keys,
+        is_truncated: page.is_truncated,
+        contents: page.contents,
+        common_prefixes: page.common_prefixes,
+        marker: op.marker.clone(),
+        next_marker: if op.v2 { None } else { next.clone() },
+        continuation_token: op.continuation_token.clone(),
+        next_continuation_token: if op.v2 {
+            next.as_deref().map(encode_token)
+        } else {
+            None
+        },
+        start_after: op.start_after.clone(),
+    };
+    inc.reply(&reply, &[]).await
+}

@@ -1,0 +1,91 @@
+//! CopyObject: the source's chunks are read and written anew under the destination (NATS
+//! chunks belong to one object version), hashing as they pass.
+
+use jetgate_protocol::messages::{CopyObject, CopyReply};
+use jetgate_protocol::{S3Error, S3ErrorCode};
+use md5::{Digest as _, Md5};
+use sha2::Sha256;
+
+use super::conditions::{evaluate, Evaluation};
+use super::get::RangeReader;
+use crate::incoming::Incoming;
+use crate::store::ChunkWriter;
+use crate::worker::Worker;
+
+pub async fn copy(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
+    let env = inc.call::<CopyObject>()?;
+    let call = env.msg;
+    let op = &call.op;
+    let dst_bucket = super::target(&op.bucket, &op.key)?;
+    let src_bucket = super::target(&op.source_bucket, &op.source_key)?;
+    worker.authenticate(&inc.ctx, &call.signed).await?;
+    let src = worker
+        .store()
+        .lookup(&src_bucket, &op.source_key)
+        .await?
+        .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchKey, "The specified key does not exist."))?;
+    // Copy-source conditions fail with 412 whichever way they fail.
+    if evaluate(
+        &op.source_conditions,
+        &src.etag(),
+        src.last_modified_ms() / 1000,
+    ) != Evaluation::Proceed
+    {
+        return Err(S3Error::new(
+            S3ErrorCode::PreconditionFailed,
+            "At least one of the pre-conditions you specified did not hold",
+        ));
+    }
+    if src_bucket == dst_bucket && op.source_key == op.key && !op.replace_metadata {
+        return Err(S3Error::new(
+            S3ErrorCode::InvalidRequest,
+            "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+        ));
+    }
+    let existing = worker.store().lookup(&dst_bucket, &op.key).await?;
+    let mut writer = ChunkWriter::new(worker.store().clone(), &dst_bucket);
+    let mut md5 = Md5::new();
+    let mut sha = Sha256::new();
+    let copied = async {
+        if src.size > 0 {
+            let mut reader = RangeReader::new(worker, &src_bucket, &src, 0, src.size - 1);
+            while let Some(piece) = reader.next().await? {
+                md5.update(&piece);
+                sha.update(&piece);
+                writer.write_bytes(piece).await?;
+            }
+        }
+        writer.finish().await.map_err(S3Error::from)
+    }
+    .await;
+    let written = match copied {
+        Ok(w) => w,
+        Err(e) => {
+            writer.abort().await;
+            return Err(e);
+        }
+    };
+    let sha: [u8; 32] = sha.finalize().into();
+    let etag = hex::encode(md5.finalize());
+    let mut meta = super::new_meta(&dst_bucket, &op.key, &written, &sha, &etag);
+    if op.replace_metadata {
+        meta.set_object_headers(&op.headers);
+    } else {
+        meta.headers = src.headers.clone();
+    }
+    if let Err(e) = worker.store().put_meta(&dst_bucket, &meta).await {
+        writer.abort().await;
+        return Err(e.into());
+    }
+    if let Some(old) = existing {
+        let subject = crate::store::chunk_subject(&dst_bucket, &old.nuid);
+        if let Err(e) = worker.store().purge_subject(&dst_bucket, &subject).await {
+            tracing::warn!(error = %e, "could not purge replaced chunks; the janitor will");
+        }
+    }
+    let reply = CopyReply {
+        etag,
+        last_modified_ms: meta.last_modified_ms(),
+    };
+    inc.reply(&reply, &[]).await
+}

@@ -1,0 +1,160 @@
+//! GetObject and HeadObject: conditions, a single range, and the body inline when small
+//! or streamed under the edge's credit when not.
+
+use bytes::{Bytes, BytesMut};
+use jetgate_protocol::messages::{BodyOut, GetObject, ObjectReply};
+use jetgate_protocol::stream::BodySender;
+use jetgate_protocol::{S3Error, S3ErrorCode};
+
+use super::conditions::{evaluate, resolve_range, Evaluation};
+use crate::incoming::Incoming;
+use crate::store::{ChunkReader, ObjectMeta};
+use crate::worker::Worker;
+
+pub async fn get(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
+    let env = inc.call::<GetObject>()?;
+    let call = env.msg;
+    let op = &call.op;
+    let nats_bucket = super::target(&op.bucket, &op.key)?;
+    worker.authenticate(&inc.ctx, &call.signed).await?;
+    let meta = worker
+        .store()
+        .lookup(&nats_bucket, &op.key)
+        .await?
+        .ok_or_else(no_such_key)?;
+    let attrs = meta.attrs();
+    match op.part_number {
+        None | Some(1) => {}
+        Some(_) => {
+            return Err(S3Error::new(
+                S3ErrorCode::Other("InvalidPartNumber".into(), 416),
+                "The requested partnumber is not satisfiable",
+            ))
+        }
+    }
+    let mut reply = ObjectReply {
+        status: 200,
+        content_range: None,
+        content_length: meta.size,
+        body: BodyOut::None,
+        overrides: op.overrides.clone(),
+        attrs,
+    };
+    match evaluate(
+        &op.conditions,
+        &reply.attrs.etag,
+        reply.attrs.last_modified_ms / 1000,
+    ) {
+        Evaluation::Proceed => {}
+        Evaluation::NotModified => {
+            reply.status = 304;
+            reply.content_length = 0;
+            return inc.reply(&reply, &[]).await;
+        }
+        Evaluation::PreconditionFailed => {
+            return Err(S3Error::new(
+                S3ErrorCode::PreconditionFailed,
+                "At least one of the pre-conditions you specified did not hold",
+            ))
+        }
+    }
+    let (first, last) = match op.range {
+        Some(r) => {
+            let (a, b) = resolve_range(r, meta.size)?;
+            reply.status = 206;
+            reply.content_range = Some((a, b, meta.size));
+            reply.content_length = b - a + 1;
+            (a, b)
+        }
+        None => (0, meta.size.saturating_sub(1)),
+    };
+    if op.head || reply.content_length == 0 {
+        return inc.reply(&reply, &[]).await;
+    }
+    let mut reader = RangeReader::new(worker, &nats_bucket, &meta, first, last);
+    if reply.content_length <= worker.cfg().inline_limit {
+        let mut buf = BytesMut::with_capacity(reply.content_length as usize);
+        while let Some(piece) = reader.next().await? {
+            buf.extend_from_slice(&piece);
+        }
+        reply.body = BodyOut::Inline;
+        return inc.reply(&reply, &buf).await;
+    }
+    let Some(download) = call.download.clone() else {
+        return Err(S3Error::internal("large GET without a download subject"));
+    };
+    reply.body = BodyOut::Stream;
+    inc.reply(&reply, &[]).await?;
+    let mut sender = BodySender::new(
+        worker.mux().open(),
+        Some(download.data),
+        0,
+        download.window,
+        worker.cfg().stream.clone(),
+    );
+    // The status line is gone; a failure from here on can only cut the stream short.
+    let streamed = async {
+        while let Some(piece) = reader.next().await? {
+            sender
+                .send(piece)
+                .await
+                .map_err(crate::body::stream_error)?;
+        }
+        sender.finish().await.map_err(crate::body::stream_error)
+    }
+    .await;
+    if let Err(e) = streamed {
+        sender.abort("download failed");
+        tracing::info!(code = %e.code, "download stopped: {}", e.message);
+    }
+    Ok(())
+}
+
+fn no_such_key() -> S3Error {
+    S3Error::new(S3ErrorCode::NoSuchKey, "The specified key does not exist.")
+}
+
+/// Yields the bytes `first..=last` of an object, chunk by chunk.
+pub(crate) struct RangeReader {
+    chunks: ChunkReader,
+    pos: u64,
+    first: u64,
+    last: u64,
+}
+
+impl RangeReader {
+    pub(crate) fn new(
+        worker: &Worker,
+        nats_bucket: &str,
+        meta: &ObjectMeta,
+        first: u64,
+        last: u64,
+    ) -> Self {
+        RangeReader {
+            chunks: ChunkReader::new(worker.store().clone(), nats_bucket, meta),
+            pos: 0,
+            first,
+            last,
+        }
+    }
+
+    pub(crate) async fn next(&mut self) -> Result<Option<Bytes>, S3Error> {
+        while self.pos <= self.last {
+            let Some(chunk) = self.chunks.next().await.map_err(S3Error::from)? else {
+                return Err(S3Error::internal("object shorter than its metadata says"));
+            };
+            let start = self.pos;
+            let end = start + chunk.len() as u64;
+            self.pos = end;
+            if end <= self.first {
+                continue;
+            }
+            let from = self.first.saturating_sub(start) as usize;
+            let to = ((self.last + 1).min(end) - start) as usize;
+            if from < to {
+                return Ok(Some(chunk.slice(from..to)));
+            }
+        }
+        Ok(None)
+    }
+}

@@ -1,0 +1,61 @@
+//! Object I/O role: PUT, GET/HEAD, DELETE, DeleteObjects and CopyObject on native NATS
+//! objects.
+
+mod conditions;
+mod copy;
+mod delete;
+mod get;
+mod put;
+
+pub use conditions::{evaluate, resolve_range, Evaluation};
+pub use copy::copy;
+pub use delete::{delete, delete_many};
+pub use get::get;
+pub use put::put;
+
+use base64::Engine;
+use jetgate_protocol::names::{bucket_to_nats, validate_bucket, validate_key};
+use jetgate_protocol::S3Error;
+use time::OffsetDateTime;
+
+use crate::payload::Digests;
+use crate::store::{ObjectMeta, CHUNK_SIZE};
+
+/// Checks the names and returns the NATS bucket name.
+pub(crate) fn target(bucket: &str, key: &str) -> Result<String, S3Error> {
+    validate_bucket(bucket)?;
+    validate_key(key)?;
+    Ok(bucket_to_nats(bucket))
+}
+
+/// Metadata of a freshly written object version.
+pub(crate) fn new_meta(
+    nats_bucket: &str,
+    key: &str,
+    written: &crate::store::Written,
+    sha256: &[u8; 32],
+    etag: &str,
+) -> ObjectMeta {
+    let mut meta = ObjectMeta {
+        name: key.to_string(),
+        bucket: nats_bucket.to_string(),
+        nuid: written.nuid.clone(),
+        size: written.size,
+        chunks: written.chunks,
+        mtime: Some(OffsetDateTime::now_utc()),
+        digest: Some(format!(
+            "SHA-256={}",
+            base64::engine::general_purpose::URL_SAFE.encode(sha256)
+        )),
+        options: Some(crate::store::ObjectOptions {
+            max_chunk_size: Some(CHUNK_SIZE as u64),
+        }),
+        ..Default::default()
+    };
+    meta.set_etag(etag);
+    meta
+}
+
+pub(crate) fn md5_etag(d: &Digests) -> String {
+    hex::encode(d.md5)
+}

@@ -1,0 +1,191 @@
+//! PutObject: stream the verified body into chunks, then publish the metadata. The object
+//! becomes visible only with that last publish; any failure before it purges the chunks.
+
+use jetgate_protocol::messages::{ChunkBatch, ChunkSig, Principal, PutObject, PutReply};
+use jetgate_protocol::{Endpoint, S3Error, S3ErrorCode};
+use tokio::task::JoinSet;
+
+use crate::body::RequestBody;
+use crate::incoming::Incoming;
+use crate::payload::{Digests, PayloadVerifier};
+use crate::store::ChunkWriter;
+use crate::worker::Worker;
+
+/// Chunk signatures sent to the auth verifier per call.
+const SIG_BATCH: usize = 256;
+
+pub async fn put(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
+    let env = inc.call::<PutObject>()?;
+    let call = env.msg;
+    let op = &call.op;
+    let nats_bucket = super::target(&op.bucket, &op.key)?;
+    let principal = worker.authenticate(&inc.ctx, &call.signed).await?;
+    let verifier = PayloadVerifier::new(&call.signed)?;
+    let (existing, seq) = worker.store().lookup_seq(&nats_bucket, &op.key).await?;
+    if op.if_none_match_star && existing.is_some() {
+        return Err(precondition_failed());
+    }
+    let mut body = RequestBody::new(worker, call.body.clone(), env.body);
+    let mut writer = ChunkWriter::new(worker.store().clone(), &nats_bucket);
+    let written = match receive(worker, inc, &principal, verifier, &mut body, &mut writer).await {
+        Ok(d) => d,
+        Err(e) => {
+            body.abort("upload failed");
+            writer.abort().await;
+            return Err(e);
+        }
+    };
+    let (digests, written) = written;
+    let etag = super::md5_etag(&digests);
+    let mut meta = super::new_meta(&nats_bucket, &op.key, &written, &digests.sha256, &etag);
+    meta.set_object_headers(&op.headers);
+    if let Some((algo, value)) = &digests.checksum {
+        meta.metadata.insert(
+            "jetgate-checksum".into(),
+            format!("{}:{value}", algo.as_str()),
+        );
+    }
+    let expected = op.if_none_match_star.then_some(seq);
+    if let Err(e) = worker
+        .store()
+        .put_meta_if(&nats_bucket, &meta, expected)
+        .await
+    {
+        writer.abort().await;
+        return Err(e.into());
+    }
+    if let Some(old) = existing {
+        let subject = crate::store::chunk_subject(&nats_bucket, &old.nuid);
+        if let Err(e) = worker.store().purge_subject(&nats_bucket, &subject).await {
+            tracing::warn!(error = %e, "could not purge replaced chunks; the janitor will");
+        }
+    }
+    tracing::debug!(
+        size = written.size,
+        chunks = written.chunks,
+        "object stored"
+    );
+    let reply = PutReply {
+        etag,
+        checksum: digests
+            .checksum
+            .map(|(a, v)| (a.header_name().to_string(), v)),
+    };
+    inc.reply(&reply, &[]).await
+}
+
+/// Receives, verifies and writes the body; returns its digests and what was written.
+async fn receive(
+    worker: &Worker,
+    inc: &Incoming,
+    principal: &Principal,
+    mut verifier: PayloadVerifier,
+    body: &mut RequestBody,
+    writer: &mut ChunkWriter,
+) -> Result<(Digests, crate::store::Written), S3Error> {
+    let mut checks = SigChecks::new(worker, inc, principal, verifier.mode().is_signed_chunked())?;
+    while let Some(raw) = body.next().await? {
+        for piece in verifier.push(raw)? {
+            writer.write_bytes(piece).await.map_err(S3Error::from)?;
+        }
+        if verifier.pending_chunk_sigs() >= SIG_BATCH {
+            checks.submit(verifier.take_chunk_sigs(), None);
+        }
+        checks.poll_failed()?;
+    }
+    let mut digests = verifier.finish()?;
+    let rest = std::mem::take(&mut digests.chunk_sigs);
+    let trailer = digests.trailer_sig.take();
+    if !rest.is_empty() || trailer.is_some() {
+        checks.submit(rest, trailer);
+    }
+    checks.wait().await?;
+    let written = writer.finish().await.map_err(S3Error::from)?;
+    Ok((digests, written))
+}
+
+fn precondition_failed() -> S3Error {
+    S3Error::new(
+        S3ErrorCode::PreconditionFailed,
+        "At least one of the pre-conditions you specified did not hold",
+    )
+}
+
+/// Chunk-signature batches checked by the auth verifier while the body still flows.
+struct SigChecks {
+    worker: Worker,
+    ctx: jetgate_protocol::headers::RequestContext,
+    access_key: String,
+    context: Option<jetgate_protocol::messages::ChunkContext>,
+    prev: String,
+    tasks: JoinSet<Result<(), S3Error>>,
+}
+
+impl SigChecks {
+    fn new(
+        worker: &Worker,
+        inc: &Incoming,
+        principal: &Principal,
+        signed: bool,
+    ) -> Result<Self, S3Error> {
+        let context = principal.chunk_context.clone();
+        if signed && context.is_none() {
+            return Err(S3Error::new(
+                S3ErrorCode::InvalidRequest,
+                "Signed chunked payload without a signed seed",
+            ));
+        }
+        Ok(SigChecks {
+            worker: worker.clone(),
+            ctx: inc.ctx.clone(),
+            access_key: principal.access_key.clone(),
+            prev: context
+                .as_ref()
+                .map(|c| c.seed_signature.clone())
+                .unwrap_or_default(),
+            context,
+            tasks: JoinSet::new(),
+        })
+    }
+
+    fn submit(&mut self, chunks: Vec<ChunkSig>, trailer: Option<ChunkSig>) {
+        let Some(context) = self.context.clone() else {
+            return;
+        };
+        let next = chunks.last().map(|c| c.signature.clone());
+        let prev = match next {
+            Some(n) => std::mem::replace(&mut self.prev, n),
+            None => self.prev.clone(),
+        };
+        let batch = ChunkBatch {
+            access_key: self.access_key.clone(),
+            context,
+            prev_signature: prev,
+            chunks,
+            trailer,
+        };
+        let worker = self.worker.clone();
+        let ctx = self.ctx.clone();
+        self.tasks.spawn(async move {
+            worker
+                .call::<_, jetgate_protocol::messages::Ack>(Endpoint::AuthChunks, &ctx, &batch)
+                .await
+                .map(|_| ())
+        });
+    }
+
+    /// Fails fast if a finished check already rejected a chunk.
+    fn poll_failed(&mut self) -> Result<(), S3Error> {
+        while let Some(done) = self.tasks.try_join_next() {
+            done.map_err(S3Error::internal)??;
+        }
+        Ok(())
+    }
+
+    async fn wait(&mut self) -> Result<(), S3Error> {
+        while let Some(done) = self.tasks.join_next().await {
+            done.map_err(S3Error::internal)??;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,384 @@
+//! [`PayloadVerifier`]: decodes and checks a request body as it streams.
+//!
+//! Use: `new` from the request headers; `push` every raw body piece (forward the returned
+//! decoded data); after each push, drain [`PayloadVerifier::take_chunk_sigs`] and send
+//! them to the auth service; at end of input `finish`, which returns the digests and
+//! the signatures still to check. Decoded data is handed out before its chunk signature
+//! is checked: the object must not be committed until every signature (and the trailer
+//! signature) has been verified. Signatures accumulate until taken (one per chunk), so
+//! drain them after every push to keep memory bounded. After any error the verifier is
+//! in an unspecified state: abort the request with that error.
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use bytes::Bytes;
+use jetgate_protocol::{ChunkSig, S3Error, S3ErrorCode, SignedRequest};
+use md5::Md5;
+use sha2::{Digest, Sha256};
+
+use super::chunked::{ChunkEvent, ChunkedDecoder};
+use super::{ChecksumAlgorithm, ChecksumHasher, PayloadMode};
+
+/// What a verified body hashed to.
+#[derive(Debug, Clone)]
+pub struct Digests {
+    /// MD5 of the decoded data (the ETag of a single-part object).
+    pub md5: [u8; 16],
+    /// SHA-256 of the decoded data.
+    pub sha256: [u8; 32],
+    pub decoded_len: u64,
+    /// The additional checksum (base64), verified if the client sent a value, else
+    /// computed because `x-amz-checksum-algorithm` asked for it.
+    pub checksum: Option<(ChecksumAlgorithm, String)>,
+    /// Chunk signatures not yet taken with `take_chunk_sigs`: still to be verified.
+    pub chunk_sigs: Vec<ChunkSig>,
+    /// The trailer's canonical SHA-256 (hex) and signature, still to be verified.
+    pub trailer_sig: Option<ChunkSig>,
+}
+
+#[derive(Debug)]
+struct ChecksumCheck {
+    hasher: ChecksumHasher,
+    /// The value to match, from the header or (once received) the trailer.
+    expected: Option<Vec<u8>>,
+    /// The value is announced in `x-amz-trailer`.
+    from_trailer: bool,
+}
+
+/// Streaming body decoder and verifier; see the module docs.
+#[derive(Debug)]
+pub struct PayloadVerifier {
+    mode: PayloadMode,
+    decoder: Option<ChunkedDecoder>,
+    events: Vec<ChunkEvent>,
+    md5: Md5,
+    sha256: Sha256,
+    decoded_len: u64,
+    raw_len: u64,
+    content_length: Option<u64>,
+    decoded_content_length: Option<u64>,
+    content_md5: Option<[u8; 16]>,
+    checksum: Option<ChecksumCheck>,
+    chunk_sigs: Vec<ChunkSig>,
+    trailer_sig: Option<ChunkSig>,
+}
+
+fn invalid_request(msg: impl Into<String>) -> S3Error {
+    S3Error::new(S3ErrorCode::InvalidRequest, msg)
+}
+
+fn parse_len(req: &SignedRequest, name: &str) -> Result<Option<u64>, S3Error> {
+    req.header(name)
+        .map(|v| {
+            v.trim().parse::<u64>().map_err(|_| {
+                S3Error::new(
+                    S3ErrorCode::InvalidArgument,
+                    format!("Invalid value for {name}."),
+                )
+            })
+        })
+        .transpose()
+}
+
+fn incomplete_body() -> S3Error {
+    S3Error::new(
+        S3ErrorCode::IncompleteBody,
+        "You did not provide the number of bytes specified by the Content-Length HTTP header.",
+    )
+}
+
+impl PayloadVerifier {
+    /// A verifier for `req`'s body, its mode taken from `x-amz-content-sha256`.
+    pub fn new(req: &SignedRequest) -> Result<Self, S3Error> {
+        Self::with_mode(req, PayloadMode::from_request(req)?)
+    }
+
+    /// A verifier for `req`'s body in an already parsed `mode`.
+    pub fn with_mode(req: &SignedRequest, mode: PayloadMode) -> Result<Self, S3Error> {
+        let content_md5 = match req.header("content-md5") {
+            None => None,
+            Some(v) => match B64.decode(v.trim()).map(<[u8; 16]>::try_from) {
+                Ok(Ok(md5)) => Some(md5),
+                _ => {
+                    return Err(S3Error::new(
+                        S3ErrorCode::InvalidDigest,
+                        "The Content-MD5 you specified was invalid.",
+                    ));
+                }
+            },
+        };
+        let decoded_content_length = if mode.is_chunked() {
+            parse_len(req, "x-amz-decoded-content-length")?
+        } else {
+            None
+        };
+        Ok(PayloadVerifier {
+            mode,
+            decoder: mode
+                .is_chunked()
+                .then(|| ChunkedDecoder::new(mode.is_signed_chunked(), mode.has_trailer())),
+            events: Vec::new(),
+            md5: Md5::new(),
+            sha256: Sha256::new(),
+            decoded_len: 0,
+            raw_len: 0,
+            content_length: parse_len(req, "content-length")?,
+            decoded_content_length,
+            content_md5,
+            checksum: checksum_check(req, mode)?,
+            chunk_sigs: Vec::new(),
+            trailer_sig: None,
+        })
+    }
+
+    pub fn mode(&self) -> PayloadMode {
+        self.mode
+    }
+
+    /// Decoded bytes so far.
+    pub fn decoded_len(&self) -> u64 {
+        self.decoded_len
+    }
+
+    /// Feeds one raw body piece; returns the decoded object data it contained (slices
+    /// of `input`, possibly none).
+    pub fn push(&mut self, input: Bytes) -> Result<Vec<Bytes>, S3Error> {
+        self.raw_len += input.len() as u64;
+        if self.content_length.is_some_and(|cl| self.raw_len > cl) {
+            return Err(incomplete_body());
+        }
+        let Some(decoder) = self.decoder.as_mut() else {
+            self.on_data(&input)?;
+            return Ok(vec![input]);
+        };
+        let mut events = std::mem::take(&mut self.events);
+        events.clear();
+        let res = decoder.push(input, &mut events);
+        let out = res.and_then(|()| self.on_events(&mut events));
+        self.events = events;
+        out
+    }
+
+    /// Chunk signatures waiting to be checked.
+    pub fn pending_chunk_sigs(&self) -> usize {
+        self.chunk_sigs.len()
+    }
+
+    /// Takes the chunk signatures collected so far, in body order.
+    pub fn take_chunk_sigs(&mut self) -> Vec<ChunkSig> {
+        std::mem::take(&mut self.chunk_sigs)
+    }
+
+    /// Takes the trailer's canonical hash and signature, once received.
+    pub fn take_trailer_sig(&mut self) -> Option<ChunkSig> {
+        self.trailer_sig.take()
+    }
+
+    /// Ends the body: checks completeness, lengths, the literal SHA-256, Content-MD5 and
+    /// the additional checksum, in that order.
+    pub fn finish(mut self) -> Result<Digests, S3Error> {
+        if let Some(mut decoder) = self.decoder.take() {
+            let mut events = Vec::new();
+            decoder.finish(&mut events)?;
+            self.on_events(&mut events)?;
+            if !decoder.is_done() {
+                return Err(super::chunked::incomplete());
+            }
+        }
+        if self.content_length.is_some_and(|cl| cl != self.raw_len)
+            || self
+                .decoded_content_length
+                .is_some_and(|dl| dl != self.decoded_len)
+        {
+            return Err(incomplete_body());
+        }
+        let sha256: [u8; 32] = self.sha256.finalize().into();
+        if matches!(self.mode, PayloadMode::Literal(expected) if expected != sha256) {
+            return Err(S3Error::new(
+                S3ErrorCode::XAmzContentSHA256Mismatch,
+                "The provided 'x-amz-content-sha256' header does not match what was computed.",
+            ));
+        }
+        let md5: [u8; 16] = self.md5.finalize().into();
+        if self.content_md5.is_some_and(|m| m != md5) {
+            return Err(S3Error::new(
+                S3ErrorCode::BadDigest,
+                "The Content-MD5 you specified did not match what we received.",
+            ));
+        }
+        let checksum = match self.checksum {
+            None => None,
+            Some(c) => {
+                let algo = c.hasher.algorithm();
+                let actual = c.hasher.finalize();
+                match c.expected {
+                    Some(e) if e != actual => {
+                        return Err(S3Error::new(
+                            S3ErrorCode::BadDigest,
+                            format!(
+                                "The {algo} you specified did not match the calculated checksum."
+                            ),
+                        ));
+                    }
+                    None if c.from_trailer => {
+                        return Err(invalid_request(format!(
+                            "The trailer {} declared in x-amz-trailer was not sent.",
+                            algo.header_name()
+                        )));
+                    }
+                    _ => Some((algo, B64.encode(actual))),
+                }
+            }
+        };
+        Ok(Digests {
+            md5,
+            sha256,
+            decoded_len: self.decoded_len,
+            checksum,
+            chunk_sigs: self.chunk_sigs,
+            trailer_sig: self.trailer_sig,
+        })
+    }
+
+    fn on_data(&mut self, data: &[u8]) -> Result<(), S3Error> {
+        self.decoded_len += data.len() as u64;
+        if self
+            .decoded_content_length
+            .is_some_and(|dl| self.decoded_len > dl)
+        {
+            return Err(incomplete_body());
+        }
+        self.md5.update(data);
+        self.sha256.update(data);
+        if let Some(c) = self.checksum.as_mut() {
+            c.hasher.update(data);
+        }
+        Ok(())
+    }
+
+    fn on_events(&mut self, events: &mut Vec<ChunkEvent>) -> Result<Vec<Bytes>, S3Error> {
+        let mut out = Vec::new();
+        for ev in events.drain(..) {
+            match ev {
+                ChunkEvent::Data(d) => {
+                    self.on_data(&d)?;
+                    out.push(d);
+                }
+                ChunkEvent::ChunkEnd {
+                    sha256_hex: Some(sha256),
+                    signature: Some(signature),
+                } => self.chunk_sigs.push(ChunkSig { sha256, signature }),
+                ChunkEvent::ChunkEnd { .. } | ChunkEvent::End => {}
+                ChunkEvent::Trailers {
+                    headers,
+                    signature,
+                    canonical_sha256_hex,
+                } => self.on_trailers(headers, signature, canonical_sha256_hex)?,
+            }
+        }
+        Ok(out)
+    }
+
+    fn on_trailers(
+        &mut self,
+        headers: Vec<(String, String)>,
+        signature: Option<String>,
+        canonical_sha256_hex: String,
+    ) -> Result<(), S3Error> {
+        match self.mode {
+            PayloadMode::StreamingSignedTrailer => {
+                let Some(signature) = signature else {
+                    return Err(invalid_request(
+                        "The trailer has no x-amz-trailer-signature.",
+                    ));
+                };
+                self.trailer_sig = Some(ChunkSig {
+                    sha256: canonical_sha256_hex,
+                    signature,
+                });
+            }
+            PayloadMode::StreamingUnsignedTrailer => {}
+            _ => return Err(invalid_request("Trailers are not allowed in this request.")),
+        }
+        for (name, value) in headers {
+            let Some(algo) = ChecksumAlgorithm::from_header_name(&name) else {
+                continue;
+            };
+            match self.checksum.as_mut() {
+                Some(c) if c.from_trailer && c.hasher.algorithm() == algo => {
+                    c.expected = Some(algo.decode_value(&value)?);
+                }
+                _ => {
+                    return Err(invalid_request(format!(
+                        "The trailer {name} was not declared in x-amz-trailer."
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The checksum to compute and check: from an `x-amz-checksum-*` header, an
+/// `x-amz-trailer` announcing one, or `x-amz-(sdk-)checksum-algorithm` alone.
+fn checksum_check(
+    req: &SignedRequest,
+    mode: PayloadMode,
+) -> Result<Option<ChecksumCheck>, S3Error> {
+    let multiple = || {
+        invalid_request(
+            "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
+        )
+    };
+    let mut found: Option<ChecksumCheck> = None;
+    for (name, value) in &req.headers {
+        let Some(algo) = ChecksumAlgorithm::from_header_name(name) else {
+            continue;
+        };
+        if found.is_some() {
+            return Err(multiple());
+        }
+        found = Some(ChecksumCheck {
+            hasher: algo.hasher(),
+            expected: Some(algo.decode_value(value)?),
+            from_trailer: false,
+        });
+    }
+    for (_, value) in req.headers.iter().filter(|(n, _)| n == "x-amz-trailer") {
+        for name in value.split(',') {
+            let Some(algo) = ChecksumAlgorithm::from_header_name(name) else {
+                continue;
+            };
+            if found.is_some() {
+                return Err(multiple());
+            }
+            if !mode.has_trailer() {
+                return Err(invalid_request(
+                    "x-amz-trailer requires a STREAMING-*-TRAILER x-amz-content-sha256.",
+                ));
+            }
+            found = Some(ChecksumCheck {
+                hasher: algo.hasher(),
+                expected: None,
+                from_trailer: true,
+            });
+        }
+    }
+    if found.is_none() {
+        let named = req
+            .header("x-amz-checksum-algorithm")
+            .or_else(|| req.header("x-amz-sdk-checksum-algorithm"));
+        if let Some(algo) = named.and_then(ChecksumAlgorithm::from_name) {
+            found = Some(ChecksumCheck {
+                hasher: algo.hasher(),
+                expected: None,
+                from_trailer: false,
+            });
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+#[path = "verifier_tests.rs"]
+mod tests;

@@ -1,0 +1,95 @@
+//! Reclaims orphan chunks: chunk subjects no metadata points to, left by a worker that
+//! died mid-upload (a live worker purges its own on failure). Only subjects whose last
+//! chunk is older than a grace period are touched, so uploads in progress are safe.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::TryStreamExt;
+use time::OffsetDateTime;
+
+use super::{stream_name, Store, StoreError};
+
+impl Store {
+    /// Purges orphan chunk subjects of one bucket; returns how many were purged.
+    pub async fn sweep_orphans(
+        &self,
+        nats_bucket: &str,
+        grace: Duration,
+    ) -> Result<usize, StoreError> {
+        let stream = self
+            .js
+            .get_stream(stream_name(nats_bucket))
+            .await
+            .map_err(|e| StoreError::Request(e.to_string()))?;
+        let prefix = format!("$O.{nats_bucket}.C.");
+        let subjects: Vec<String> = stream
+            .info_with_subjects(format!("{prefix}>"))
+            .await
+            .map_err(|e| StoreError::Request(e.to_string()))?
+            .map_ok(|(subject, _count)| subject)
+            .try_collect()
+            .await
+            .map_err(|e| StoreError::Request(e.to_string()))?;
+        if subjects.is_empty() {
+            return Ok(0);
+        }
+        let live: HashSet<String> = self
+            .list_metas(nats_bucket)
+            .await?
+            .into_iter()
+            .map(|m| m.nuid)
+            .collect();
+        let mut purged = 0;
+        for subject in subjects {
+            let nuid = subject.strip_prefix(&prefix).unwrap_or_default();
+            if live.contains(nuid) {
+                continue;
+            }
+            let Some(last) = self
+                .direct_get(&stream_name(nats_bucket), Some(&subject), Bytes::new())
+                .await?
+            else {
+                continue;
+            };
+            let stamp = last
+                .headers
+                .as_ref()
+                .and_then(|h| h.get("Nats-Time-Stamp"))
+                .and_then(|v| {
+                    OffsetDateTime::parse(
+                        v.as_str(),
+                        &time::format_description::well_known::Rfc3339,
+                    )
+                    .ok()
+                });
+            let old_enough = stamp
+                .map(|t| OffsetDateTime::now_utc() - t > grace)
+                .unwrap_or(false);
+            if old_enough {
+                self.purge_subject(nats_bucket, &subject).await?;
+                tracing::info!(bucket = nats_bucket, subject = %subject, "purged orphan chunks");
+                purged += 1;
+            }
+        }
+        Ok(purged)
+    }
+
+    /// Names of all NATS object-store buckets (streams named `OBJ_*`).
+    pub async fn nats_buckets(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut out = Vec::new();
+        let mut streams = self.js.streams();
+        while let Some(info) = streams
+            .try_next()
+            .await
+            .map_err(|e| StoreError::Request(e.to_string()))?
+        {
+            if let Some(name) = info.config.name.strip_prefix("OBJ_") {
+                let created_ms = (info.created.unix_timestamp_nanos() / 1_000_000) as i64;
+                out.push((name.to_string(), created_ms));
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,61 @@
+//! Reads every object's metadata of a bucket: an ordered consumer over the meta subjects
+//! (rollup keeps exactly one message per object), drained to its end. A snapshot taken at
+//! creation, so a listing sees every write acknowledged before it started.
+
+use async_nats::jetstream::consumer::{push::OrderedConfig, DeliverPolicy};
+use futures::StreamExt;
+
+use super::{stream_name, ObjectMeta, Store, StoreError};
+
+impl Store {
+    /// Metadata of every live object in the bucket, in no particular order.
+    pub async fn list_metas(&self, nats_bucket: &str) -> Result<Vec<ObjectMeta>, StoreError> {
+        let stream = self
+            .js
+            .get_stream_no_info(stream_name(nats_bucket))
+            .await
+            .map_err(|e| StoreError::Request(e.to_string()))?;
+        let consumer = stream
+            .create_consumer(OrderedConfig {
+                deliver_policy: DeliverPolicy::LastPerSubject,
+                deliver_subject: self.client.new_inbox(),
+                filter_subject: format!("$O.{nats_bucket}.M.>"),
+                description: Some("jetgate listing".into()),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| {
+                if e.to_string().contains("stream not found") {
+                    StoreError::NoSuchBucket
+                } else {
+                    StoreError::Request(e.to_string())
+                }
+            })?;
+        let mut out = Vec::new();
+        if consumer.cached_info().num_pending == 0 {
+            return Ok(out);
+        }
+        let mut messages = consumer
+            .messages()
+            .await
+            .map_err(|e| StoreError::Request(e.to_string()))?;
+        while let Some(msg) = messages.next().await {
+            let msg = msg.map_err(|e| StoreError::Request(e.to_string()))?;
+            let pending = msg
+                .info()
+                .map(|i| i.pending)
+                .map_err(|e| StoreError::Request(e.to_string()))?;
+            match serde_json::from_slice::<ObjectMeta>(&msg.payload) {
+                Ok(meta) if !meta.deleted => out.push(meta),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, subject = %msg.subject, "skipping unreadable object metadata")
+                }
+            }
+            if pending == 0 {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}

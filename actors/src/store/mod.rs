@@ -1,0 +1,164 @@
+//! Direct access to NATS object-store buckets, in the native format `nats object`
+//! reads: chunks on `$O.<bucket>.C.<nuid>`, one metadata message per object on
+//! `$O.<bucket>.M.<base64url(name)>` with rollup.
+//!
+//! async-nats' `ObjectStore` is not used on the hot path: its `get` creates a consumer
+//! per read (capped at 1000 per server, slow under load) and its `put` writes one chunk
+//! per short read and waits for every ack in turn. Reads here use direct get; writes fill
+//! whole chunks and pipeline their acks.
+
+mod list;
+mod meta;
+mod read;
+mod write;
+
+pub mod janitor;
+
+use std::time::Duration;
+
+use async_nats::jetstream;
+use async_nats::{Client, RequestErrorKind, StatusCode};
+use bytes::Bytes;
+
+pub use meta::{ObjectMeta, ObjectOptions, META_FORMAT};
+pub use read::ChunkReader;
+pub use write::{ChunkWriter, Written};
+
+/// Chunk size of objects jetgate writes (measured up to 40 % faster than 128 KiB).
+pub const CHUNK_SIZE: usize = 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("bucket does not exist")]
+    NoSuchBucket,
+    #[error("JetStream request failed: {0}")]
+    Request(String),
+    #[error("JetStream answered {0}: {1}")]
+    Api(u16, String),
+    #[error("stored metadata unreadable: {0}")]
+    BadMeta(String),
+    #[error("object chunks missing or short")]
+    Truncated,
+    #[error("the object changed during a conditional write")]
+    Conflict,
+}
+
+impl From<StoreError> for jetgate_protocol::S3Error {
+    fn from(e: StoreError) -> Self {
+        use jetgate_protocol::{S3Error, S3ErrorCode};
+        match e {
+            StoreError::NoSuchBucket => S3Error::new(
+                S3ErrorCode::NoSuchBucket,
+                "The specified bucket does not exist",
+            ),
+            StoreError::Request(ref m) if m.contains("timed out") => S3Error::new(
+                S3ErrorCode::ServiceUnavailable,
+                "JetStream did not answer in time; please retry",
+            ),
+            StoreError::Conflict => S3Error::new(
+                S3ErrorCode::PreconditionFailed,
+                "At least one of the pre-conditions you specified did not hold",
+            ),
+            other => S3Error::internal(other),
+        }
+    }
+}
+
+/// Stream name of a NATS object-store bucket.
+pub fn stream_name(nats_bucket: &str) -> String {
+    format!("OBJ_{nats_bucket}")
+}
+
+pub fn chunk_subject(nats_bucket: &str, nuid: &str) -> String {
+    format!("$O.{nats_bucket}.C.{nuid}")
+}
+
+pub fn meta_subject(nats_bucket: &str, key: &str) -> String {
+    use base64::Engine;
+    format!(
+        "$O.{nats_bucket}.M.{}",
+        base64::engine::general_purpose::URL_SAFE.encode(key)
+    )
+}
+
+/// Handle on JetStream for the object roles.
+#[derive(Clone)]
+pub struct Store {
+    pub client: Client,
+    pub js: jetstream::Context,
+    /// JetStream API prefix (`$JS.API` unless a domain is configured).
+    api: String,
+    timeout: Duration,
+}
+
+impl Store {
+    pub fn new(client: Client) -> Self {
+        let js = jetstream::new(client.clone());
+        Store {
+            client,
+            js,
+            api: "$JS.API".to_string(),
+            timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// One direct-get request; `Ok(None)` when the message does not exist.
+    async fn direct_get(
+        &self,
+        stream: &str,
+        subject_suffix: Option<&str>,
+        body: Bytes,
+    ) -> Result<Option<async_nats::Message>, StoreError> {
+        let subject = match subject_suffix {
+            Some(s) => format!("{}.DIRECT.GET.{stream}.{s}", self.api),
+            None => format!("{}.DIRECT.GET.{stream}", self.api),
+        };
+        let req = async_nats::Request::new()
+            .payload(body)
+            .timeout(Some(self.timeout));
+        let msg = match self.client.send_request(subject, req).await {
+            Ok(m) => m,
+            Err(e) if e.kind() == RequestErrorKind::NoResponders => {
+                return Err(StoreError::NoSuchBucket)
+            }
+            Err(e) => return Err(StoreError::Request(e.to_string())),
+        };
+        match msg.status {
+            None | Some(StatusCode::OK) => Ok(Some(msg)),
+            Some(StatusCode::NOT_FOUND) => Ok(None),
+            Some(s) => Err(StoreError::Api(
+                s.as_u16(),
+                msg.description.clone().unwrap_or_default(),
+            )),
+        }
+    }
+
+    /// Deletes all messages on a subject (the chunks of one object version).
+    pub async fn purge_subject(&self, nats_bucket: &str, subject: &str) -> Result<(), StoreError> {
+        let body = serde_json::json!({ "filter": subject });
+        let subj = format!("{}.STREAM.PURGE.{}", self.api, stream_name(nats_bucket));
+        let req = async_nats::Request::new()
+            .payload(Bytes::from(body.to_string()))
+            .timeout(Some(self.timeout));
+        let msg = self
+            .client
+            .send_request(subj, req)
+            .await
+            .map_err(|e| match e.kind() {
+                RequestErrorKind::NoResponders => StoreError::NoSuchBucket,
+                _ => StoreError::Request(e.to_string()),
+            })?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&msg.payload).map_err(|e| StoreError::Request(e.to_string()))?;
+        if let Some(err) = v.get("error") {
+            return Err(StoreError::Api(
+                err.get("code").and_then(|c| c.as_u64()).unwrap_or(500) as u16,
+                err.get("description")
+                    .and_then(|d| d.as_str())
+                    .unwrap_or_default()
+                    .to_string(),
+            ));
+        }
+        Ok(())
+    }
+}

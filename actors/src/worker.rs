@@ -1,0 +1,148 @@
+//! What every role handler shares: the NATS connection, the store, the inbox mux and
+//! settings, plus calls to other roles (the auth verifier above all).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::{Client, RequestErrorKind};
+use jetgate_protocol::headers::RequestContext;
+use jetgate_protocol::messages::{Principal, SignedRequest, VerifyRequest};
+use jetgate_protocol::mux::Mux;
+use jetgate_protocol::stream::StreamConfig;
+use jetgate_protocol::{Endpoint, S3Error, S3ErrorCode};
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::store::Store;
+
+/// Settings of a worker process.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// The one region this gateway serves (SigV4 scope, GetBucketLocation).
+    pub region: String,
+    /// Allowed difference between the client's clock and ours.
+    pub max_skew: Duration,
+    pub stream: StreamConfig,
+    /// Largest response body sent inline in the reply instead of streamed.
+    pub inline_limit: u64,
+    /// How long a call to another role may take.
+    pub call_timeout: Duration,
+    /// Age after which chunks no object refers to are reclaimed.
+    pub orphan_grace: Duration,
+    /// Object-store replicas of buckets created through S3.
+    pub replicas: usize,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            region: "us-east-1".into(),
+            max_skew: Duration::from_secs(15 * 60),
+            stream: StreamConfig::default(),
+            inline_limit: 128 * 1024,
+            call_timeout: Duration::from_secs(10),
+            orphan_grace: Duration::from_secs(300),
+            replicas: 1,
+        }
+    }
+}
+
+/// Shared state of all roles in one worker process.
+#[derive(Clone)]
+pub struct Worker {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: Client,
+    store: Store,
+    mux: Mux,
+    cfg: WorkerConfig,
+}
+
+impl Worker {
+    pub async fn new(
+        client: Client,
+        cfg: WorkerConfig,
+    ) -> Result<Self, async_nats::SubscribeError> {
+        let mux = Mux::new(client.clone()).await?;
+        Ok(Worker {
+            inner: Arc::new(Inner {
+                store: Store::new(client.clone()),
+                client,
+                mux,
+                cfg,
+            }),
+        })
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.inner.client
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn mux(&self) -> &Mux {
+        &self.inner.mux
+    }
+
+    pub fn cfg(&self) -> &WorkerConfig {
+        &self.inner.cfg
+    }
+
+    /// Request/reply to another role's endpoint with the request's context.
+    pub async fn call<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        endpoint: Endpoint,
+        ctx: &RequestContext,
+        msg: &Req,
+    ) -> Result<Resp, S3Error> {
+        let payload = jetgate_protocol::encode(msg, &[]).map_err(S3Error::internal)?;
+        let req = async_nats::Request::new()
+            .headers(ctx.headers())
+            .payload(payload)
+            .timeout(Some(self.inner.cfg.call_timeout));
+        let reply = match self
+            .inner
+            .client
+            .send_request(endpoint.subject(), req)
+            .await
+        {
+            Ok(m) => m,
+            Err(e) if e.kind() == RequestErrorKind::NoResponders => {
+                tracing::warn!(role = %endpoint.role(), "no responders for role");
+                return Err(S3Error::new(
+                    S3ErrorCode::ServiceUnavailable,
+                    "Service is unavailable. Please retry.",
+                ));
+            }
+            Err(e) if e.kind() == RequestErrorKind::TimedOut => {
+                tracing::warn!(role = %endpoint.role(), "role did not answer in time");
+                return Err(S3Error::new(
+                    S3ErrorCode::ServiceUnavailable,
+                    "Service is unavailable. Please retry.",
+                ));
+            }
+            Err(e) => return Err(S3Error::internal(e)),
+        };
+        if let Some(err) = S3Error::from_service_error(reply.headers.as_ref()) {
+            return Err(err);
+        }
+        jetgate_protocol::decode::<Resp>(&reply.payload)
+            .map(|e| e.msg)
+            .map_err(S3Error::internal)
+    }
+
+    /// Has the auth verifier check the signature; returns who signed.
+    pub async fn authenticate(
+        &self,
+        ctx: &RequestContext,
+        signed: &SignedRequest,
+    ) -> Result<Principal, S3Error> {
+        let req = VerifyRequest {
+            signed: signed.clone(),
+        };
+        self.call(Endpoint::AuthVerify, ctx, &req).await
+    }
+}

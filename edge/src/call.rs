@@ -1,0 +1,195 @@
+//! One S3 request as a NATS call: the typed message with the first body bytes inline,
+//! the rest of the body streamed when the worker grants credit, and the reply awaited
+//! with an idle timeout that worker heartbeats reset.
+
+use std::time::Duration;
+
+use async_nats::{Message, StatusCode};
+use axum::body::Body;
+use bytes::{Bytes, BytesMut};
+use http_body_util::BodyExt;
+use jetgate_protocol::headers::RequestContext;
+use jetgate_protocol::messages::{BodyIn, Call, Download, SignedRequest};
+use jetgate_protocol::mux::Route;
+use jetgate_protocol::stream::{classify, BodySender, Frame, StreamError};
+use jetgate_protocol::{Endpoint, S3Error, S3ErrorCode};
+use serde::Serialize;
+
+use crate::EdgeState;
+
+/// A successful reply and, when the response body streams, the route it arrives on.
+pub struct Reply {
+    pub msg: Message,
+    pub route: Option<Route>,
+}
+
+fn unavailable(endpoint: Endpoint, why: &str) -> S3Error {
+    tracing::warn!(role = %endpoint.role(), endpoint = endpoint.name(), "{why}");
+    S3Error::new(
+        S3ErrorCode::ServiceUnavailable,
+        "Please reduce your request rate or retry: the service is unavailable.",
+    )
+}
+
+/// Reads the first bytes of a body: `(bytes, rest)` where `rest` is `None` at its end.
+async fn read_prefix(mut body: Body, limit: usize) -> Result<(Bytes, Option<Body>), S3Error> {
+    let mut buf = BytesMut::new();
+    while buf.len() < limit {
+        match body.frame().await {
+            None => return Ok((buf.freeze(), None)),
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    buf.extend_from_slice(&data);
+                }
+            }
+            Some(Err(e)) => return Err(client_body_error(e)),
+        }
+    }
+    Ok((buf.freeze(), Some(body)))
+}
+
+fn client_body_error(e: axum::Error) -> S3Error {
+    tracing::info!(error = %e, "client body failed");
+    S3Error::new(
+        S3ErrorCode::IncompleteBody,
+        "You did not provide the number of bytes specified by the Content-Length HTTP header.",
+    )
+}
+
+/// Sends the call; streams the body if any remains; returns the reply.
+pub async fn call<Op: Serialize>(
+    state: &EdgeState,
+    endpoint: Endpoint,
+    ctx: &RequestContext,
+    signed: SignedRequest,
+    op: Op,
+    body: Option<Body>,
+    download: bool,
+) -> Result<Reply, S3Error> {
+    let mut route = state.mux.open();
+    let content_length = signed
+        .header("content-length")
+        .and_then(|v| v.parse::<u64>().ok());
+    let (inline, rest) = match body {
+        Some(b) => read_prefix(b, state.cfg.inline_body_limit).await?,
+        None => (Bytes::new(), None),
+    };
+    let body_in = BodyIn {
+        content_length,
+        complete: rest.is_none(),
+        control: rest.as_ref().map(|_| route.subject("c")),
+    };
+    let call = Call {
+        signed,
+        op,
+        body: Some(body_in),
+        download: download.then(|| Download {
+            data: route.subject("d"),
+            window: state.cfg.stream.window,
+        }),
+    };
+    let payload = jetgate_protocol::encode(&call, &inline).map_err(S3Error::internal)?;
+    state
+        .client
+        .publish_with_reply_and_headers(
+            endpoint.subject(),
+            route.subject("r"),
+            ctx.headers(),
+            payload,
+        )
+        .await
+        .map_err(S3Error::internal)?;
+    let idle = state.cfg.stream.idle_timeout;
+    let Some(rest) = rest else {
+        let msg = wait_reply(&mut route, endpoint, idle).await?;
+        return Ok(Reply {
+            msg,
+            route: Some(route),
+        });
+    };
+    let mut sender = BodySender::new(
+        route,
+        None,
+        inline.len() as u64,
+        0,
+        state.cfg.stream.clone(),
+    );
+    match pump(&mut sender, rest).await {
+        Ok(()) => {}
+        Err(Pumped::Replied(msg)) => {
+            return check(*msg, endpoint).map(|msg| Reply { msg, route: None })
+        }
+        Err(Pumped::Failed(e)) => return Err(e),
+    }
+    let msg = wait_reply(sender.route(), endpoint, idle).await?;
+    Ok(Reply { msg, route: None })
+}
+
+enum Pumped {
+    Replied(Box<Message>),
+    Failed(S3Error),
+}
+
+/// Copies the HTTP body into the stream under credit.
+async fn pump(sender: &mut BodySender, mut body: Body) -> Result<(), Pumped> {
+    let stream_err = |e: StreamError| match e {
+        StreamError::Replied(msg) => Pumped::Replied(msg),
+        StreamError::Timeout(_) => Pumped::Failed(S3Error::new(
+            S3ErrorCode::ServiceUnavailable,
+            "The worker stopped answering; please retry.",
+        )),
+        StreamError::Aborted(reason) => {
+            tracing::info!(%reason, "worker aborted the upload");
+            Pumped::Failed(S3Error::new(
+                S3ErrorCode::InternalError,
+                "The upload was aborted; please retry.",
+            ))
+        }
+        other => Pumped::Failed(S3Error::internal(other)),
+    };
+    loop {
+        match body.frame().await {
+            None => return sender.finish().await.map_err(stream_err),
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    sender.send(data).await.map_err(stream_err)?;
+                }
+            }
+            Some(Err(e)) => {
+                sender.abort("client body failed");
+                return Err(Pumped::Failed(client_body_error(e)));
+            }
+        }
+    }
+}
+
+/// Waits for the reply, treating heartbeats as signs of life.
+async fn wait_reply(
+    route: &mut Route,
+    endpoint: Endpoint,
+    idle: Duration,
+) -> Result<Message, S3Error> {
+    loop {
+        let Some(msg) = route.recv_timeout(idle).await else {
+            return Err(unavailable(endpoint, "worker went silent before replying"));
+        };
+        if route.kind_of(&msg) != "r" {
+            continue;
+        }
+        if matches!(classify(&msg), Frame::Heartbeat) {
+            continue;
+        }
+        return check(msg, endpoint);
+    }
+}
+
+/// Turns no-responders and service-error replies into S3 errors.
+fn check(msg: Message, endpoint: Endpoint) -> Result<Message, S3Error> {
+    if msg.status == Some(StatusCode::NO_RESPONDERS) {
+        return Err(unavailable(endpoint, "no responders for role"));
+    }
+    if let Some(err) = S3Error::from_service_error(msg.headers.as_ref()) {
+        return Err(err);
+    }
+    Ok(msg)
+}

@@ -1,0 +1,351 @@
+//! The S3 fallback handler: route, decode into a protocol call, send it, encode the reply.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use http::header::{self, HeaderValue};
+use http::{Method, StatusCode};
+use jetgate_protocol::headers::{new_request_id, RequestContext, TraceParent};
+use jetgate_protocol::messages::{
+    Ack, BodyOut, BucketOp, CopyReply, DeleteObject, DeleteObjectsReply, ListBuckets,
+    ListBucketsReply, ListObjectsReply, LocationReply, Multipart, ObjectReply, PutReply,
+    SignedRequest,
+};
+use jetgate_protocol::stream::BodyReceiver;
+use jetgate_protocol::{Endpoint, S3Error};
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+use tracing::Instrument;
+
+use crate::call::{call, Reply};
+use crate::decode;
+use crate::encode::{self, xml};
+use crate::router::{route, Operation, Routed};
+use crate::EdgeState;
+
+pub async fn s3(State(state): State<Arc<EdgeState>>, req: Request) -> Response {
+    let trace = req
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(TraceParent::parse)
+        .map(|t| t.child())
+        .unwrap_or_else(TraceParent::new_root);
+    let ctx = RequestContext {
+        request_id: new_request_id(),
+        trace,
+    };
+    let span = tracing::info_span!(
+        "s3.request",
+        method = %req.method(),
+        operation = tracing::field::Empty,
+        bucket = tracing::field::Empty,
+        request_id = %ctx.request_id,
+        trace_id = %ctx.trace.trace_id,
+        status = tracing::field::Empty,
+    );
+    async move {
+        let head = req.method() == Method::HEAD;
+        let path = req.uri().path().to_string();
+        let mut resp = match route(
+            req.method(),
+            req.uri().path(),
+            req.uri().query().unwrap_or(""),
+            req.headers(),
+            state.cfg.domain.as_deref(),
+        ) {
+            Err(e) => encode::error_response(&e, &path, &ctx.request_id, head),
+            Ok(routed) => {
+                let span = tracing::Span::current();
+                span.record("operation", routed.op.name());
+                if let Some(b) = &routed.bucket {
+                    span.record("bucket", b.as_str());
+                }
+                let resource = routed.resource();
+                match handle(&state, &ctx, routed, req).await {
+                    Ok(r) => r,
+                    Err(e) => encode::error_response(&e, &resource, &ctx.request_id, head),
+                }
+            }
+        };
+        if let Ok(id) = HeaderValue::from_str(&ctx.request_id) {
+            resp.headers_mut().insert(encode::REQUEST_ID, id);
+        }
+        resp.headers_mut()
+            .insert(header::SERVER, HeaderValue::from_static("jetgate"));
+        tracing::Span::current().record("status", resp.status().as_u16());
+        tracing::debug!("answered");
+        resp
+    }
+    .instrument(span)
+    .await
+}
+
+fn signed_request(req: &Request) -> SignedRequest {
+    SignedRequest {
+        method: req.method().as_str().to_string(),
+        path: req.uri().path().to_string(),
+        query: req.uri().query().unwrap_or("").to_string(),
+        headers: req
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+    }
+}
+
+fn decode_reply<T: DeserializeOwned>(reply: &Reply) -> Result<(T, bytes::Bytes), S3Error> {
+    jetgate_protocol::decode::<T>(&reply.msg.payload)
+        .map(|e| (e.msg, e.body))
+        .map_err(S3Error::internal)
+}
+
+fn status_only(status: StatusCode) -> Response {
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = status;
+    r
+}
+
+async fn handle(
+    state: &EdgeState,
+    ctx: &RequestContext,
+    routed: Routed,
+    req: Request,
+) -> Result<Response, S3Error> {
+    let signed = signed_request(&req);
+    let query = decode::query_pairs(req.uri().query().unwrap_or(""));
+    let bucket = routed.bucket.clone().unwrap_or_default();
+    let key = routed.key.clone().unwrap_or_default();
+    let bucket_op = || BucketOp {
+        bucket: bucket.clone(),
+    };
+    let rid = ctx.request_id.as_str();
+    let (parts, body) = req.into_parts();
+    let h = &parts.headers;
+    match routed.op {
+        Operation::ListBuckets => {
+            let r = call(
+                state,
+                Endpoint::ListBuckets,
+                ctx,
+                signed,
+                ListBuckets {},
+                None,
+                false,
+            )
+            .await?;
+            let (reply, _) = decode_reply::<ListBucketsReply>(&r)?;
+            Ok(encode::xml_response(xml::list_buckets(&reply), rid))
+        }
+        Operation::CreateBucket => {
+            let r = call(
+                state,
+                Endpoint::CreateBucket,
+                ctx,
+                signed,
+                bucket_op(),
+                Some(body),
+                false,
+            )
+            .await?;
+            decode_reply::<Ack>(&r)?;
+            let mut resp = status_only(StatusCode::OK);
+            if let Ok(v) = HeaderValue::from_str(&format!("/{bucket}")) {
+                resp.headers_mut().insert(header::LOCATION, v);
+            }
+            Ok(resp)
+        }
+        Operation::DeleteBucket => {
+            let r = call(
+                state,
+                Endpoint::DeleteBucket,
+                ctx,
+                signed,
+                bucket_op(),
+                None,
+                false,
+            )
+            .await?;
+            decode_reply::<Ack>(&r)?;
+            Ok(status_only(StatusCode::NO_CONTENT))
+        }
+        Operation::HeadBucket => {
+            let r = call(
+                state,
+                Endpoint::HeadBucket,
+                ctx,
+                signed,
+                bucket_op(),
+                None,
+                false,
+            )
+            .await?;
+            decode_reply::<Ack>(&r)?;
+            let mut resp = status_only(StatusCode::OK);
+            if let Ok(v) = HeaderValue::from_str(&state.cfg.region) {
+                resp.headers_mut().insert("x-amz-bucket-region", v);
+            }
+            Ok(resp)
+        }
+        Operation::GetBucketLocation => {
+            let r = call(
+                state,
+                Endpoint::GetBucketLocation,
+                ctx,
+                signed,
+                bucket_op(),
+                None,
+                false,
+            )
+            .await?;
+            let (reply, _) = decode_reply::<LocationReply>(&r)?;
+            Ok(encode::xml_response(xml::location(&reply), rid))
+        }
+        Operation::ListObjects { v2 } => {
+            let (op, url) = decode::list_objects(&bucket, &query, v2)?;
+            let fetch_owner = !v2 || op.fetch_owner;
+            let r = call(state, Endpoint::ListObjects, ctx, signed, op, None, false).await?;
+            let (reply, _) = decode_reply::<ListObjectsReply>(&r)?;
+            Ok(encode::xml_response(
+                xml::list_objects(&reply, url, fetch_owner),
+                rid,
+            ))
+        }
+        Operation::PutObject => {
+            let op = decode::put_object(&bucket, &key, h)?;
+            let r = call(
+                state,
+                Endpoint::PutObject,
+                ctx,
+                signed,
+                op,
+                Some(body),
+                false,
+            )
+            .await?;
+            let (reply, _) = decode_reply::<PutReply>(&r)?;
+            let mut resp = status_only(StatusCode::OK);
+            if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", reply.etag)) {
+                resp.headers_mut().insert(header::ETAG, v);
+            }
+            if let Some((name, value)) = reply.checksum {
+                if let (Ok(n), Ok(v)) = (
+                    http::HeaderName::from_bytes(name.as_bytes()),
+                    HeaderValue::from_str(&value),
+                ) {
+                    resp.headers_mut().insert(n, v);
+                }
+            }
+            Ok(resp)
+        }
+        Operation::CopyObject => {
+            let op = decode::copy_object(&bucket, &key, h)?;
+            let r = call(state, Endpoint::CopyObject, ctx, signed, op, None, false).await?;
+            let (reply, _) = decode_reply::<CopyReply>(&r)?;
+            Ok(encode::xml_response(xml::copy_object(&reply), rid))
+        }
+        Operation::GetObject | Operation::HeadObject => {
+            let head = routed.op == Operation::HeadObject;
+            let op = decode::get_object(&bucket, &key, head, h, &query)?;
+            let r = call(state, Endpoint::GetObject, ctx, signed, op, None, !head).await?;
+            object_response(state, r)
+        }
+        Operation::DeleteObject => {
+            let op = DeleteObject { bucket, key };
+            let r = call(state, Endpoint::DeleteObject, ctx, signed, op, None, false).await?;
+            decode_reply::<Ack>(&r)?;
+            Ok(status_only(StatusCode::NO_CONTENT))
+        }
+        Operation::DeleteObjects => {
+            let r = call(
+                state,
+                Endpoint::DeleteObjects,
+                ctx,
+                signed,
+                bucket_op(),
+                Some(body),
+                false,
+            )
+            .await?;
+            let (reply, _) = decode_reply::<DeleteObjectsReply>(&r)?;
+            Ok(encode::xml_response(xml::delete_objects(&reply), rid))
+        }
+        Operation::Multipart(action) => {
+            let op = Multipart {
+                bucket,
+                key: routed.key,
+                action: action.as_str().to_string(),
+            };
+            let r = call(
+                state,
+                Endpoint::Multipart,
+                ctx,
+                signed,
+                op,
+                Some(body),
+                false,
+            )
+            .await?;
+            decode_reply::<Ack>(&r)?;
+            Err(S3Error::internal(
+                "multipart role answered without a result",
+            ))
+        }
+    }
+}
+
+/// GET/HEAD: headers from the object's attributes, the body inline or streamed.
+fn object_response(state: &EdgeState, r: Reply) -> Result<Response, S3Error> {
+    let (reply, inline) = decode_reply::<ObjectReply>(&r)?;
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+    let body = match reply.body {
+        BodyOut::None => Body::empty(),
+        BodyOut::Inline => Body::from(inline),
+        BodyOut::Stream => {
+            let Some(route) = r.route else {
+                return Err(S3Error::internal("streamed reply without a route"));
+            };
+            let rx = BodyReceiver::new(
+                route,
+                None,
+                0,
+                state.cfg.stream.window,
+                state.cfg.stream.clone(),
+            );
+            let stream = futures::stream::unfold(rx, |mut rx| async move {
+                match rx.next().await {
+                    Ok(Some(b)) => Some((Ok::<_, std::io::Error>(b), rx)),
+                    Ok(None) => None,
+                    Err(e) => {
+                        tracing::info!(error = %e, "download stream broke");
+                        Some((Err(std::io::Error::other(e.to_string())), rx))
+                    }
+                }
+            });
+            Body::from_stream(stream)
+        }
+    };
+    let mut resp = Response::new(body);
+    *resp.status_mut() = status;
+    let hm = resp.headers_mut();
+    for (n, v) in encode::object_headers_out(&reply.attrs, &reply.overrides) {
+        hm.insert(n, v);
+    }
+    if status != StatusCode::NOT_MODIFIED {
+        hm.insert(
+            header::CONTENT_LENGTH,
+            HeaderValue::from(reply.content_length),
+        );
+    }
+    if let Some((a, b, total)) = reply.content_range {
+        if let Ok(v) = HeaderValue::from_str(&format!("bytes {a}-{b}/{total}")) {
+            hm.insert(header::CONTENT_RANGE, v);
+        }
+    }
+    Ok(resp.into_response())
+}
