@@ -53,8 +53,10 @@ fn malformed() -> S3Error {
     )
 }
 
-/// Parses a DeleteObjects document: `(quiet, keys with version ids)`.
-fn parse_delete(xml: &[u8]) -> Result<(bool, Vec<(String, Option<String>)>), S3Error> {
+/// `(quiet, keys with their version ids)` of a DeleteObjects document.
+type DeleteList = (bool, Vec<(String, Option<String>)>);
+
+fn parse_delete(xml: &[u8]) -> Result<DeleteList, S3Error> {
     let text = std::str::from_utf8(xml).map_err(|_| malformed())?;
     let doc: DeleteDoc = quick_xml::de::from_str(text).map_err(|_| malformed())?;
     if doc.objects.is_empty() || doc.objects.len() > 1000 {
