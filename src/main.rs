@@ -181,6 +181,7 @@ fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -260,6 +261,9 @@ async fn dev(a: DevArgs) -> anyhow::Result<()> {
     println!("secret_key: {secret_key}");
     println!("region: {}", a.common.region);
     println!("nats: {}", nats_args.nats_url);
+    println!(
+        "try: AWS_ACCESS_KEY_ID={access_key} AWS_SECRET_ACCESS_KEY=<secret_key> aws --endpoint-url http://{addr} s3 ls"
+    );
     shutdown_signal().await;
     drain(sup).await;
     Ok(())

@@ -8,8 +8,7 @@ use http::{Method, StatusCode};
 use jetgate_protocol::headers::{new_request_id, RequestContext, TraceParent};
 use jetgate_protocol::messages::{
     Ack, BodyOut, BucketOp, CopyReply, DeleteObject, DeleteObjectsReply, ListBuckets,
-    ListBucketsReply, ListObjectsReply, LocationReply, Multipart, ObjectReply, PutReply,
-    SignedRequest,
+    ListBucketsReply, ListObjectsReply, LocationReply, ObjectReply, PutReply, SignedRequest,
 };
 use jetgate_protocol::stream::BodyReceiver;
 use jetgate_protocol::{Endpoint, S3Error};
@@ -276,25 +275,15 @@ async fn handle(
             Ok(encode::xml_response(xml::delete_objects(&reply), rid))
         }
         Operation::Multipart(action) => {
-            let op = Multipart {
-                bucket,
-                key: routed.key,
-                action: action.as_str().to_string(),
-            };
-            let r = call(
-                state,
-                Endpoint::Multipart,
-                ctx,
+            let req = crate::multipart::MultipartRequest {
                 signed,
-                op,
-                Some(body),
-                false,
-            )
-            .await?;
-            decode_reply::<Ack>(&r)?;
-            Err(S3Error::internal(
-                "multipart role answered without a result",
-            ))
+                routed: &routed,
+                action,
+                query: &query,
+                parts: &parts,
+                body,
+            };
+            crate::multipart::handle(state, ctx, req).await
         }
     }
 }

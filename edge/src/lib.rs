@@ -5,6 +5,7 @@ pub mod call;
 pub mod decode;
 pub mod encode;
 mod handler;
+mod multipart;
 pub mod router;
 
 use std::sync::Arc;
