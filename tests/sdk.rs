@@ -1097,31 +1097,57 @@ async fn list_encoding_type_url() {
     assert_eq!(out.common_prefixes().len(), 1);
 }
 
+/// Keeps the raw body of the last response (the SDK hides `encoding-type=url`).
+#[derive(Debug, Clone, Default)]
+struct CaptureBody(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl aws_sdk_s3::config::Intercept for CaptureBody {
+    fn name(&self) -> &'static str {
+        "CaptureBody"
+    }
+    fn read_before_deserialization(
+        &self,
+        ctx: &aws_sdk_s3::config::interceptors::BeforeDeserializationInterceptorContextRef<'_>,
+        _rc: &aws_sdk_s3::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_s3::config::ConfigBag,
+    ) -> Result<(), aws_sdk_s3::error::BoxError> {
+        let bytes = ctx.response().body().bytes().unwrap_or_default().to_vec();
+        *self.0.lock().expect("capture lock") = bytes;
+        Ok(())
+    }
+}
+
 #[tokio::test]
 async fn encoding_type_url_on_the_wire() {
-    // The SDK hides the encoding; check the raw XML through a presigned listing URL.
-    let c = gw().client();
     let b = gw().bucket("listraw").await;
-    put(&c, &b, "a b/ü+&.txt", b"x").await;
-    let req = c
-        .list_objects_v2()
-        .bucket(&b)
-        .encoding_type(EncodingType::Url)
-        .presigned(
-            aws_sdk_s3::presigning::PresigningConfig::expires_in(Duration::from_secs(300))
-                .expect("cfg"),
-        )
-        .await
-        .expect("presign list");
-    let (status, _, body) = get_url(req.uri()).await;
-    let body = String::from_utf8_lossy(&body);
-    assert_eq!(status, 200, "{body}");
-    assert!(body.contains("<EncodingType>url</EncodingType>"), "{body}");
-    assert!(
-        body.contains("<Key>a%20b/%C3%BC%2B%26.txt</Key>")
-            || body.contains("<Key>a+b/%C3%BC%2B%26.txt</Key>"),
-        "key not URL-encoded: {body}"
-    );
+    put(&gw().client(), &b, "a b/ü+&.txt", b"x").await;
+    let capture = CaptureBody::default();
+    let cap = capture.clone();
+    let c = gw().client_with(ACCESS_KEY, SECRET_KEY, |cfg| cfg.interceptor(cap));
+    for v2 in [true, false] {
+        if v2 {
+            c.list_objects_v2()
+                .bucket(&b)
+                .encoding_type(EncodingType::Url)
+                .send()
+                .await
+                .expect("list v2");
+        } else {
+            c.list_objects()
+                .bucket(&b)
+                .encoding_type(EncodingType::Url)
+                .send()
+                .await
+                .expect("list v1");
+        }
+        let body = String::from_utf8_lossy(&capture.0.lock().expect("lock")).to_string();
+        assert!(body.contains("<EncodingType>url</EncodingType>"), "{body}");
+        assert!(
+            body.contains("<Key>a%20b/%C3%BC%2B%26.txt</Key>")
+                || body.contains("<Key>a+b/%C3%BC%2B%26.txt</Key>"),
+            "key not URL-encoded (v2={v2}): {body}"
+        );
+    }
 }
 
 /// GET (or `method`) of an absolute http URL with no extra headers.

@@ -279,8 +279,6 @@ async fn handle(
                 signed,
                 routed: &routed,
                 action,
-                query: &query,
-                parts: &parts,
                 body,
             };
             crate::multipart::handle(state, ctx, req).await

@@ -3,7 +3,6 @@
 
 use axum::body::Body;
 use axum::response::Response;
-use http::request::Parts;
 use jetgate_protocol::headers::RequestContext;
 use jetgate_protocol::messages::{Ack, Multipart, SignedRequest};
 use jetgate_protocol::{Endpoint, S3Error};
@@ -17,8 +16,6 @@ pub struct MultipartRequest<'a> {
     pub signed: SignedRequest,
     pub routed: &'a Routed,
     pub action: MultipartAction,
-    pub query: &'a [(String, String)],
-    pub parts: &'a Parts,
     pub body: Body,
 }
 
