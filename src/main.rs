@@ -2,6 +2,7 @@
 
 mod devserver;
 mod nats;
+mod services;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -40,6 +41,30 @@ enum Command {
     /// Manage S3 access keys in the NATS credential store.
     #[command(subcommand)]
     Credentials(CredentialsCmd),
+    /// Show the worker services as `nats micro ls|info|stats` would.
+    #[command(subcommand)]
+    Services(ServicesCmd),
+}
+
+#[derive(Subcommand)]
+enum ServicesCmd {
+    /// Every jetgate service instance.
+    Ls {
+        #[command(flatten)]
+        nats: NatsArgs,
+    },
+    /// Endpoints and metadata of one service (e.g. jetgate-object).
+    Info {
+        #[command(flatten)]
+        nats: NatsArgs,
+        name: String,
+    },
+    /// Per-endpoint request, error and latency counters of one service.
+    Stats {
+        #[command(flatten)]
+        nats: NatsArgs,
+        name: String,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -178,7 +203,7 @@ fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("JETGATE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,async_nats=warn")),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -209,6 +234,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Credentials(c) => credentials(c).await,
+        Command::Services(c) => match c {
+            ServicesCmd::Ls { nats } => {
+                services::ls(&nats.connect("jetgate-services").await?).await
+            }
+            ServicesCmd::Info { nats, name } => {
+                services::info(&nats.connect("jetgate-services").await?, &name).await
+            }
+            ServicesCmd::Stats { nats, name } => {
+                services::stats(&nats.connect("jetgate-services").await?, &name).await
+            }
+        },
     }
 }
 
