@@ -44,6 +44,25 @@ enum Command {
     /// Show the worker services as `nats micro ls|info|stats` would.
     #[command(subcommand)]
     Services(ServicesCmd),
+    /// Inspect and clean up multipart uploads in progress.
+    #[command(subcommand)]
+    Uploads(UploadsCmd),
+}
+
+#[derive(Subcommand)]
+enum UploadsCmd {
+    /// List uploads in progress, oldest first.
+    List {
+        #[command(flatten)]
+        nats: NatsArgs,
+    },
+    /// Abort uploads older than --older-than-secs (default 7 days).
+    AbortStale {
+        #[command(flatten)]
+        nats: NatsArgs,
+        #[arg(long, default_value_t = 7 * 24 * 3600)]
+        older_than_secs: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -104,6 +123,9 @@ impl CommonOpts {
 
 #[derive(Args, Clone)]
 struct WorkerOpts {
+    /// Address for the worker's /metrics and /healthz (off when absent).
+    #[arg(long, env = "JETGATE_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
     /// Allowed clock skew of signed requests, in seconds.
     #[arg(long, env = "JETGATE_MAX_SKEW_SECS", default_value_t = 900)]
     max_skew_secs: u64,
@@ -113,6 +135,13 @@ struct WorkerOpts {
     /// Object-store replicas of buckets created through S3 (3 on a cluster).
     #[arg(long, env = "JETGATE_REPLICAS", default_value_t = 1)]
     replicas: usize,
+    /// Age in seconds after which an unfinished multipart upload is aborted (7 days).
+    #[arg(long, env = "JETGATE_UPLOAD_MAX_AGE_SECS", default_value_t = 7 * 24 * 3600)]
+    upload_max_age_secs: u64,
+    /// Seconds an UploadPart that arrives ahead of its turn waits to be appended in
+    /// place before it is staged (and copied at Complete).
+    #[arg(long, env = "JETGATE_PART_APPEND_WAIT_SECS", default_value_t = 20)]
+    part_append_wait_secs: u64,
 }
 
 #[derive(Args)]
@@ -215,6 +244,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    jetgate_edge::telemetry::install();
     match cli.command {
         Command::Dev(a) => dev(a).await,
         Command::Edge(a) => {
@@ -234,6 +264,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Credentials(c) => credentials(c).await,
+        Command::Uploads(c) => uploads_cmd(c).await,
         Command::Services(c) => match c {
             ServicesCmd::Ls { nats } => {
                 services::ls(&nats.connect("jetgate-services").await?).await
@@ -351,16 +382,45 @@ async fn start_worker(
         stream: common.stream(),
         orphan_grace: Duration::from_secs(opts.orphan_grace_secs),
         replicas: opts.replicas,
+        upload_max_age: Duration::from_secs(opts.upload_max_age_secs),
+        part_append_wait: Duration::from_secs(opts.part_append_wait_secs),
         ..WorkerConfig::default()
     };
     let worker = Worker::new(client, cfg).await?;
+    if let Some(addr) = opts.metrics_listen {
+        serve_metrics(addr).await?;
+    }
     if roles.contains(&Role::Object) {
         spawn_janitor(worker.clone());
+    }
+    if roles.contains(&Role::Multipart) {
+        spawn_upload_sweep(worker.clone());
     }
     let (sup, _) = Actor::spawn(None, WorkerSupervisor, (worker, roles))
         .await
         .map_err(|e| anyhow::anyhow!("starting roles: {e}"))?;
     Ok(sup)
+}
+
+/// The worker's own /metrics and /healthz (the edge serves both on its S3 port).
+async fn serve_metrics(addr: SocketAddr) -> anyhow::Result<()> {
+    use axum::routing::get;
+    let app = axum::Router::new()
+        .route(
+            "/metrics",
+            get(|| async { jetgate_edge::telemetry::render() }),
+        )
+        .route("/healthz", get(|| async { "ok\n" }));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding metrics listener {addr}"))?;
+    tracing::info!(%addr, "worker metrics listening");
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "metrics server failed");
+        }
+    });
+    Ok(())
 }
 
 /// Reclaims chunks of uploads whose worker died, at start and every minute.
@@ -382,6 +442,73 @@ fn spawn_janitor(worker: Worker) {
             tokio::time::sleep(period).await;
         }
     });
+}
+
+/// Aborts abandoned multipart uploads, at start and every hour.
+fn spawn_upload_sweep(worker: Worker) {
+    use jetgate_actors::multipart::{sweep, Uploads};
+    tokio::spawn(async move {
+        let max_age = worker.cfg().upload_max_age;
+        let period = (max_age / 10).clamp(Duration::from_secs(1), Duration::from_secs(3600));
+        loop {
+            match Uploads::open_existing(&worker.store().js).await {
+                Ok(Some(u)) => {
+                    if let Err(e) = sweep::abort_stale(worker.store(), &u, max_age).await {
+                        tracing::warn!(error = %e, "stale upload sweep failed");
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "stale upload sweep could not read uploads"),
+            }
+            tokio::time::sleep(period).await;
+        }
+    });
+}
+
+async fn uploads_cmd(cmd: UploadsCmd) -> anyhow::Result<()> {
+    use jetgate_actors::multipart::{sweep, Uploads};
+    use jetgate_actors::store::Store;
+    let (nats, older) = match &cmd {
+        UploadsCmd::List { nats } => (nats, None),
+        UploadsCmd::AbortStale {
+            nats,
+            older_than_secs,
+        } => (nats, Some(Duration::from_secs(*older_than_secs))),
+    };
+    let client = nats.connect("jetgate-uploads").await?;
+    let store = Store::new(client);
+    let Some(uploads) = Uploads::open_existing(&store.js)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+    else {
+        return Ok(());
+    };
+    match older {
+        None => {
+            for u in sweep::list(&uploads)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+            {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    u.upload_id,
+                    jetgate_edge::encode::iso8601(u.created_ms),
+                    u.bucket,
+                    u.key
+                );
+            }
+        }
+        Some(age) => {
+            let aborted = sweep::abort_stale(&store, &uploads, age)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            for u in &aborted {
+                println!("aborted {}\t{}\t{}", u.upload_id, u.bucket, u.key);
+            }
+            println!("{} upload(s) aborted", aborted.len());
+        }
+    }
+    Ok(())
 }
 
 async fn drain(sup: ractor::ActorRef<SupervisorMsg>) {

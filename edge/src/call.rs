@@ -25,6 +25,8 @@ pub struct Reply {
 
 fn unavailable(endpoint: Endpoint, why: &str) -> S3Error {
     tracing::warn!(role = %endpoint.role(), endpoint = endpoint.name(), "{why}");
+    metrics::counter!("jetgate_edge_nats_unavailable_total", "role" => endpoint.role().as_str())
+        .increment(1);
     S3Error::new(
         S3ErrorCode::ServiceUnavailable,
         "Please reduce your request rate or retry: the service is unavailable.",
@@ -100,8 +102,11 @@ pub async fn call<Op: Serialize>(
         .await
         .map_err(S3Error::internal)?;
     let idle = state.cfg.stream.idle_timeout;
+    let started = std::time::Instant::now();
     let Some(rest) = rest else {
         let msg = wait_reply(&mut route, endpoint, idle).await?;
+        metrics::histogram!("jetgate_edge_nats_request_seconds", "role" => endpoint.role().as_str())
+            .record(started.elapsed().as_secs_f64());
         return Ok(Reply {
             msg,
             route: Some(route),

@@ -44,6 +44,16 @@ pub async fn s3(State(state): State<Arc<EdgeState>>, req: Request) -> Response {
         status = tracing::field::Empty,
     );
     async move {
+        let started = std::time::Instant::now();
+        let inflight = metrics::gauge!("jetgate_edge_inflight_requests");
+        inflight.increment(1.0);
+        let bytes_in = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        let mut operation = "unknown";
         let head = req.method() == Method::HEAD;
         let path = req.uri().path().to_string();
         let mut resp = match route(
@@ -57,6 +67,7 @@ pub async fn s3(State(state): State<Arc<EdgeState>>, req: Request) -> Response {
             Ok(routed) => {
                 let span = tracing::Span::current();
                 span.record("operation", routed.op.name());
+                operation = routed.op.name();
                 if let Some(b) = &routed.bucket {
                     span.record("bucket", b.as_str());
                 }
@@ -72,7 +83,23 @@ pub async fn s3(State(state): State<Arc<EdgeState>>, req: Request) -> Response {
         }
         resp.headers_mut()
             .insert(header::SERVER, HeaderValue::from_static("jetgate"));
-        tracing::Span::current().record("status", resp.status().as_u16());
+        let status = resp.status().as_u16();
+        tracing::Span::current().record("status", status);
+        inflight.decrement(1.0);
+        let bytes_out = resp
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        metrics::counter!("jetgate_edge_requests_total", "operation" => operation, "status" => status.to_string())
+            .increment(1);
+        metrics::histogram!("jetgate_edge_request_duration_seconds", "operation" => operation)
+            .record(started.elapsed().as_secs_f64());
+        metrics::counter!("jetgate_edge_bytes_in_total", "operation" => operation).increment(bytes_in);
+        if !head {
+            metrics::counter!("jetgate_edge_bytes_out_total", "operation" => operation).increment(bytes_out);
+        }
         tracing::debug!("answered");
         resp
     }
@@ -80,8 +107,9 @@ pub async fn s3(State(state): State<Arc<EdgeState>>, req: Request) -> Response {
     .await
 }
 
-fn signed_request(req: &Request) -> SignedRequest {
+fn signed_request(req: &Request, domain: Option<&str>) -> SignedRequest {
     SignedRequest {
+        virtual_host_bucket: crate::router::virtual_host_bucket(req.headers(), domain),
         method: req.method().as_str().to_string(),
         path: req.uri().path().to_string(),
         query: req.uri().query().unwrap_or("").to_string(),
@@ -116,7 +144,7 @@ async fn handle(
     routed: Routed,
     req: Request,
 ) -> Result<Response, S3Error> {
-    let signed = signed_request(&req);
+    let signed = signed_request(&req, state.cfg.domain.as_deref());
     let query = decode::query_pairs(req.uri().query().unwrap_or(""));
     let bucket = routed.bucket.clone().unwrap_or_default();
     let key = routed.key.clone().unwrap_or_default();

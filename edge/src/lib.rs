@@ -7,6 +7,7 @@ pub mod encode;
 mod handler;
 mod multipart;
 pub mod router;
+pub mod telemetry;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,6 +72,12 @@ async fn dispatch(state: State<Arc<EdgeState>>, req: Request) -> Response {
     match (req.method().as_str(), req.uri().path(), plain) {
         ("GET", "/healthz", true) => (StatusCode::OK, "ok\n").into_response(),
         ("GET", "/readyz", true) => readyz(&state).await,
+        ("GET", "/metrics", true) => (
+            StatusCode::OK,
+            [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            telemetry::render(),
+        )
+            .into_response(),
         _ => handler::s3(state, req).await,
     }
 }

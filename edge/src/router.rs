@@ -244,7 +244,7 @@ fn decode_name(raw: &str) -> Result<Option<String>, S3Error> {
 }
 
 /// The bucket of a virtual-hosted-style request: Host is `<bucket>.<domain>[:port]`.
-fn virtual_host_bucket(headers: &HeaderMap, domain: Option<&str>) -> Option<String> {
+pub fn virtual_host_bucket(headers: &HeaderMap, domain: Option<&str>) -> Option<String> {
     let domain = domain?.trim_end_matches('.');
     let host = headers.get(http::header::HOST)?.to_str().ok()?;
     let host = strip_port(host).trim_end_matches('.');

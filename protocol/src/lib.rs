@@ -7,6 +7,7 @@ pub mod envelope;
 pub mod error;
 pub mod headers;
 pub mod messages;
+pub mod multipart;
 pub mod mux;
 pub mod names;
 pub mod roles;

@@ -13,6 +13,9 @@ pub struct SignedRequest {
     pub query: String,
     /// Header names lowercased, in arrival order; repeated headers appear repeatedly.
     pub headers: Vec<(String, String)>,
+    /// The bucket named by the Host header of a virtual-hosted request (SigV2 signs it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtual_host_bucket: Option<String>,
 }
 
 impl SignedRequest {

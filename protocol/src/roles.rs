@@ -66,7 +66,15 @@ impl Role {
                 GetBucketLocation,
                 ListObjects,
             ],
-            Role::Multipart => &[Multipart],
+            Role::Multipart => &[
+                CreateUpload,
+                UploadPart,
+                UploadPartCopy,
+                CompleteUpload,
+                AbortUpload,
+                ListParts,
+                ListUploads,
+            ],
             Role::Object => &[
                 PutObject,
                 GetObject,
@@ -112,7 +120,13 @@ pub enum Endpoint {
     HeadBucket,
     GetBucketLocation,
     ListObjects,
-    Multipart,
+    CreateUpload,
+    UploadPart,
+    UploadPartCopy,
+    CompleteUpload,
+    AbortUpload,
+    ListParts,
+    ListUploads,
     PutObject,
     /// GET and HEAD: HEAD is a GET whose body is not sent.
     GetObject,
@@ -128,7 +142,8 @@ impl Endpoint {
             AuthVerify | AuthChunks => Role::Auth,
             ListBuckets | CreateBucket | DeleteBucket | HeadBucket | GetBucketLocation
             | ListObjects => Role::Listing,
-            Multipart => Role::Multipart,
+            CreateUpload | UploadPart | UploadPartCopy | CompleteUpload | AbortUpload
+            | ListParts | ListUploads => Role::Multipart,
             PutObject | GetObject | DeleteObject | DeleteObjects | CopyObject => Role::Object,
         }
     }
@@ -145,7 +160,13 @@ impl Endpoint {
             HeadBucket => "head_bucket",
             GetBucketLocation => "bucket_location",
             ListObjects => "list_objects",
-            Multipart => "multipart",
+            CreateUpload => "create_upload",
+            UploadPart => "upload_part",
+            UploadPartCopy => "upload_part_copy",
+            CompleteUpload => "complete_upload",
+            AbortUpload => "abort_upload",
+            ListParts => "list_parts",
+            ListUploads => "list_uploads",
             PutObject => "put",
             GetObject => "get",
             DeleteObject => "delete",

@@ -210,6 +210,9 @@ impl BodySender {
     pub async fn send(&mut self, mut data: Bytes) -> Result<(), StreamError> {
         while !data.is_empty() {
             while self.peer.is_none() || self.offset >= self.allowed {
+                if self.peer.is_some() {
+                    metrics::counter!("jetgate_stream_credit_stalls_total").increment(1);
+                }
                 self.wait_credit().await?;
             }
             let room = usize::try_from(self.allowed - self.offset).unwrap_or(usize::MAX);

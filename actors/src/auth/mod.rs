@@ -2,6 +2,7 @@
 //! role that ever sees a secret.
 
 pub mod credentials;
+pub mod sigv2;
 pub mod sigv4;
 
 use jetgate_protocol::messages::{Ack, ChunkBatch, Owner, Principal, VerifyRequest};
@@ -51,25 +52,49 @@ fn verify_config(worker: &Worker) -> sigv4::VerifyConfig {
 
 pub async fn verify(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let req = inc.decode::<VerifyRequest>()?.msg;
-    let parsed = sigv4::parse(&req.signed)?;
+    let signed = &req.signed;
+    let now = time::OffsetDateTime::now_utc();
+    // SigV2 stays for what still sends it: boto3's default presigned URLs, s3cmd.
+    if sigv2::is_sigv2(signed) {
+        let parsed = sigv2::parse(signed)?;
+        let cred = credential(worker, &parsed.access_key).await?;
+        sigv2::verify_for(
+            signed,
+            &parsed,
+            &cred.secret_key,
+            now,
+            worker.cfg().max_skew,
+            signed.virtual_host_bucket.as_deref(),
+        )?;
+        tracing::debug!(access_key = %parsed.access_key, "SigV2 signature verified");
+        return inc.reply(&principal(cred, None), &[]).await;
+    }
+    let parsed = sigv4::parse(signed)?;
     let cred = credential(worker, &parsed.access_key).await?;
     sigv4::verify(
-        &req.signed,
+        signed,
         &parsed,
         &cred.secret_key,
-        time::OffsetDateTime::now_utc(),
+        now,
         &verify_config(worker),
     )?;
     tracing::debug!(access_key = %parsed.access_key, "signature verified");
-    let principal = Principal {
-        chunk_context: parsed.has_signed_chunks().then(|| parsed.chunk_context()),
+    let chunk_context = parsed.has_signed_chunks().then(|| parsed.chunk_context());
+    inc.reply(&principal(cred, chunk_context), &[]).await
+}
+
+fn principal(
+    cred: Credential,
+    chunk_context: Option<jetgate_protocol::messages::ChunkContext>,
+) -> Principal {
+    Principal {
+        chunk_context,
         access_key: cred.access_key,
         owner: Owner {
             id: cred.owner_id,
             display_name: cred.display_name,
         },
-    };
-    inc.reply(&principal, &[]).await
+    }
 }
 
 pub async fn chunks(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {

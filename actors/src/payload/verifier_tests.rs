@@ -10,6 +10,7 @@ const HELLO_SHA256: &str = "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088
 
 fn req(headers: &[(&str, &str)]) -> SignedRequest {
     SignedRequest {
+        virtual_host_bucket: None,
         method: "PUT".into(),
         path: "/bucket/key".into(),
         query: String::new(),

@@ -116,6 +116,7 @@ fn aws_signed(
         path: path.to_string(),
         query,
         headers: out_headers,
+        virtual_host_bucket: None,
     }
 }
 

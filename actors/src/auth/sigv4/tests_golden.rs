@@ -25,6 +25,7 @@ pub(super) fn request(
     headers: &[(&str, &str)],
 ) -> SignedRequest {
     SignedRequest {
+        virtual_host_bucket: None,
         method: method.to_string(),
         path: path.to_string(),
         query: query.to_string(),
