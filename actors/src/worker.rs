@@ -30,6 +30,11 @@ pub struct WorkerConfig {
     pub orphan_grace: Duration,
     /// Object-store replicas of buckets created through S3.
     pub replicas: usize,
+    /// Multipart uploads older than this are aborted by the stale-upload sweep.
+    pub upload_max_age: Duration,
+    /// How long an UploadPart that arrives ahead of its turn waits to be appended in
+    /// place before it is staged (and copied at Complete).
+    pub part_append_wait: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -42,6 +47,8 @@ impl Default for WorkerConfig {
             call_timeout: Duration::from_secs(10),
             orphan_grace: Duration::from_secs(300),
             replicas: 1,
+            upload_max_age: Duration::from_secs(7 * 24 * 3600),
+            part_append_wait: Duration::from_secs(20),
         }
     }
 }

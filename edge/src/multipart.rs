@@ -1,13 +1,26 @@
 //! Multipart operations at the edge: decode each action into its call to the multipart
-//! role and encode the role's reply.
+//! role and encode the role's reply. CompleteMultipartUpload may answer `200` early and
+//! stream its document (see `complete`).
+
+mod complete;
+mod xml;
 
 use axum::body::Body;
 use axum::response::Response;
+use http::header::{self, HeaderValue};
+use http::{HeaderMap, StatusCode};
 use jetgate_protocol::headers::RequestContext;
-use jetgate_protocol::messages::{Ack, Multipart, SignedRequest};
-use jetgate_protocol::{Endpoint, S3Error};
+use jetgate_protocol::messages::{Ack, SignedRequest};
+use jetgate_protocol::multipart::{
+    AbortUpload, CreateUpload, CreateUploadReply, ListParts, ListPartsReply, ListUploads,
+    ListUploadsReply, UploadPart, UploadPartReply,
+};
+use jetgate_protocol::{Endpoint, S3Error, S3ErrorCode};
+use serde::de::DeserializeOwned;
 
-use crate::call::call;
+use crate::call::{call, Reply};
+use crate::decode::{self, query_pairs, query_value};
+use crate::encode;
 use crate::router::{MultipartAction, Routed};
 use crate::EdgeState;
 
@@ -19,29 +32,218 @@ pub struct MultipartRequest<'a> {
     pub body: Body,
 }
 
-/// Handles one multipart action; the role answers NotImplemented until it lands.
+/// Headers S3 would honour on CreateMultipartUpload that jetgate does not implement.
+const UNSUPPORTED: &[&str] = &[
+    "x-amz-server-side-encryption-customer-algorithm",
+    "x-amz-object-lock-mode",
+    "x-amz-object-lock-retain-until-date",
+    "x-amz-object-lock-legal-hold",
+    "x-amz-website-redirect-location",
+    "x-amz-tagging",
+];
+
+fn header_map(signed: &SignedRequest) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    for (n, v) in &signed.headers {
+        if let (Ok(n), Ok(v)) = (
+            http::HeaderName::from_bytes(n.as_bytes()),
+            HeaderValue::from_bytes(v.as_bytes()),
+        ) {
+            h.append(n, v);
+        }
+    }
+    h
+}
+
+fn decode_reply<T: DeserializeOwned>(r: &Reply) -> Result<T, S3Error> {
+    jetgate_protocol::decode::<T>(&r.msg.payload)
+        .map(|e| e.msg)
+        .map_err(S3Error::internal)
+}
+
+fn invalid(msg: &str) -> S3Error {
+    S3Error::new(S3ErrorCode::InvalidArgument, msg)
+}
+
+fn upload_id(query: &[(String, String)]) -> Result<String, S3Error> {
+    match query_value(query, "uploadId") {
+        Some(v) if !v.is_empty() => Ok(v.to_string()),
+        _ => Err(S3Error::new(
+            S3ErrorCode::NoSuchUpload,
+            "The specified upload does not exist.",
+        )),
+    }
+}
+
+fn number(query: &[(String, String)], name: &str, default: u32) -> Result<u32, S3Error> {
+    match query_value(query, name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .map(|n| n.min(i64::from(u32::MAX)) as u32)
+            .ok_or_else(|| {
+                invalid(&format!(
+                    "Provided {name} not an integer or within integer range"
+                ))
+            }),
+    }
+}
+
+/// Handles one multipart action.
 pub async fn handle(
     state: &EdgeState,
     ctx: &RequestContext,
     req: MultipartRequest<'_>,
 ) -> Result<Response, S3Error> {
-    let op = Multipart {
-        bucket: req.routed.bucket.clone().unwrap_or_default(),
-        key: req.routed.key.clone(),
-        action: req.action.as_str().to_string(),
-    };
-    let r = call(
-        state,
-        Endpoint::Multipart,
-        ctx,
-        req.signed,
-        op,
-        Some(req.body),
-        false,
-    )
-    .await?;
-    jetgate_protocol::decode::<Ack>(&r.msg.payload).map_err(S3Error::internal)?;
-    Err(S3Error::internal(
-        "multipart role answered without a result",
-    ))
+    let bucket = req.routed.bucket.clone().unwrap_or_default();
+    let key = req.routed.key.clone().unwrap_or_default();
+    let query = query_pairs(&req.signed.query);
+    let h = header_map(&req.signed);
+    let rid = ctx.request_id.clone();
+    match req.action {
+        MultipartAction::CreateMultipartUpload => {
+            if let Some(name) = UNSUPPORTED.iter().find(|n| h.contains_key(**n)) {
+                return Err(S3Error::not_implemented(&format!("The {name} header")));
+            }
+            let op = CreateUpload {
+                bucket,
+                key,
+                headers: decode::object_headers(&h)?,
+                checksum_algorithm: h
+                    .get("x-amz-checksum-algorithm")
+                    .and_then(|v| v.to_str().ok())
+                    .map(|v| v.trim().to_ascii_uppercase()),
+            };
+            let r = call(
+                state,
+                Endpoint::CreateUpload,
+                ctx,
+                req.signed,
+                op,
+                None,
+                false,
+            )
+            .await?;
+            let reply: CreateUploadReply = decode_reply(&r)?;
+            let mut resp = encode::xml_response(xml::initiate(&reply), &rid);
+            if let Some(a) = reply.checksum_algorithm.as_deref() {
+                if let Ok(v) = HeaderValue::from_str(a) {
+                    resp.headers_mut().insert("x-amz-checksum-algorithm", v);
+                }
+            }
+            Ok(resp)
+        }
+        MultipartAction::UploadPart | MultipartAction::UploadPartCopy => {
+            let op = UploadPart {
+                bucket,
+                key,
+                upload_id: upload_id(&query)?,
+                part_number: decode::part_number(query_value(&query, "partNumber").unwrap_or(""))?,
+            };
+            if req.action == MultipartAction::UploadPartCopy {
+                call(
+                    state,
+                    Endpoint::UploadPartCopy,
+                    ctx,
+                    req.signed,
+                    op,
+                    None,
+                    false,
+                )
+                .await?;
+                return Err(S3Error::not_implemented("UploadPartCopy"));
+            }
+            let r = call(
+                state,
+                Endpoint::UploadPart,
+                ctx,
+                req.signed,
+                op,
+                Some(req.body),
+                false,
+            )
+            .await?;
+            let reply: UploadPartReply = decode_reply(&r)?;
+            let mut resp = Response::new(Body::empty());
+            if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", reply.etag)) {
+                resp.headers_mut().insert(header::ETAG, v);
+            }
+            if let Some((name, value)) = reply.checksum {
+                if let (Ok(n), Ok(v)) = (
+                    http::HeaderName::from_bytes(name.as_bytes()),
+                    HeaderValue::from_str(&value),
+                ) {
+                    resp.headers_mut().insert(n, v);
+                }
+            }
+            Ok(resp)
+        }
+        MultipartAction::CompleteMultipartUpload => {
+            let upload_id = upload_id(&query)?;
+            complete::handle(state, ctx, req.signed, req.body, bucket, key, upload_id, &h).await
+        }
+        MultipartAction::AbortMultipartUpload => {
+            let op = AbortUpload {
+                bucket,
+                key,
+                upload_id: upload_id(&query)?,
+            };
+            let r = call(
+                state,
+                Endpoint::AbortUpload,
+                ctx,
+                req.signed,
+                op,
+                None,
+                false,
+            )
+            .await?;
+            decode_reply::<Ack>(&r)?;
+            let mut resp = Response::new(Body::empty());
+            *resp.status_mut() = StatusCode::NO_CONTENT;
+            Ok(resp)
+        }
+        MultipartAction::ListParts => {
+            let op = ListParts {
+                bucket,
+                key,
+                upload_id: upload_id(&query)?,
+                max_parts: number(&query, "max-parts", 1000)?,
+                part_number_marker: number(&query, "part-number-marker", 0)?,
+            };
+            let r = call(state, Endpoint::ListParts, ctx, req.signed, op, None, false).await?;
+            let reply: ListPartsReply = decode_reply(&r)?;
+            Ok(encode::xml_response(xml::list_parts(&reply), &rid))
+        }
+        MultipartAction::ListMultipartUploads => {
+            let url = match query_value(&query, "encoding-type") {
+                None => false,
+                Some("url") => true,
+                Some(_) => return Err(invalid("Invalid Encoding Method specified in Request")),
+            };
+            let text = |n: &str| query_value(&query, n).map(str::to_string);
+            let op = ListUploads {
+                bucket,
+                prefix: text("prefix").unwrap_or_default(),
+                delimiter: text("delimiter").filter(|d| !d.is_empty()),
+                key_marker: text("key-marker").filter(|d| !d.is_empty()),
+                upload_id_marker: text("upload-id-marker").filter(|d| !d.is_empty()),
+                max_uploads: number(&query, "max-uploads", 1000)?,
+            };
+            let r = call(
+                state,
+                Endpoint::ListUploads,
+                ctx,
+                req.signed,
+                op,
+                None,
+                false,
+            )
+            .await?;
+            let reply: ListUploadsReply = decode_reply(&r)?;
+            Ok(encode::xml_response(xml::list_uploads(&reply, url), &rid))
+        }
+    }
 }

@@ -50,6 +50,10 @@ enum Cmd {
     Raw {
         #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
         nats_url: String,
+        /// PUT with async-nats `ObjectStore::put` (sequential acks) instead of the
+        /// pipelined object-store protocol.
+        #[arg(long)]
+        store_api_put: bool,
         #[command(flatten)]
         load: LoadArgs,
     },
@@ -224,10 +228,15 @@ async fn main() -> Result<()> {
                 &load.bucket,
                 load.concurrency * 2,
             )?;
-            single(Driver::S3(d), &load).await?
+            single(Driver::S3(Box::new(d)), &load).await?
         }
-        Cmd::Raw { nats_url, load } => {
+        Cmd::Raw {
+            nats_url,
+            store_api_put,
+            load,
+        } => {
             let mut d = raw::RawDriver::connect(&nats_url, &load.bucket).await?;
+            d.store_api_put = store_api_put;
             d.open().await?;
             single(Driver::Raw(d), &load).await?
         }

@@ -483,7 +483,14 @@ impl Gateway {
 
     /// Starts (another) `jetgate worker` with every role; waits for `worker ready`.
     pub fn start_worker(&mut self) -> &Proc {
+        self.start_worker_with_env(&[])
+    }
+
+    /// Like [`Gateway::start_worker`] with extra environment variables.
+    pub fn start_worker_with_env(&mut self, env: &[(&str, &str)]) -> &Proc {
         let n = self.procs.len();
+        let mut envs = log_env();
+        envs.extend_from_slice(env);
         let args = vec![
             "worker".to_string(),
             "--nats-url".into(),
@@ -493,7 +500,7 @@ impl Gateway {
             "jetgate-worker",
             &jetgate_bin(),
             &args,
-            &log_env(),
+            &envs,
             self.dir.path().join(format!("worker-{n}.log")),
         );
         p.wait_for_line("worker ready", STARTUP_TIMEOUT);
@@ -598,7 +605,7 @@ impl Gateway {
     }
 }
 
-fn log_env() -> Vec<(&'static str, &'static str)> {
+fn log_env<'a>() -> Vec<(&'a str, &'a str)> {
     if std::env::var_os("RUST_LOG").is_some() {
         Vec::new()
     } else {

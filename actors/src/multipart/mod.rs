@@ -1,17 +1,64 @@
-//! Multipart assembler role. Registered so operators see it in `nats micro ls`; the
-//! operations themselves arrive with the multipart issue and answer NotImplemented until then.
+//! Multipart assembler role.
+//!
+//! The final object's chunks go to ONE subject, `$O.<bucket>.C.<nuid>`, read in stream
+//! order, so parts are appended to it in part-number order as they arrive: the upload's
+//! cursor (KV, compare-and-set) says which part is next and who holds the append lease.
+//! A part that arrives early waits for its turn (its bytes stay in the edge's and the
+//! client's buffers under credit); one that waits too long, a re-upload, or a part
+//! behind the cursor is staged on `$O.<bucket>.C.<nuid>.s<N>-<id>` and copied in at
+//! Complete. In the common case (parts roughly in order) every byte is written once and
+//! Complete only publishes the metadata, the SHA-256 coming from the running state.
 
-use jetgate_protocol::messages::Multipart;
+mod abort;
+mod complete;
+mod create;
+mod list;
+mod part;
+pub mod plan;
+mod reader;
+pub mod sha;
+pub mod state;
+pub mod sweep;
+mod writer;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use jetgate_protocol::S3Error;
+use tokio::sync::{Notify, OnceCell};
 
-use crate::incoming::Incoming;
+pub use abort::abort;
+pub use complete::complete;
+pub use create::create;
+pub use list::{list_parts, list_uploads};
+pub use part::{upload_part, upload_part_copy};
+pub use state::Uploads;
+
 use crate::worker::Worker;
 
-pub async fn handle(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let call = inc.call::<Multipart>()?.msg;
-    worker.authenticate(&inc.ctx, &call.signed).await?;
-    Err(S3Error::not_implemented(&format!(
-        "multipart upload ({})",
-        call.op.action
-    )))
+static UPLOADS: OnceCell<Uploads> = OnceCell::const_new();
+
+/// The uploads KV of this process (opened, or created, once).
+pub(crate) async fn uploads(worker: &Worker) -> Result<&'static Uploads, S3Error> {
+    UPLOADS
+        .get_or_try_init(|| Uploads::open(&worker.store().js, worker.cfg().replicas))
+        .await
+}
+
+/// Wakes waiters in this process when an upload's cursor moves (waiters in other
+/// processes poll).
+fn notifier(upload_id: &str) -> Arc<Notify> {
+    static MAP: Mutex<Option<HashMap<String, Arc<Notify>>>> = Mutex::new(None);
+    let mut g = MAP.lock().unwrap_or_else(|p| p.into_inner());
+    let map = g.get_or_insert_with(HashMap::new);
+    if map.len() > 4096 {
+        map.retain(|_, n| Arc::strong_count(n) > 1);
+    }
+    map.entry(upload_id.to_string())
+        .or_insert_with(|| Arc::new(Notify::new()))
+        .clone()
+}
+
+pub(crate) fn cursor_moved(upload_id: &str) {
+    notifier(upload_id).notify_waiters();
 }

@@ -23,15 +23,24 @@ pub async fn get(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
         .await?
         .ok_or_else(no_such_key)?;
     let attrs = meta.attrs();
-    match op.part_number {
-        None | Some(1) => {}
-        Some(_) => {
+    // `partNumber=N`: a multipart object keeps its part sizes in its metadata.
+    let sizes = meta
+        .metadata
+        .get(crate::multipart::plan::KEY_PARTS)
+        .and_then(|t| crate::multipart::plan::decode_sizes(t));
+    let part = match (op.part_number, &sizes) {
+        (None, _) | (Some(1), None) => None,
+        (Some(n), Some(sizes)) if (n as usize) <= sizes.len() => {
+            let start: u64 = sizes[..n as usize - 1].iter().sum();
+            Some((start, sizes[n as usize - 1], sizes.len()))
+        }
+        (Some(_), _) => {
             return Err(S3Error::new(
                 S3ErrorCode::Other("InvalidPartNumber".into(), 416),
                 "The requested partnumber is not satisfiable",
             ))
         }
-    }
+    };
     let mut reply = ObjectReply {
         status: 200,
         content_range: None,
@@ -58,15 +67,27 @@ pub async fn get(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
             ))
         }
     }
-    let (first, last) = match op.range {
-        Some(r) => {
+    let (first, last) = match (op.range, part) {
+        (_, Some((start, len, count))) => {
+            reply.status = 206;
+            reply.content_length = len;
+            let last = (start + len).saturating_sub(1);
+            if len > 0 {
+                reply.content_range = Some((start, last, meta.size));
+            }
+            reply
+                .overrides
+                .push(("x-amz-mp-parts-count".into(), count.to_string()));
+            (start, last)
+        }
+        (Some(r), None) => {
             let (a, b) = resolve_range(r, meta.size)?;
             reply.status = 206;
             reply.content_range = Some((a, b, meta.size));
             reply.content_length = b - a + 1;
             (a, b)
         }
-        None => (0, meta.size.saturating_sub(1)),
+        (None, None) => (0, meta.size.saturating_sub(1)),
     };
     if op.head || reply.content_length == 0 {
         return inc.reply(&reply, &[]).await;

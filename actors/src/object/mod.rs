@@ -12,6 +12,7 @@ pub use copy::copy;
 pub use delete::{delete, delete_many};
 pub use get::get;
 pub use put::put;
+pub(crate) use put::{SigChecks, SIG_BATCH};
 
 use base64::Engine;
 use jetgate_protocol::names::{bucket_to_nats, validate_bucket, validate_key};

@@ -12,7 +12,7 @@ use crate::store::ChunkWriter;
 use crate::worker::Worker;
 
 /// Chunk signatures sent to the auth verifier per call.
-const SIG_BATCH: usize = 256;
+pub(crate) const SIG_BATCH: usize = 256;
 
 pub async fn put(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let env = inc.call::<PutObject>()?;
@@ -112,7 +112,7 @@ fn precondition_failed() -> S3Error {
 }
 
 /// Chunk-signature batches checked by the auth verifier while the body still flows.
-struct SigChecks {
+pub(crate) struct SigChecks {
     worker: Worker,
     ctx: jetgate_protocol::headers::RequestContext,
     access_key: String,
@@ -122,7 +122,7 @@ struct SigChecks {
 }
 
 impl SigChecks {
-    fn new(
+    pub(crate) fn new(
         worker: &Worker,
         inc: &Incoming,
         principal: &Principal,
@@ -148,7 +148,7 @@ impl SigChecks {
         })
     }
 
-    fn submit(&mut self, chunks: Vec<ChunkSig>, trailer: Option<ChunkSig>) {
+    pub(crate) fn submit(&mut self, chunks: Vec<ChunkSig>, trailer: Option<ChunkSig>) {
         let Some(context) = self.context.clone() else {
             return;
         };
@@ -175,14 +175,14 @@ impl SigChecks {
     }
 
     /// Fails fast if a finished check already rejected a chunk.
-    fn poll_failed(&mut self) -> Result<(), S3Error> {
+    pub(crate) fn poll_failed(&mut self) -> Result<(), S3Error> {
         while let Some(done) = self.tasks.try_join_next() {
             done.map_err(S3Error::internal)??;
         }
         Ok(())
     }
 
-    async fn wait(&mut self) -> Result<(), S3Error> {
+    pub(crate) async fn wait(&mut self) -> Result<(), S3Error> {
         while let Some(done) = self.tasks.join_next().await {
             done.map_err(S3Error::internal)??;
         }

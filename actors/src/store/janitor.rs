@@ -41,10 +41,23 @@ impl Store {
             .into_iter()
             .map(|m| m.nuid)
             .collect();
+        // Chunks of multipart uploads in progress (`<nuid>` and `<nuid>.s<N>-…`) are
+        // not orphans; if the uploads cannot be read, sweep nothing.
+        let uploading = match crate::multipart::Uploads::open_existing(&self.js).await {
+            Ok(Some(u)) => crate::multipart::sweep::active_nuids(&u, nats_bucket)
+                .await
+                .map_err(|e| StoreError::Request(e.message))?,
+            Ok(None) => HashSet::new(),
+            Err(e) => return Err(StoreError::Request(e.message)),
+        };
         let mut purged = 0;
         for subject in subjects {
             let nuid = subject.strip_prefix(&prefix).unwrap_or_default();
             if live.contains(nuid) {
+                continue;
+            }
+            let owner = nuid.split('.').next().unwrap_or_default();
+            if uploading.contains(owner) {
                 continue;
             }
             let Some(last) = self
