@@ -206,6 +206,9 @@ enum CredentialsCmd {
         access_key: String,
         #[arg(long, env = "JETGATE_SECRET_KEY", hide_env_values = true)]
         secret_key: String,
+        /// Replicas of the credential bucket when this creates it (3 on a cluster).
+        #[arg(long, env = "JETGATE_REPLICAS", default_value_t = 1)]
+        replicas: usize,
         /// Owner id shown in listings (defaults to the access key).
         #[arg(long)]
         owner_id: Option<String>,
@@ -249,9 +252,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Dev(a) => dev(a).await,
         Command::Edge(a) => {
             let client = a.nats.connect("jetgate-edge").await?;
-            let addr = serve_edge(client, &a.edge, &a.common).await?;
+            let (addr, server) = serve_edge(client, &a.edge, &a.common).await?;
             println!("endpoint: http://{addr}");
-            shutdown_signal().await;
+            drain_edge(server).await;
             Ok(())
         }
         Command::Worker(a) => {
@@ -322,7 +325,7 @@ async fn dev(a: DevArgs) -> anyhow::Result<()> {
         )?)
         .await?;
     let sup = start_worker(client.clone(), &a.common, &a.worker, Role::ALL.to_vec()).await?;
-    let addr = serve_edge(client, &a.edge, &a.common).await?;
+    let (addr, server) = serve_edge(client, &a.edge, &a.common).await?;
     println!("endpoint: http://{addr}");
     println!("access_key: {access_key}");
     println!("secret_key: {secret_key}");
@@ -331,7 +334,7 @@ async fn dev(a: DevArgs) -> anyhow::Result<()> {
     println!(
         "try: AWS_ACCESS_KEY_ID={access_key} AWS_SECRET_ACCESS_KEY=<secret_key> aws --endpoint-url http://{addr} s3 ls"
     );
-    shutdown_signal().await;
+    drain_edge(server).await;
     drain(sup).await;
     Ok(())
 }
@@ -341,11 +344,24 @@ fn url_given() -> bool {
     std::env::args().any(|a| a == "--nats-url" || a.starts_with("--nats-url="))
 }
 
+/// Waits for SIGTERM/Ctrl-C, then for the edge to finish its in-flight requests (the
+/// server stops accepting at the signal), at most `EDGE_DRAIN`.
+async fn drain_edge(server: tokio::task::JoinHandle<()>) {
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing in-flight requests");
+    if tokio::time::timeout(EDGE_DRAIN, server).await.is_err() {
+        tracing::warn!("in-flight requests still running after {EDGE_DRAIN:?}; exiting");
+    }
+}
+
+/// Longest an edge waits for in-flight requests on shutdown.
+const EDGE_DRAIN: Duration = Duration::from_secs(30);
+
 async fn serve_edge(
     client: async_nats::Client,
     opts: &EdgeOpts,
     common: &CommonOpts,
-) -> anyhow::Result<SocketAddr> {
+) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let cfg = EdgeConfig {
         domain: opts.domain.clone(),
         region: common.region.clone(),
@@ -357,8 +373,14 @@ async fn serve_edge(
         .await
         .with_context(|| format!("binding {}", opts.listen))?;
     let addr = listener.local_addr()?;
+    // Small S3 requests and replies must not wait for Nagle's algorithm (40 ms stalls).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     let app = jetgate_edge::app(state);
-    tokio::spawn(async move {
+    let server = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
             .await
@@ -367,7 +389,7 @@ async fn serve_edge(
         }
     });
     tracing::info!(%addr, "edge listening");
-    Ok(addr)
+    Ok((addr, server))
 }
 
 async fn start_worker(
@@ -547,9 +569,11 @@ async fn credentials(cmd: CredentialsCmd) -> anyhow::Result<()> {
             secret_key,
             owner_id,
             display_name,
+            replicas,
         } => {
             let client = nats.connect("jetgate-credentials").await?;
-            let store = CredentialStore::open(&async_nats::jetstream::new(client), 1).await?;
+            let store =
+                CredentialStore::open(&async_nats::jetstream::new(client), replicas).await?;
             let cred = Credential::new(
                 &access_key,
                 &secret_key,

@@ -55,13 +55,17 @@ impl NatsArgs {
                 .await
                 .with_context(|| format!("reading creds file {}", f.display()))?;
         }
-        let client = tokio::time::timeout(
-            std::time::Duration::from_secs(20),
-            opts.connect(self.nats_url.as_str()),
-        )
-        .await
-        .with_context(|| format!("timed out connecting to NATS at {}", self.nats_url))?
-        .with_context(|| format!("connecting to NATS at {}", self.nats_url))?;
+        // A cluster is given as a comma-separated list; the client fails over between them.
+        let urls: Vec<&str> = self
+            .nats_url
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .collect();
+        let client = tokio::time::timeout(std::time::Duration::from_secs(20), opts.connect(urls))
+            .await
+            .with_context(|| format!("timed out connecting to NATS at {}", self.nats_url))?
+            .with_context(|| format!("connecting to NATS at {}", self.nats_url))?;
         Ok(client)
     }
 }

@@ -47,9 +47,10 @@ pub async fn s3(State(state): State<Arc<EdgeState>>, req: Request) -> Response {
         let started = std::time::Instant::now();
         let inflight = metrics::gauge!("jetgate_edge_inflight_requests");
         inflight.increment(1.0);
-        let bytes_in = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
+        // aws-chunked uploads (aws CLI, boto3 over HTTPS) may come without Content-Length.
+        let bytes_in = ["x-amz-decoded-content-length", "content-length"]
+            .iter()
+            .find_map(|h| req.headers().get(*h))
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(0);

@@ -170,24 +170,33 @@ impl Store {
         key: &str,
     ) -> Result<(Option<ObjectMeta>, u64), StoreError> {
         let subject = meta_subject(nats_bucket, key);
-        let Some(msg) = self
-            .direct_get(
-                &stream_name(nats_bucket),
-                Some(&subject),
-                bytes::Bytes::new(),
-            )
-            .await?
-        else {
-            return Ok((None, 0));
+        let (payload, seq) = if self.replicated(nats_bucket).await? {
+            let body = serde_json::json!({ "last_by_subj": subject });
+            match self.leader_get(nats_bucket, body).await? {
+                Some(m) => (m.payload, m.seq),
+                None => return Ok((None, 0)),
+            }
+        } else {
+            let Some(msg) = self
+                .direct_get(
+                    &stream_name(nats_bucket),
+                    Some(&subject),
+                    bytes::Bytes::new(),
+                )
+                .await?
+            else {
+                return Ok((None, 0));
+            };
+            let seq = msg
+                .headers
+                .as_ref()
+                .and_then(|h| h.get("Nats-Sequence"))
+                .and_then(|v| v.as_str().parse::<u64>().ok())
+                .unwrap_or(0);
+            (msg.payload, seq)
         };
-        let seq = msg
-            .headers
-            .as_ref()
-            .and_then(|h| h.get("Nats-Sequence"))
-            .and_then(|v| v.as_str().parse::<u64>().ok())
-            .unwrap_or(0);
         let meta: ObjectMeta =
-            serde_json::from_slice(&msg.payload).map_err(|e| StoreError::BadMeta(e.to_string()))?;
+            serde_json::from_slice(&payload).map_err(|e| StoreError::BadMeta(e.to_string()))?;
         Ok(((!meta.deleted).then_some(meta), seq))
     }
 

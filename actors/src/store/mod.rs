@@ -7,6 +7,7 @@
 //! per short read and waits for every ack in turn. Reads here use direct get; writes fill
 //! whole chunks and pipeline their acks.
 
+mod leader;
 mod list;
 mod meta;
 mod read;
@@ -14,7 +15,9 @@ mod write;
 
 pub mod janitor;
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_nats::jetstream;
 use async_nats::{Client, RequestErrorKind, StatusCode};
@@ -89,6 +92,8 @@ pub struct Store {
     /// JetStream API prefix (`$JS.API` unless a domain is configured).
     api: String,
     timeout: Duration,
+    /// Replica count per bucket, to pick leader reads where replicas may lag.
+    replicas: Arc<Mutex<HashMap<String, (usize, Instant)>>>,
 }
 
 impl Store {
@@ -99,7 +104,32 @@ impl Store {
             js,
             api: "$JS.API".to_string(),
             timeout: Duration::from_secs(5),
+            replicas: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// A JetStream API request; the reply payload as it came.
+    async fn request_raw(&self, subject: String, body: Bytes) -> Result<Bytes, StoreError> {
+        let req = async_nats::Request::new()
+            .payload(body)
+            .timeout(Some(self.timeout));
+        match self.client.send_request(subject, req).await {
+            Ok(m) => Ok(m.payload),
+            Err(e) if e.kind() == RequestErrorKind::NoResponders => {
+                Err(StoreError::Request("JetStream is not available".into()))
+            }
+            Err(e) => Err(StoreError::Request(e.to_string())),
+        }
+    }
+
+    /// A JetStream API request answered with JSON.
+    async fn api_request(
+        &self,
+        subject: String,
+        body: Bytes,
+    ) -> Result<serde_json::Value, StoreError> {
+        let raw = self.request_raw(subject, body).await?;
+        serde_json::from_slice(&raw).map_err(|e| StoreError::Request(e.to_string()))
     }
 
     /// One direct-get request; `Ok(None)` when the message does not exist.

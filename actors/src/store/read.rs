@@ -6,6 +6,7 @@ use super::{chunk_subject, stream_name, ObjectMeta, Store, StoreError};
 
 pub struct ChunkReader {
     store: Store,
+    nats_bucket: String,
     stream: String,
     subject: String,
     next_seq: u64,
@@ -16,6 +17,7 @@ impl ChunkReader {
     pub fn new(store: Store, nats_bucket: &str, meta: &ObjectMeta) -> Self {
         ChunkReader {
             store,
+            nats_bucket: nats_bucket.to_string(),
             stream: stream_name(nats_bucket),
             subject: chunk_subject(nats_bucket, &meta.nuid),
             next_seq: 0,
@@ -29,19 +31,32 @@ impl ChunkReader {
             return Ok(None);
         }
         let body = serde_json::json!({ "seq": self.next_seq, "next_by_subj": self.subject });
-        let msg = self
+        let (seq, payload) = match self
             .store
             .direct_get(&self.stream, None, Bytes::from(body.to_string()))
             .await?
-            .ok_or(StoreError::Truncated)?;
-        let seq = msg
-            .headers
-            .as_ref()
-            .and_then(|h| h.get("Nats-Sequence"))
-            .and_then(|v| v.as_str().parse::<u64>().ok())
-            .ok_or(StoreError::Truncated)?;
+        {
+            Some(msg) => {
+                let seq = msg
+                    .headers
+                    .as_ref()
+                    .and_then(|h| h.get("Nats-Sequence"))
+                    .and_then(|v| v.as_str().parse::<u64>().ok())
+                    .ok_or(StoreError::Truncated)?;
+                (seq, msg.payload)
+            }
+            // A replica that lags may not have the chunk yet; the leader does.
+            None => {
+                let m = self
+                    .store
+                    .leader_get(&self.nats_bucket, body)
+                    .await?
+                    .ok_or(StoreError::Truncated)?;
+                (m.seq, m.payload)
+            }
+        };
         self.next_seq = seq + 1;
         self.chunks_left -= 1;
-        Ok(Some(msg.payload))
+        Ok(Some(payload))
     }
 }
