@@ -12,8 +12,8 @@ use http::{HeaderMap, StatusCode};
 use jetgate_protocol::headers::RequestContext;
 use jetgate_protocol::messages::{Ack, SignedRequest};
 use jetgate_protocol::multipart::{
-    AbortUpload, CreateUpload, CreateUploadReply, ListParts, ListPartsReply, ListUploads,
-    ListUploadsReply, UploadPart, UploadPartReply,
+    AbortUpload, CopyPartReply, CreateUpload, CreateUploadReply, ListParts, ListPartsReply,
+    ListUploads, ListUploadsReply, UploadPart, UploadPartCopy, UploadPartReply,
 };
 use jetgate_protocol::{Endpoint, S3Error, S3ErrorCode};
 use serde::de::DeserializeOwned;
@@ -135,26 +135,43 @@ pub async fn handle(
             }
             Ok(resp)
         }
-        MultipartAction::UploadPart | MultipartAction::UploadPartCopy => {
+        MultipartAction::UploadPartCopy => {
+            let source = h
+                .get("x-amz-copy-source")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            let (source_bucket, source_key) = decode::copy_source(&source)?;
+            let op = UploadPartCopy {
+                bucket,
+                key,
+                upload_id: upload_id(&query)?,
+                part_number: decode::part_number(query_value(&query, "partNumber").unwrap_or(""))?,
+                source_bucket,
+                source_key,
+                range: decode::copy_source_range(&h)?,
+                source_conditions: decode::conditions(&h, "x-amz-copy-source-"),
+            };
+            let r = call(
+                state,
+                Endpoint::UploadPartCopy,
+                ctx,
+                req.signed,
+                op,
+                None,
+                false,
+            )
+            .await?;
+            let reply: CopyPartReply = decode_reply(&r)?;
+            Ok(encode::xml_response(xml::copy_part(&reply), &rid))
+        }
+        MultipartAction::UploadPart => {
             let op = UploadPart {
                 bucket,
                 key,
                 upload_id: upload_id(&query)?,
                 part_number: decode::part_number(query_value(&query, "partNumber").unwrap_or(""))?,
             };
-            if req.action == MultipartAction::UploadPartCopy {
-                call(
-                    state,
-                    Endpoint::UploadPartCopy,
-                    ctx,
-                    req.signed,
-                    op,
-                    None,
-                    false,
-                )
-                .await?;
-                return Err(S3Error::not_implemented("UploadPartCopy"));
-            }
             let r = call(
                 state,
                 Endpoint::UploadPart,

@@ -158,3 +158,23 @@ pub struct ListUploadsReply {
     pub uploads: Vec<UploadEntry>,
     pub common_prefixes: Vec<String>,
 }
+
+/// UploadPartCopy: part `part_number` is bytes of an existing object.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UploadPartCopy {
+    pub bucket: String,
+    pub key: String,
+    pub upload_id: String,
+    pub part_number: u32,
+    pub source_bucket: String,
+    pub source_key: String,
+    /// `x-amz-copy-source-range: bytes=first-last`.
+    pub range: Option<(u64, u64)>,
+    pub source_conditions: crate::messages::Conditions,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CopyPartReply {
+    pub etag: String,
+    pub last_modified_ms: i64,
+}

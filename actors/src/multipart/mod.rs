@@ -11,6 +11,7 @@
 
 mod abort;
 mod complete;
+mod copy;
 mod create;
 mod list;
 mod part;
@@ -29,9 +30,10 @@ use tokio::sync::{Notify, OnceCell};
 
 pub use abort::abort;
 pub use complete::complete;
+pub use copy::upload_part_copy;
 pub use create::create;
 pub use list::{list_parts, list_uploads};
-pub use part::{upload_part, upload_part_copy};
+pub use part::upload_part;
 pub use state::Uploads;
 
 use crate::worker::Worker;

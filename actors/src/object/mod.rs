@@ -11,6 +11,7 @@ pub use conditions::{evaluate, resolve_range, Evaluation};
 pub use copy::copy;
 pub use delete::{delete, delete_many};
 pub use get::get;
+pub(crate) use get::RangeReader;
 pub use put::put;
 pub(crate) use put::{SigChecks, SIG_BATCH};
 

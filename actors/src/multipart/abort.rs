@@ -1,0 +1,52 @@
+//! AbortMultipartUpload: the upload record is deleted with compare-and-set (so exactly
+//! one of a racing Abort and Complete wins), then its chunks and keys are purged.
+
+use jetgate_protocol::messages::{Ack, Call};
+use jetgate_protocol::multipart::AbortUpload;
+use jetgate_protocol::S3Error;
+
+use super::state::{no_such_upload, now_ms, Phase, UploadRecord, Uploads};
+use crate::incoming::Incoming;
+use crate::store::{chunk_subject, Store};
+use crate::worker::Worker;
+
+pub async fn abort(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
+    let call: Call<AbortUpload> = inc.call()?.msg;
+    let op = &call.op;
+    crate::object::target(&op.bucket, &op.key)?;
+    worker.authenticate(&inc.ctx, &call.signed).await?;
+    let uploads = super::uploads(worker).await?;
+    let (upload, rev) = uploads
+        .upload_for(&op.upload_id, &op.bucket, &op.key)
+        .await?;
+    abort_upload(worker.store(), uploads, &upload, rev).await?;
+    inc.reply(&Ack {}, &[]).await
+}
+
+/// Aborts one upload if it is still at revision `rev` and no Complete holds it.
+pub async fn abort_upload(
+    store: &Store,
+    uploads: &Uploads,
+    upload: &UploadRecord,
+    rev: u64,
+) -> Result<(), S3Error> {
+    if let Phase::Completing { until_ms } = upload.phase {
+        if until_ms > now_ms() {
+            return Err(no_such_upload());
+        }
+    }
+    if !uploads.delete_upload(&upload.upload_id, rev).await? {
+        return Err(no_such_upload());
+    }
+    let nb = &upload.nats_bucket;
+    let subject = chunk_subject(nb, &upload.nuid);
+    for s in [format!("{subject}.>"), subject] {
+        if let Err(e) = store.purge_subject(nb, &s).await {
+            tracing::warn!(error = %e, subject = %s, "could not purge an aborted upload's chunks");
+        }
+    }
+    uploads.forget(&upload.upload_id).await?;
+    super::cursor_moved(&upload.upload_id);
+    tracing::debug!(upload_id = %upload.upload_id, "upload aborted");
+    Ok(())
+}

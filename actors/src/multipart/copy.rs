@@ -1,0 +1,74 @@
+//! UploadPartCopy: a part made of (a range of) an existing object, read chunk by chunk
+//! and written like an uploaded part (in place when it is its turn, else staged).
+
+use jetgate_protocol::messages::Call;
+use jetgate_protocol::multipart::{CopyPartReply, UploadPartCopy, MAX_PART_NUMBER};
+use jetgate_protocol::{S3Error, S3ErrorCode};
+
+use super::part::{write_part, Source};
+use super::state::{no_such_upload, Phase};
+use crate::incoming::Incoming;
+use crate::object::{evaluate, Evaluation, RangeReader};
+use crate::worker::Worker;
+
+pub async fn upload_part_copy(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
+    let call: Call<UploadPartCopy> = inc.call()?.msg;
+    let op = &call.op;
+    if !(1..=MAX_PART_NUMBER).contains(&op.part_number) {
+        return Err(S3Error::new(
+            S3ErrorCode::InvalidArgument,
+            "Part number must be an integer between 1 and 10000, inclusive",
+        ));
+    }
+    crate::object::target(&op.bucket, &op.key)?;
+    let src_bucket = crate::object::target(&op.source_bucket, &op.source_key)?;
+    worker.authenticate(&inc.ctx, &call.signed).await?;
+    let uploads = super::uploads(worker).await?;
+    let (upload, _) = uploads
+        .upload_for(&op.upload_id, &op.bucket, &op.key)
+        .await?;
+    if upload.phase != Phase::Active {
+        return Err(no_such_upload());
+    }
+    let src = worker
+        .store()
+        .lookup(&src_bucket, &op.source_key)
+        .await?
+        .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchKey, "The specified key does not exist."))?;
+    if evaluate(
+        &op.source_conditions,
+        &src.etag(),
+        src.last_modified_ms() / 1000,
+    ) != Evaluation::Proceed
+    {
+        return Err(S3Error::new(
+            S3ErrorCode::PreconditionFailed,
+            "At least one of the pre-conditions you specified did not hold",
+        ));
+    }
+    let (first, last) = match op.range {
+        Some((a, b)) if b < src.size => (a, b),
+        Some(_) => {
+            return Err(S3Error::new(
+                S3ErrorCode::InvalidArgument,
+                "Range specified is not valid for source object of size",
+            ))
+        }
+        None => (0, src.size.saturating_sub(1)),
+    };
+    let reader =
+        (src.size > 0).then(|| Box::new(RangeReader::new(worker, &src_bucket, &src, first, last)));
+    let rec = write_part(
+        worker,
+        uploads,
+        &upload,
+        op.part_number,
+        Source::Copy(reader),
+    )
+    .await?;
+    let reply = CopyPartReply {
+        etag: rec.etag,
+        last_modified_ms: rec.last_modified_ms,
+    };
+    inc.reply(&reply, &[]).await
+}

@@ -1,0 +1,151 @@
+//! CompleteMultipartUpload at the edge. Errors found while the worker validates the
+//! request come back with their own status. Once the worker has claimed the upload it
+//! answers `pending`; the edge then starts `200 OK` at once, sends the XML declaration,
+//! a space for every worker heartbeat (so clients and proxies do not time out, as S3
+//! does), and finally the result or an `<Error>` document.
+
+use std::io;
+
+use axum::body::Body;
+use axum::response::Response;
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::HeaderMap;
+use jetgate_protocol::headers::RequestContext;
+use jetgate_protocol::messages::SignedRequest;
+use jetgate_protocol::multipart::{CompleteFinal, CompleteReply, CompleteUpload};
+use jetgate_protocol::mux::Route;
+use jetgate_protocol::stream::{classify, Frame};
+use jetgate_protocol::{Endpoint, S3Error};
+
+use super::xml;
+use crate::call::call;
+use crate::encode;
+use crate::EdgeState;
+
+#[allow(clippy::too_many_arguments)]
+pub async fn handle(
+    state: &EdgeState,
+    ctx: &RequestContext,
+    signed: SignedRequest,
+    body: Body,
+    bucket: String,
+    key: String,
+    upload_id: String,
+    h: &HeaderMap,
+) -> Result<Response, S3Error> {
+    let if_none_match_star = match h.get("if-none-match").and_then(|v| v.to_str().ok()) {
+        None => false,
+        Some(v) if v.trim() == "*" => true,
+        Some(_) => {
+            return Err(S3Error::not_implemented(
+                "If-None-Match with a value other than *",
+            ))
+        }
+    };
+    if h.contains_key("if-match") {
+        return Err(S3Error::not_implemented("Conditional writes with If-Match"));
+    }
+    // The early answer needs the reply route, which call() keeps only for bodies that
+    // travel inline: ask for it when the document is that small (it nearly always is).
+    let small = signed
+        .header("content-length")
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|n| n < state.cfg.inline_body_limit);
+    let resource = format!("/{bucket}/{key}");
+    let op = CompleteUpload {
+        bucket,
+        key,
+        upload_id,
+        if_none_match_star,
+    };
+    let r = call(
+        state,
+        Endpoint::CompleteUpload,
+        ctx,
+        signed,
+        op,
+        Some(body),
+        small,
+    )
+    .await?;
+    let reply: CompleteReply = jetgate_protocol::decode(&r.msg.payload)
+        .map(|e| e.msg)
+        .map_err(S3Error::internal)?;
+    if !reply.pending {
+        let Some(result) = reply.result else {
+            return Err(S3Error::internal("Complete answered without a result"));
+        };
+        return Ok(encode::xml_response(
+            xml::complete(&result, &resource),
+            &ctx.request_id,
+        ));
+    }
+    let Some(route) = r.route else {
+        return Err(S3Error::internal("pending Complete without a route"));
+    };
+    let idle = state.cfg.stream.idle_timeout;
+    let rid = ctx.request_id.clone();
+    let stream = futures::stream::unfold(Phase::Start(route), move |phase| {
+        let resource = resource.clone();
+        let rid = rid.clone();
+        async move {
+            match phase {
+                Phase::Start(route) => Some((
+                    Ok::<_, io::Error>(Bytes::from_static(xml::declaration().as_bytes())),
+                    Phase::Wait(route),
+                )),
+                Phase::Wait(mut route) => loop {
+                    let Some(msg) = route.recv_timeout(idle).await else {
+                        tracing::warn!("worker went silent during Complete");
+                        return Some((Err(io::Error::other("worker went silent")), Phase::Done));
+                    };
+                    if route.kind_of(&msg) == "d" {
+                        return Some((Ok(final_doc(&msg.payload, &resource, &rid)), Phase::Done));
+                    }
+                    if matches!(classify(&msg), Frame::Heartbeat) {
+                        return Some((Ok(Bytes::from_static(b" ")), Phase::Wait(route)));
+                    }
+                },
+                Phase::Done => None,
+            }
+        }
+    });
+    let mut resp = Response::new(Body::from_stream(stream));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml"),
+    );
+    Ok(resp)
+}
+
+enum Phase {
+    Start(Route),
+    Wait(Route),
+    Done,
+}
+
+fn final_doc(payload: &Bytes, resource: &str, rid: &str) -> Bytes {
+    let text = match jetgate_protocol::decode::<CompleteFinal>(payload) {
+        Ok(env) => match (env.msg.result, env.msg.error) {
+            (Some(r), _) => xml::complete_body(&r, resource),
+            (None, Some(e)) => xml::error_body(&e.code, &e.message, resource, rid),
+            (None, None) => xml::error_body(
+                "InternalError",
+                "We encountered an internal error. Please try again.",
+                resource,
+                rid,
+            ),
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "malformed Complete result");
+            xml::error_body(
+                "InternalError",
+                "We encountered an internal error. Please try again.",
+                resource,
+                rid,
+            )
+        }
+    };
+    Bytes::from(text)
+}
