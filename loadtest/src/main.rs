@@ -238,7 +238,7 @@ async fn main() -> Result<()> {
             let mut d = raw::RawDriver::connect(&nats_url, &load.bucket).await?;
             d.store_api_put = store_api_put;
             d.open().await?;
-            single(Driver::Raw(d), &load).await?
+            single(Driver::Raw(Box::new(d)), &load).await?
         }
         Cmd::Bench {
             out,

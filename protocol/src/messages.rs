@@ -165,14 +165,6 @@ pub struct ListObjects {
     pub fetch_owner: bool,
 }
 
-/// Multipart operations (served by the multipart role).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Multipart {
-    pub bucket: String,
-    pub key: Option<String>,
-    pub action: String,
-}
-
 /// Object state returned by GET/HEAD/PUT/COPY.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ObjectAttrs {
