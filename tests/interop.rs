@@ -10,6 +10,8 @@ use aws_sdk_s3::primitives::ByteStream;
 use common::{md5_hex, nats_bucket, random_bytes, Gateway, GatewayOptions, NatsServer};
 use tokio::io::AsyncReadExt;
 
+// Reading the way any NATS client does (consumer per read, digest check) is the point.
+#[allow(clippy::disallowed_methods)]
 async fn read_nats_object(js: &async_nats::jetstream::Context, bucket: &str, key: &str) -> Vec<u8> {
     let store = js
         .get_object_store(bucket)

