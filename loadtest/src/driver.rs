@@ -1,0 +1,77 @@
+//! The two targets a run can drive: an S3 endpoint or the raw NATS object store.
+
+use crate::raw::RawDriver;
+use crate::s3::S3Driver;
+use crate::spec::Op;
+
+/// A failed operation: `kind` is what reports count by.
+#[derive(Debug, Clone)]
+pub struct OpError {
+    pub kind: String,
+    pub detail: String,
+}
+
+impl OpError {
+    pub fn new(kind: &str, err: impl std::fmt::Display) -> Self {
+        OpError {
+            kind: kind.to_string(),
+            detail: err.to_string(),
+        }
+    }
+
+    pub fn msg(kind: impl Into<String>, detail: impl Into<String>) -> Self {
+        OpError {
+            kind: kind.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for OpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind, self.detail)
+    }
+}
+
+pub enum Driver {
+    S3(Box<S3Driver>),
+    Raw(Box<RawDriver>),
+}
+
+impl Driver {
+    pub fn target_name(&self) -> &'static str {
+        match self {
+            Driver::S3(_) => "s3",
+            Driver::Raw(_) => "raw",
+        }
+    }
+
+    pub async fn ensure_bucket(&self) -> anyhow::Result<()> {
+        match self {
+            Driver::S3(d) => d.ensure_bucket().await,
+            Driver::Raw(d) => d.ensure_bucket().await,
+        }
+    }
+
+    /// Run one operation; returns the payload bytes moved.
+    pub async fn run(
+        &self,
+        op: Op,
+        key: &str,
+        size: u64,
+        list_prefix: &str,
+    ) -> Result<u64, OpError> {
+        match (self, op) {
+            (Driver::S3(d), Op::Put) => d.put(key, size).await,
+            (Driver::S3(d), Op::Get) => d.get(key, size).await,
+            (Driver::S3(d), Op::Head) => d.head(key, size).await,
+            (Driver::S3(d), Op::List) => d.list(list_prefix).await,
+            (Driver::S3(d), Op::Delete) => d.delete(key).await,
+            (Driver::Raw(d), Op::Put) => d.put(key, size).await,
+            (Driver::Raw(d), Op::Get) => d.get(key, size).await,
+            (Driver::Raw(d), Op::Head) => d.head(key, size).await,
+            (Driver::Raw(d), Op::List) => d.list().await,
+            (Driver::Raw(d), Op::Delete) => d.delete(key).await,
+        }
+    }
+}
