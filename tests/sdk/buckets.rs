@@ -1,0 +1,150 @@
+//! Bucket operations and bucket names.
+
+use super::*;
+
+#[tokio::test]
+async fn bucket_lifecycle() {
+    let c = gw().client();
+    let b = common::unique_bucket("life");
+    let out = c
+        .create_bucket()
+        .bucket(&b)
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from("us-east-1"))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create bucket with LocationConstraint body");
+    assert!(
+        out.request_id().is_some(),
+        "x-amz-request-id on CreateBucket"
+    );
+    c.head_bucket()
+        .bucket(&b)
+        .send()
+        .await
+        .expect("head bucket");
+
+    let list = c.list_buckets().send().await.expect("list buckets");
+    assert!(list.request_id().is_some());
+    let names: Vec<&str> = list.buckets().iter().filter_map(|x| x.name()).collect();
+    assert!(names.contains(&b.as_str()), "{b} not in {names:?}");
+    for n in &names {
+        // Internal stores (credentials, uploads) never show up: every name is a valid S3 name.
+        assert!(
+            n.bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-'),
+            "ListBuckets shows a name that is not an S3 bucket: {n}"
+        );
+    }
+    let created = list
+        .buckets()
+        .iter()
+        .find(|x| x.name() == Some(b.as_str()))
+        .and_then(|x| x.creation_date());
+    assert!(created.is_some(), "CreationDate in ListBuckets");
+
+    let loc = c
+        .get_bucket_location()
+        .bucket(&b)
+        .send()
+        .await
+        .expect("get bucket location");
+    // S3 answers an empty LocationConstraint for us-east-1; "us-east-1" is accepted too.
+    let loc = loc
+        .location_constraint()
+        .map(|l| l.as_str().to_string())
+        .unwrap_or_default();
+    assert!(loc.is_empty() || loc == "us-east-1", "location {loc:?}");
+
+    put(&c, &b, "k", b"x").await;
+    let (status, code, _) = fail(c.delete_bucket().bucket(&b).send().await);
+    assert_eq!((status, code.as_str()), (409, "BucketNotEmpty"));
+    c.delete_object()
+        .bucket(&b)
+        .key("k")
+        .send()
+        .await
+        .expect("delete object");
+    c.delete_bucket()
+        .bucket(&b)
+        .send()
+        .await
+        .expect("delete empty bucket");
+    let (status, _, _) = fail(c.head_bucket().bucket(&b).send().await);
+    assert_eq!(status, 404);
+    let list = c.list_buckets().send().await.expect("list buckets");
+    assert!(!list.buckets().iter().any(|x| x.name() == Some(b.as_str())));
+}
+
+#[tokio::test]
+async fn missing_bucket_and_key_errors() {
+    let c = gw().client();
+    let missing = common::unique_bucket("nobucket");
+    let (status, code, _) = fail(c.get_object().bucket(&missing).key("k").send().await);
+    assert_eq!((status, code.as_str()), (404, "NoSuchBucket"));
+    let (status, code, _) = fail(c.list_objects_v2().bucket(&missing).send().await);
+    assert_eq!((status, code.as_str()), (404, "NoSuchBucket"));
+    let (status, code, _) = fail(c.delete_bucket().bucket(&missing).send().await);
+    assert_eq!((status, code.as_str()), (404, "NoSuchBucket"));
+    let (status, code, _) = fail(
+        c.put_object()
+            .bucket(&missing)
+            .key("k")
+            .body(ByteStream::from_static(b"x"))
+            .send()
+            .await,
+    );
+    assert_eq!((status, code.as_str()), (404, "NoSuchBucket"));
+
+    let b = gw().bucket("nokey").await;
+    let (status, code, _) = fail(c.get_object().bucket(&b).key("missing").send().await);
+    assert_eq!((status, code.as_str()), (404, "NoSuchKey"));
+    let (status, _, _) = fail(c.head_object().bucket(&b).key("missing").send().await);
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn invalid_bucket_names_are_rejected() {
+    let c = gw().client();
+    for name in [
+        "Upper-Case",
+        "ab",
+        "under_score",
+        "192.168.5.4",
+        "bad..dots",
+        "-start",
+    ] {
+        let (status, code, _) = fail(c.create_bucket().bucket(name).send().await);
+        assert_eq!(
+            (status, code.as_str()),
+            (400, "InvalidBucketName"),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn dotted_bucket_names_work() {
+    let c = gw().client();
+    let b = format!("{}.with.dots", common::unique_bucket("dot"));
+    c.create_bucket()
+        .bucket(&b)
+        .send()
+        .await
+        .expect("create dotted");
+    c.head_bucket()
+        .bucket(&b)
+        .send()
+        .await
+        .expect("head dotted");
+    put(&c, &b, "a/b", b"dotted").await;
+    assert_eq!(get_bytes(&c, &b, "a/b").await, b"dotted");
+    assert_eq!(list_keys(&c, &b).await, vec!["a/b"]);
+    let list = c.list_buckets().send().await.expect("list buckets");
+    assert!(list.buckets().iter().any(|x| x.name() == Some(b.as_str())));
+    let v1 = c.list_objects().bucket(&b).send().await.expect("list v1");
+    assert_eq!(v1.name(), Some(b.as_str()));
+}
