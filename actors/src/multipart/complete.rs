@@ -19,11 +19,11 @@ use super::state::{
     no_such_upload, now_ms, CasError, Lease, Location, PartRecord, Phase, UploadRecord, Uploads,
     COMPLETE_LEASE, LEASE,
 };
-use super::writer::PartWriter;
 use crate::body::RequestBody;
 use crate::incoming::Incoming;
 use crate::payload::PayloadVerifier;
-use crate::store::{chunk_subject, stream_name, Written};
+use crate::store::ChunkWriter;
+use crate::store::{chunk_subject, stream_name};
 use crate::worker::Worker;
 
 /// Largest CompleteMultipartUpload document accepted.
@@ -266,12 +266,12 @@ async fn commit(
     } else {
         rebuild(worker, upload, parts).await?
     };
-    let written = Written {
-        nuid: nuid.clone(),
+    let stored = crate::object::Stored {
+        nuid: &nuid,
         size,
         chunks,
     };
-    let mut meta = crate::object::new_meta(nb, &upload.key, &written, &sha, etag);
+    let mut meta = crate::object::new_meta(nb, &upload.key, stored, &sha, etag);
     meta.set_object_headers(&upload.headers);
     let sizes: Vec<u64> = parts.iter().map(|p| p.size).collect();
     meta.metadata
@@ -333,15 +333,16 @@ async fn rebuild(
                     SeqReader::new(&store.client, &stream, subject, 1, u64::MAX)
                 }
             };
-            let mut writer = PartWriter::new(&store.js, &stream, &target);
+            let mut writer =
+                ChunkWriter::with_subject(store.clone(), nb, nuid.clone(), target.clone());
             let mut got = 0u64;
             while let Some(chunk) = reader.next().await? {
                 got += chunk.len() as u64;
                 sha.update(&chunk);
-                writer.write(chunk).await?;
+                writer.write_bytes(chunk).await.map_err(S3Error::from)?;
             }
-            writer.finish().await?;
-            if got != p.size || writer.chunks != p.chunks {
+            writer.finish().await.map_err(S3Error::from)?;
+            if got != p.size || writer.chunks() != p.chunks {
                 return Err(S3Error::internal(format!(
                     "part {} has {got} bytes stored, {} recorded",
                     p.part_number, p.size

@@ -20,7 +20,6 @@ mod reader;
 pub mod sha;
 pub mod state;
 pub mod sweep;
-mod writer;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

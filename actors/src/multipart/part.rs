@@ -16,12 +16,12 @@ use super::state::{
     no_such_upload, now_ms, CasError, Cursor, Lease, Location, PartRecord, Phase, UploadRecord,
     Uploads, LEASE,
 };
-use super::writer::PartWriter;
 use crate::body::RequestBody;
 use crate::incoming::Incoming;
 use crate::object::RangeReader;
 use crate::object::{SigChecks, SIG_BATCH};
 use crate::payload::{Digests, PayloadVerifier};
+use crate::store::ChunkWriter;
 use crate::store::{chunk_subject, stream_name};
 use crate::worker::Worker;
 use md5::{Digest as _, Md5};
@@ -185,7 +185,7 @@ pub(super) struct Received {
 async fn receive(
     worker: &Worker,
     src: Source<'_>,
-    writer: &mut PartWriter,
+    writer: &mut ChunkWriter,
     mut sha: Option<&mut Sha256State>,
     mut lease: Option<&mut LeaseKeeper<'_>>,
 ) -> Result<Received, S3Error> {
@@ -206,12 +206,12 @@ async fn receive(
                 if let Some(s) = sha.as_deref_mut() {
                     s.update(&piece);
                 }
-                writer.write(piece).await?;
+                writer.write_bytes(piece).await.map_err(S3Error::from)?;
                 if let Some(l) = lease.as_deref_mut() {
                     l.refresh_if_due().await?;
                 }
             }
-            writer.finish().await?;
+            writer.finish().await.map_err(S3Error::from)?;
             return Ok(Received {
                 md5: md5.finalize().into(),
                 checksum: None,
@@ -224,7 +224,7 @@ async fn receive(
             if let Some(s) = sha.as_deref_mut() {
                 s.update(&piece);
             }
-            writer.write(piece).await?;
+            writer.write_bytes(piece).await.map_err(S3Error::from)?;
         }
         if verifier.pending_chunk_sigs() >= SIG_BATCH {
             checks.submit(verifier.take_chunk_sigs(), None);
@@ -241,7 +241,7 @@ async fn receive(
         checks.submit(rest, trailer);
     }
     checks.wait().await?;
-    writer.finish().await?;
+    writer.finish().await.map_err(S3Error::from)?;
     Ok(Received {
         md5: digests.md5,
         checksum: checksum_of(&digests),
@@ -302,12 +302,11 @@ async fn append(
     rev: u64,
     token: String,
 ) -> Result<PartRecord, S3Error> {
-    let js = &worker.store().js;
-    let stream = stream_name(&upload.nats_bucket);
-    let mut writer = PartWriter::new(
-        js,
-        &stream,
-        &chunk_subject(&upload.nats_bucket, &upload.nuid),
+    let mut writer = ChunkWriter::with_subject(
+        worker.store().clone(),
+        &upload.nats_bucket,
+        upload.nuid.clone(),
+        chunk_subject(&upload.nats_bucket, &upload.nuid),
     );
     let mut sha = cursor.sha.clone();
     let mut keeper = LeaseKeeper {
@@ -327,12 +326,13 @@ async fn append(
             return Err(e);
         }
     };
-    let (first, last) = writer.finish().await?;
+    let written = writer.finish().await.map_err(S3Error::from)?;
+    let (first, last) = (written.first_seq, written.last_seq);
     let rec = PartRecord {
         part_number: n,
         etag: hex::encode(digests.md5),
-        size: writer.size,
-        chunks: writer.chunks,
+        size: writer.size(),
+        chunks: writer.chunks(),
         last_modified_ms: now_ms(),
         checksum: digests.checksum.clone(),
         location: Location::Appended {
@@ -348,14 +348,14 @@ async fn append(
     }
     let next = Cursor {
         next_part: n + 1,
-        last_seq: if writer.chunks > 0 {
+        last_seq: if writer.chunks() > 0 {
             last
         } else {
             cursor.last_seq
         },
         sha,
-        size: cursor.size + writer.size,
-        chunks: cursor.chunks + writer.chunks,
+        size: cursor.size + writer.size(),
+        chunks: cursor.chunks + writer.chunks(),
         lease: None,
     };
     match uploads.set_cursor(&upload.upload_id, &next, rev).await {
@@ -405,14 +405,17 @@ async fn stage(
     upload: &UploadRecord,
     n: u32,
 ) -> Result<PartRecord, S3Error> {
-    let js = &worker.store().js;
-    let stream = stream_name(&upload.nats_bucket);
     let subject = format!(
         "{}.s{n}-{}",
         chunk_subject(&upload.nats_bucket, &upload.nuid),
         nuid::next()
     );
-    let mut writer = PartWriter::new(js, &stream, &subject);
+    let mut writer = ChunkWriter::with_subject(
+        worker.store().clone(),
+        &upload.nats_bucket,
+        upload.nuid.clone(),
+        subject.clone(),
+    );
     let digests = match receive(worker, src, &mut writer, None, None).await {
         Ok(d) => d,
         Err(e) => {
@@ -424,7 +427,7 @@ async fn stage(
     let etag = hex::encode(digests.md5);
     if let Some(prev) = previous
         .as_ref()
-        .filter(|p| p.etag == etag && p.size == writer.size)
+        .filter(|p| p.etag == etag && p.size == writer.size())
         .filter(|p| matches!(p.location, Location::Appended { .. }))
     {
         // A retry of a part that is already in place (the client missed our answer):
@@ -445,8 +448,8 @@ async fn stage(
     let rec = PartRecord {
         part_number: n,
         etag,
-        size: writer.size,
-        chunks: writer.chunks,
+        size: writer.size(),
+        chunks: writer.chunks(),
         last_modified_ms: now_ms(),
         checksum: digests.checksum.clone(),
         location: Location::Staged {

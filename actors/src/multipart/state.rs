@@ -393,20 +393,7 @@ pub async fn purge(js: &jetstream::Context, stream: &str, filter: &str) -> Resul
     Ok(())
 }
 
-/// Deletes one message by sequence (a failed append's chunks).
-pub async fn delete_seq(js: &jetstream::Context, stream: &str, seq: u64) -> Result<(), S3Error> {
-    let body = serde_json::json!({ "seq": seq, "no_erase": true });
-    let resp: serde_json::Value = js
-        .request(format!("STREAM.MSG.DELETE.{stream}"), &body)
-        .await
-        .map_err(internal)?;
-    match resp.get("error") {
-        // Already gone is what we wanted.
-        Some(err) if err.get("err_code").and_then(|c| c.as_u64()) == Some(10057) => Ok(()),
-        Some(err) => Err(internal(format!("delete seq {seq}: {err}"))),
-        None => Ok(()),
-    }
-}
+pub use crate::store::delete_seq;
 
 /// Lease duration of an appending writer; refreshed well before it runs out.
 pub const LEASE: Duration = Duration::from_secs(30);

@@ -67,7 +67,7 @@ pub async fn copy(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     };
     let sha: [u8; 32] = sha.finalize().into();
     let etag = hex::encode(md5.finalize());
-    let mut meta = super::new_meta(&dst_bucket, &op.key, &written, &sha, &etag);
+    let mut meta = super::new_meta(&dst_bucket, &op.key, (&written).into(), &sha, &etag);
     if op.replace_metadata {
         meta.set_object_headers(&op.headers);
     } else {

@@ -30,18 +30,36 @@ pub(crate) fn target(bucket: &str, key: &str) -> Result<String, S3Error> {
     Ok(bucket_to_nats(bucket))
 }
 
+/// Where an object version's chunks are: what its metadata records.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stored<'a> {
+    pub nuid: &'a str,
+    pub size: u64,
+    pub chunks: u64,
+}
+
+impl<'a> From<&'a crate::store::Written> for Stored<'a> {
+    fn from(w: &'a crate::store::Written) -> Self {
+        Stored {
+            nuid: &w.nuid,
+            size: w.size,
+            chunks: w.chunks,
+        }
+    }
+}
+
 /// Metadata of a freshly written object version.
 pub(crate) fn new_meta(
     nats_bucket: &str,
     key: &str,
-    written: &crate::store::Written,
+    written: Stored<'_>,
     sha256: &[u8; 32],
     etag: &str,
 ) -> ObjectMeta {
     let mut meta = ObjectMeta {
         name: key.to_string(),
         bucket: nats_bucket.to_string(),
-        nuid: written.nuid.clone(),
+        nuid: written.nuid.to_string(),
         size: written.size,
         chunks: written.chunks,
         mtime: Some(OffsetDateTime::now_utc()),

@@ -37,7 +37,13 @@ pub async fn put(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     };
     let (digests, written) = written;
     let etag = super::md5_etag(&digests);
-    let mut meta = super::new_meta(&nats_bucket, &op.key, &written, &digests.sha256, &etag);
+    let mut meta = super::new_meta(
+        &nats_bucket,
+        &op.key,
+        (&written).into(),
+        &digests.sha256,
+        &etag,
+    );
     meta.set_object_headers(&op.headers);
     if let Some((algo, value)) = &digests.checksum {
         meta.metadata.insert(

@@ -192,3 +192,23 @@ impl Store {
         Ok(())
     }
 }
+
+/// Deletes one message by sequence (chunks of a failed part on a shared subject).
+pub async fn delete_seq(
+    js: &async_nats::jetstream::Context,
+    stream: &str,
+    seq: u64,
+) -> Result<(), jetgate_protocol::S3Error> {
+    use jetgate_protocol::S3Error;
+    let body = serde_json::json!({ "seq": seq, "no_erase": true });
+    let resp: serde_json::Value = js
+        .request(format!("STREAM.MSG.DELETE.{stream}"), &body)
+        .await
+        .map_err(S3Error::internal)?;
+    match resp.get("error") {
+        // Already gone is what we wanted.
+        Some(err) if err.get("err_code").and_then(|c| c.as_u64()) == Some(10057) => Ok(()),
+        Some(err) => Err(S3Error::internal(format!("delete seq {seq}: {err}"))),
+        None => Ok(()),
+    }
+}

@@ -17,6 +17,9 @@ pub struct Written {
     pub nuid: String,
     pub size: u64,
     pub chunks: u64,
+    /// Stream sequences of the first and last chunk (0 when nothing was written).
+    pub first_seq: u64,
+    pub last_seq: u64,
 }
 
 /// Chunks of one new object version; invisible until its metadata is published.
@@ -29,13 +32,23 @@ pub struct ChunkWriter {
     size: u64,
     chunks: u64,
     acks: VecDeque<PublishAckFuture>,
+    /// Sequences of the acknowledged chunks, so a writer on a shared subject (a
+    /// multipart upload's) can remove exactly its own.
+    seqs: Vec<u64>,
 }
 
 impl ChunkWriter {
+    /// Chunks of a new object version, on a subject of their own.
     pub fn new(store: Store, nats_bucket: &str) -> Self {
         let nuid = nuid::next().to_string();
+        let subject = chunk_subject(nats_bucket, &nuid);
+        Self::with_subject(store, nats_bucket, nuid, subject)
+    }
+
+    /// Chunks appended to a given subject (a multipart upload's final or staging one).
+    pub fn with_subject(store: Store, nats_bucket: &str, nuid: String, subject: String) -> Self {
         ChunkWriter {
-            subject: chunk_subject(nats_bucket, &nuid),
+            subject,
             store,
             nats_bucket: nats_bucket.to_string(),
             nuid,
@@ -43,11 +56,22 @@ impl ChunkWriter {
             size: 0,
             chunks: 0,
             acks: VecDeque::new(),
+            seqs: Vec::new(),
         }
     }
 
     pub fn nuid(&self) -> &str {
         &self.nuid
+    }
+
+    /// Bytes handed to JetStream so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Chunks handed to JetStream so far.
+    pub fn chunks(&self) -> u64 {
+        self.chunks
     }
 
     pub async fn write(&mut self, mut data: &[u8]) -> Result<(), StoreError> {
@@ -88,9 +112,15 @@ impl ChunkWriter {
             .map_err(|e| StoreError::Request(e.to_string()))?;
         self.acks.push_back(ack);
         while self.acks.len() > ACKS_IN_FLIGHT {
-            if let Some(a) = self.acks.pop_front() {
-                a.await.map_err(|e| StoreError::Request(e.to_string()))?;
-            }
+            self.await_one().await?;
+        }
+        Ok(())
+    }
+
+    async fn await_one(&mut self) -> Result<(), StoreError> {
+        if let Some(a) = self.acks.pop_front() {
+            let ack = a.await.map_err(|e| StoreError::Request(e.to_string()))?;
+            self.seqs.push(ack.sequence);
         }
         Ok(())
     }
@@ -101,14 +131,32 @@ impl ChunkWriter {
             let chunk = self.buf.split().freeze();
             self.publish(chunk).await?;
         }
-        while let Some(a) = self.acks.pop_front() {
-            a.await.map_err(|e| StoreError::Request(e.to_string()))?;
+        while !self.acks.is_empty() {
+            self.await_one().await?;
         }
         Ok(Written {
             nuid: self.nuid.clone(),
             size: self.size,
             chunks: self.chunks,
+            first_seq: self.seqs.first().copied().unwrap_or(0),
+            last_seq: self.seqs.last().copied().unwrap_or(0),
         })
+    }
+
+    /// Deletes exactly the chunks this writer published, message by message, leaving
+    /// other writers' chunks on a shared subject alone.
+    pub async fn remove(mut self) {
+        while let Some(a) = self.acks.pop_front() {
+            if let Ok(ack) = a.await {
+                self.seqs.push(ack.sequence);
+            }
+        }
+        let stream = super::stream_name(&self.nats_bucket);
+        for seq in &self.seqs {
+            if let Err(e) = super::delete_seq(&self.store.js, &stream, *seq).await {
+                tracing::warn!(error = %e, seq, "could not delete a failed write's chunk");
+            }
+        }
     }
 
     /// Removes whatever chunks were written; the object never becomes visible.
