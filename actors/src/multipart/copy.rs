@@ -8,7 +8,7 @@ use jetgate_protocol::{S3Error, S3ErrorCode};
 use super::part::{write_part, Source};
 use super::state::{no_such_upload, Phase};
 use crate::incoming::Incoming;
-use crate::object::{evaluate, Evaluation, RangeReader};
+use crate::object::RangeReader;
 use crate::worker::Worker;
 
 pub async fn upload_part_copy(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
@@ -30,22 +30,9 @@ pub async fn upload_part_copy(worker: &Worker, inc: &Incoming) -> Result<(), S3E
     if upload.phase != Phase::Active {
         return Err(no_such_upload());
     }
-    let src = worker
-        .store()
-        .lookup(&src_bucket, &op.source_key)
-        .await?
-        .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchKey, "The specified key does not exist."))?;
-    if evaluate(
-        &op.source_conditions,
-        &src.etag(),
-        src.last_modified_ms() / 1000,
-    ) != Evaluation::Proceed
-    {
-        return Err(S3Error::new(
-            S3ErrorCode::PreconditionFailed,
-            "At least one of the pre-conditions you specified did not hold",
-        ));
-    }
+    let src =
+        crate::object::copy_source(worker, &src_bucket, &op.source_key, &op.source_conditions)
+            .await?;
     let (first, last) = match op.range {
         Some((a, b)) if b < src.size => (a, b),
         Some(_) => {

@@ -1,7 +1,7 @@
 //! CopyObject: the source's chunks are read and written anew under the destination (NATS
 //! chunks belong to one object version), hashing as they pass.
 
-use jetgate_protocol::messages::{CopyObject, CopyReply};
+use jetgate_protocol::messages::{Conditions, CopyObject, CopyReply};
 use jetgate_protocol::{S3Error, S3ErrorCode};
 use md5::{Digest as _, Md5};
 use sha2::Sha256;
@@ -9,8 +9,30 @@ use sha2::Sha256;
 use super::conditions::{evaluate, Evaluation};
 use super::get::RangeReader;
 use crate::incoming::Incoming;
-use crate::store::ChunkWriter;
+use crate::store::{ChunkWriter, ObjectMeta};
 use crate::worker::Worker;
+
+/// The source object of a copy, once its `x-amz-copy-source-if-*` conditions hold
+/// (they fail with 412 whichever way they fail).
+pub(crate) async fn copy_source(
+    worker: &Worker,
+    nats_bucket: &str,
+    key: &str,
+    conditions: &Conditions,
+) -> Result<ObjectMeta, S3Error> {
+    let src = worker
+        .store()
+        .lookup(nats_bucket, key)
+        .await?
+        .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchKey, "The specified key does not exist."))?;
+    if evaluate(conditions, &src.etag(), src.last_modified_ms() / 1000) != Evaluation::Proceed {
+        return Err(S3Error::new(
+            S3ErrorCode::PreconditionFailed,
+            "At least one of the pre-conditions you specified did not hold",
+        ));
+    }
+    Ok(src)
+}
 
 pub async fn copy(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let env = inc.call::<CopyObject>()?;
@@ -19,23 +41,7 @@ pub async fn copy(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let dst_bucket = super::target(&op.bucket, &op.key)?;
     let src_bucket = super::target(&op.source_bucket, &op.source_key)?;
     worker.authenticate(&inc.ctx, &call.signed).await?;
-    let src = worker
-        .store()
-        .lookup(&src_bucket, &op.source_key)
-        .await?
-        .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchKey, "The specified key does not exist."))?;
-    // Copy-source conditions fail with 412 whichever way they fail.
-    if evaluate(
-        &op.source_conditions,
-        &src.etag(),
-        src.last_modified_ms() / 1000,
-    ) != Evaluation::Proceed
-    {
-        return Err(S3Error::new(
-            S3ErrorCode::PreconditionFailed,
-            "At least one of the pre-conditions you specified did not hold",
-        ));
-    }
+    let src = copy_source(worker, &src_bucket, &op.source_key, &op.source_conditions).await?;
     if src_bucket == dst_bucket && op.source_key == op.key && !op.replace_metadata {
         return Err(S3Error::new(
             S3ErrorCode::InvalidRequest,

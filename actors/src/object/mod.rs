@@ -9,6 +9,7 @@ mod put;
 
 pub use conditions::{evaluate, resolve_range, Evaluation};
 pub use copy::copy;
+pub(crate) use copy::copy_source;
 pub use delete::{delete, delete_many};
 pub use get::get;
 pub(crate) use get::RangeReader;
