@@ -242,7 +242,7 @@ export AWS_CONFIG_FILE=$WORK/aws-config AWS_SHARED_CREDENTIALS_FILE=$WORK/aws-cr
 printf '[default]\ns3 =\n    multipart_threshold = 64MB\n' >"$AWS_CONFIG_FILE"
 : >"$AWS_SHARED_CREDENTIALS_FILE"
 "$JETGATE" credentials add "${ADMIN[@]}" --access-key "$AWS_ACCESS_KEY_ID" \
-  --secret-key "$AWS_SECRET_ACCESS_KEY" --display-name "run.sh" >>"$WORK/logs/admin.log" 2>&1 \
+  --secret-key "$AWS_SECRET_ACCESS_KEY" --display-name "run.sh" --replicas 3 >>"$WORK/logs/admin.log" 2>&1 \
   || die "credentials add (see $WORK/logs/admin.log)"
 
 metric_sum() { # PORT METRIC : sum of every sample of METRIC at http://127.0.0.1:PORT/metrics
