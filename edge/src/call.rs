@@ -198,3 +198,18 @@ fn check(msg: Message, endpoint: Endpoint) -> Result<Message, S3Error> {
     }
     Ok(msg)
 }
+
+/// A call whose reply is one typed message (no response body stream).
+pub async fn ask<Op: Serialize, R: serde::de::DeserializeOwned>(
+    state: &EdgeState,
+    endpoint: Endpoint,
+    ctx: &RequestContext,
+    signed: SignedRequest,
+    op: Op,
+    body: Option<Body>,
+) -> Result<R, S3Error> {
+    let reply = call(state, endpoint, ctx, signed, op, body, false).await?;
+    jetgate_protocol::decode::<R>(&reply.msg.payload)
+        .map(|e| e.msg)
+        .map_err(S3Error::internal)
+}

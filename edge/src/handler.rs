@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use tracing::Instrument;
 
-use crate::call::{call, Reply};
+use crate::call::{ask, call, Reply};
 use crate::decode;
 use crate::encode::{self, xml};
 use crate::router::{route, Operation, Routed};
@@ -157,31 +157,27 @@ async fn handle(
     let h = &parts.headers;
     match routed.op {
         Operation::ListBuckets => {
-            let r = call(
+            let reply: ListBucketsReply = ask(
                 state,
                 Endpoint::ListBuckets,
                 ctx,
                 signed,
                 ListBuckets {},
                 None,
-                false,
             )
             .await?;
-            let (reply, _) = decode_reply::<ListBucketsReply>(&r)?;
             Ok(encode::xml_response(xml::list_buckets(&reply), rid))
         }
         Operation::CreateBucket => {
-            let r = call(
+            ask::<_, Ack>(
                 state,
                 Endpoint::CreateBucket,
                 ctx,
                 signed,
                 bucket_op(),
                 Some(body),
-                false,
             )
             .await?;
-            decode_reply::<Ack>(&r)?;
             let mut resp = status_only(StatusCode::OK);
             if let Ok(v) = HeaderValue::from_str(&format!("/{bucket}")) {
                 resp.headers_mut().insert(header::LOCATION, v);
@@ -189,31 +185,19 @@ async fn handle(
             Ok(resp)
         }
         Operation::DeleteBucket => {
-            let r = call(
+            ask::<_, Ack>(
                 state,
                 Endpoint::DeleteBucket,
                 ctx,
                 signed,
                 bucket_op(),
                 None,
-                false,
             )
             .await?;
-            decode_reply::<Ack>(&r)?;
             Ok(status_only(StatusCode::NO_CONTENT))
         }
         Operation::HeadBucket => {
-            let r = call(
-                state,
-                Endpoint::HeadBucket,
-                ctx,
-                signed,
-                bucket_op(),
-                None,
-                false,
-            )
-            .await?;
-            decode_reply::<Ack>(&r)?;
+            ask::<_, Ack>(state, Endpoint::HeadBucket, ctx, signed, bucket_op(), None).await?;
             let mut resp = status_only(StatusCode::OK);
             if let Ok(v) = HeaderValue::from_str(&state.cfg.region) {
                 resp.headers_mut().insert("x-amz-bucket-region", v);
@@ -221,24 +205,22 @@ async fn handle(
             Ok(resp)
         }
         Operation::GetBucketLocation => {
-            let r = call(
+            let reply: LocationReply = ask(
                 state,
                 Endpoint::GetBucketLocation,
                 ctx,
                 signed,
                 bucket_op(),
                 None,
-                false,
             )
             .await?;
-            let (reply, _) = decode_reply::<LocationReply>(&r)?;
             Ok(encode::xml_response(xml::location(&reply), rid))
         }
         Operation::ListObjects { v2 } => {
             let (op, url) = decode::list_objects(&bucket, &query, v2)?;
             let fetch_owner = !v2 || op.fetch_owner;
-            let r = call(state, Endpoint::ListObjects, ctx, signed, op, None, false).await?;
-            let (reply, _) = decode_reply::<ListObjectsReply>(&r)?;
+            let reply: ListObjectsReply =
+                ask(state, Endpoint::ListObjects, ctx, signed, op, None).await?;
             Ok(encode::xml_response(
                 xml::list_objects(&reply, url, fetch_owner),
                 rid,
@@ -246,17 +228,8 @@ async fn handle(
         }
         Operation::PutObject => {
             let op = decode::put_object(&bucket, &key, h)?;
-            let r = call(
-                state,
-                Endpoint::PutObject,
-                ctx,
-                signed,
-                op,
-                Some(body),
-                false,
-            )
-            .await?;
-            let (reply, _) = decode_reply::<PutReply>(&r)?;
+            let reply: PutReply =
+                ask(state, Endpoint::PutObject, ctx, signed, op, Some(body)).await?;
             let mut resp = status_only(StatusCode::OK);
             if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", reply.etag)) {
                 resp.headers_mut().insert(header::ETAG, v);
@@ -273,8 +246,7 @@ async fn handle(
         }
         Operation::CopyObject => {
             let op = decode::copy_object(&bucket, &key, h)?;
-            let r = call(state, Endpoint::CopyObject, ctx, signed, op, None, false).await?;
-            let (reply, _) = decode_reply::<CopyReply>(&r)?;
+            let reply: CopyReply = ask(state, Endpoint::CopyObject, ctx, signed, op, None).await?;
             Ok(encode::xml_response(xml::copy_object(&reply), rid))
         }
         Operation::GetObject | Operation::HeadObject => {
@@ -285,22 +257,19 @@ async fn handle(
         }
         Operation::DeleteObject => {
             let op = DeleteObject { bucket, key };
-            let r = call(state, Endpoint::DeleteObject, ctx, signed, op, None, false).await?;
-            decode_reply::<Ack>(&r)?;
+            ask::<_, Ack>(state, Endpoint::DeleteObject, ctx, signed, op, None).await?;
             Ok(status_only(StatusCode::NO_CONTENT))
         }
         Operation::DeleteObjects => {
-            let r = call(
+            let reply: DeleteObjectsReply = ask(
                 state,
                 Endpoint::DeleteObjects,
                 ctx,
                 signed,
                 bucket_op(),
                 Some(body),
-                false,
             )
             .await?;
-            let (reply, _) = decode_reply::<DeleteObjectsReply>(&r)?;
             Ok(encode::xml_response(xml::delete_objects(&reply), rid))
         }
         Operation::Multipart(action) => {

@@ -16,9 +16,8 @@ use jetgate_protocol::multipart::{
     ListUploads, ListUploadsReply, UploadPart, UploadPartCopy, UploadPartReply,
 };
 use jetgate_protocol::{Endpoint, S3Error, S3ErrorCode};
-use serde::de::DeserializeOwned;
 
-use crate::call::{call, Reply};
+use crate::call::ask;
 use crate::decode::{self, query_pairs, query_value};
 use crate::encode;
 use crate::router::{MultipartAction, Routed};
@@ -53,12 +52,6 @@ fn header_map(signed: &SignedRequest) -> HeaderMap {
         }
     }
     h
-}
-
-fn decode_reply<T: DeserializeOwned>(r: &Reply) -> Result<T, S3Error> {
-    jetgate_protocol::decode::<T>(&r.msg.payload)
-        .map(|e| e.msg)
-        .map_err(S3Error::internal)
 }
 
 fn invalid(msg: &str) -> S3Error {
@@ -116,17 +109,8 @@ pub async fn handle(
                     .and_then(|v| v.to_str().ok())
                     .map(|v| v.trim().to_ascii_uppercase()),
             };
-            let r = call(
-                state,
-                Endpoint::CreateUpload,
-                ctx,
-                req.signed,
-                op,
-                None,
-                false,
-            )
-            .await?;
-            let reply: CreateUploadReply = decode_reply(&r)?;
+            let reply: CreateUploadReply =
+                ask(state, Endpoint::CreateUpload, ctx, req.signed, op, None).await?;
             let mut resp = encode::xml_response(xml::initiate(&reply), &rid);
             if let Some(a) = reply.checksum_algorithm.as_deref() {
                 if let Ok(v) = HeaderValue::from_str(a) {
@@ -152,17 +136,8 @@ pub async fn handle(
                 range: decode::copy_source_range(&h)?,
                 source_conditions: decode::conditions(&h, "x-amz-copy-source-"),
             };
-            let r = call(
-                state,
-                Endpoint::UploadPartCopy,
-                ctx,
-                req.signed,
-                op,
-                None,
-                false,
-            )
-            .await?;
-            let reply: CopyPartReply = decode_reply(&r)?;
+            let reply: CopyPartReply =
+                ask(state, Endpoint::UploadPartCopy, ctx, req.signed, op, None).await?;
             Ok(encode::xml_response(xml::copy_part(&reply), &rid))
         }
         MultipartAction::UploadPart => {
@@ -172,17 +147,15 @@ pub async fn handle(
                 upload_id: upload_id(&query)?,
                 part_number: decode::part_number(query_value(&query, "partNumber").unwrap_or(""))?,
             };
-            let r = call(
+            let reply: UploadPartReply = ask(
                 state,
                 Endpoint::UploadPart,
                 ctx,
                 req.signed,
                 op,
                 Some(req.body),
-                false,
             )
             .await?;
-            let reply: UploadPartReply = decode_reply(&r)?;
             let mut resp = Response::new(Body::empty());
             if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", reply.etag)) {
                 resp.headers_mut().insert(header::ETAG, v);
@@ -207,17 +180,7 @@ pub async fn handle(
                 key,
                 upload_id: upload_id(&query)?,
             };
-            let r = call(
-                state,
-                Endpoint::AbortUpload,
-                ctx,
-                req.signed,
-                op,
-                None,
-                false,
-            )
-            .await?;
-            decode_reply::<Ack>(&r)?;
+            ask::<_, Ack>(state, Endpoint::AbortUpload, ctx, req.signed, op, None).await?;
             let mut resp = Response::new(Body::empty());
             *resp.status_mut() = StatusCode::NO_CONTENT;
             Ok(resp)
@@ -230,8 +193,8 @@ pub async fn handle(
                 max_parts: number(&query, "max-parts", 1000)?,
                 part_number_marker: number(&query, "part-number-marker", 0)?,
             };
-            let r = call(state, Endpoint::ListParts, ctx, req.signed, op, None, false).await?;
-            let reply: ListPartsReply = decode_reply(&r)?;
+            let reply: ListPartsReply =
+                ask(state, Endpoint::ListParts, ctx, req.signed, op, None).await?;
             Ok(encode::xml_response(xml::list_parts(&reply), &rid))
         }
         MultipartAction::ListMultipartUploads => {
@@ -249,17 +212,8 @@ pub async fn handle(
                 upload_id_marker: text("upload-id-marker").filter(|d| !d.is_empty()),
                 max_uploads: number(&query, "max-uploads", 1000)?,
             };
-            let r = call(
-                state,
-                Endpoint::ListUploads,
-                ctx,
-                req.signed,
-                op,
-                None,
-                false,
-            )
-            .await?;
-            let reply: ListUploadsReply = decode_reply(&r)?;
+            let reply: ListUploadsReply =
+                ask(state, Endpoint::ListUploads, ctx, req.signed, op, None).await?;
             Ok(encode::xml_response(xml::list_uploads(&reply, url), &rid))
         }
     }
