@@ -1,9 +1,15 @@
 //! Admin commands: S3 access keys in the credential store, multipart uploads in progress.
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
-use clap::Subcommand;
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use jetgate_actors::auth::sealed::CredentialsKey;
 use jetgate_actors::auth::{Credential, CredentialStore};
+use jetgate_protocol::policy::{Operation, Policy};
+use rand::distributions::{Alphanumeric, DistString};
 
 use crate::nats::NatsArgs;
 
@@ -23,12 +29,96 @@ pub enum UploadsCmd {
     },
 }
 
+/// The key that seals S3 secrets in the credential bucket. Give it to auth workers and
+/// the admin command only.
+#[derive(Args, Clone, Debug, Default)]
+pub struct KeyArgs {
+    /// Credentials encryption key: base64 of 32 bytes, or the path of a file holding it.
+    #[arg(long, env = "JETGATE_CREDENTIALS_KEY", hide_env_values = true)]
+    pub credentials_key: Option<String>,
+}
+
+impl KeyArgs {
+    pub fn load(&self) -> anyhow::Result<Option<Arc<CredentialsKey>>> {
+        self.credentials_key
+            .as_deref()
+            .map(|v| CredentialsKey::parse(v).map(Arc::new))
+            .transpose()
+            .context("--credentials-key")
+    }
+
+    pub fn require(&self) -> anyhow::Result<Arc<CredentialsKey>> {
+        self.load()?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "secrets are stored encrypted: give the credentials key (--credentials-key or JETGATE_CREDENTIALS_KEY)"
+            )
+        })
+    }
+}
+
+/// Loads the key file in `path`, creating it (0600) with a fresh key when missing.
+pub fn load_or_create_key(path: &Path) -> anyhow::Result<Arc<CredentialsKey>> {
+    if path.exists() {
+        return Ok(Arc::new(CredentialsKey::from_file(path)?));
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let key = CredentialsKey::generate();
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    std::io::Write::write_all(&mut f, format!("{}\n", key.to_base64()).as_bytes())?;
+    Ok(Arc::new(key))
+}
+
+/// Policy flags of `credentials add|policy`.
+#[derive(Args, Clone, Debug, Default)]
+pub struct PolicyArgs {
+    /// Buckets the key may use (comma separated; `name-*` matches a prefix). Default: all.
+    #[arg(long, value_delimiter = ',')]
+    pub buckets: Vec<String>,
+    /// Object key prefixes the key may use. Default: all keys.
+    #[arg(long, value_delimiter = ',')]
+    pub prefixes: Vec<String>,
+    /// Operations: read, write, delete, list, admin (comma separated). Default: all.
+    #[arg(long, value_delimiter = ',', value_parser = parse_operation)]
+    pub operations: Vec<Operation>,
+}
+
+fn parse_operation(s: &str) -> Result<Operation, String> {
+    Operation::parse(s)
+        .ok_or_else(|| format!("unknown operation {s:?} (read, write, delete, list, admin)"))
+}
+
+impl PolicyArgs {
+    fn policy(&self) -> Option<Policy> {
+        let p = Policy {
+            buckets: self.buckets.clone(),
+            prefixes: self.prefixes.clone(),
+            operations: self.operations.clone(),
+        };
+        (!p.is_unrestricted()).then_some(p)
+    }
+}
+
 #[derive(Subcommand)]
 pub enum CredentialsCmd {
-    /// Add or replace an access key.
+    /// Add or replace an access key (its secret is stored encrypted).
     Add {
         #[command(flatten)]
         nats: NatsArgs,
+        #[command(flatten)]
+        key: KeyArgs,
+        #[command(flatten)]
+        policy: PolicyArgs,
         #[arg(long)]
         access_key: String,
         #[arg(long, env = "JETGATE_SECRET_KEY", hide_env_values = true)]
@@ -47,6 +137,31 @@ pub enum CredentialsCmd {
     List {
         #[command(flatten)]
         nats: NatsArgs,
+    },
+    /// Rotate a key's secret: the new one is added and the old ones stay valid until
+    /// `--retire-old`.
+    Rotate {
+        #[command(flatten)]
+        nats: NatsArgs,
+        #[command(flatten)]
+        key: KeyArgs,
+        access_key: String,
+        /// The new secret (generated and printed when absent).
+        #[arg(long, env = "JETGATE_NEW_SECRET_KEY", hide_env_values = true)]
+        secret_key: Option<String>,
+        /// End the rotation: drop every secret but the newest.
+        #[arg(long, conflicts_with = "secret_key")]
+        retire_old: bool,
+    },
+    /// Replace an access key's policy (no flags: unrestricted).
+    Policy {
+        #[command(flatten)]
+        nats: NatsArgs,
+        #[command(flatten)]
+        key: KeyArgs,
+        access_key: String,
+        #[command(flatten)]
+        policy: PolicyArgs,
     },
     /// Remove an access key.
     Remove {
@@ -107,29 +222,85 @@ pub async fn credentials(cmd: CredentialsCmd) -> anyhow::Result<()> {
     match cmd {
         CredentialsCmd::Add {
             nats,
+            key,
+            policy,
             access_key,
             secret_key,
             owner_id,
             display_name,
             replicas,
         } => {
-            let client = nats.connect("jetgate-credentials").await?;
-            let store =
-                CredentialStore::open(&async_nats::jetstream::new(client), replicas).await?;
-            let cred = Credential::new(
+            let sealing = key.require()?;
+            let mut cred = Credential::new(
                 &access_key,
                 &secret_key,
                 owner_id.as_deref().unwrap_or(&access_key),
                 display_name.as_deref().unwrap_or(&access_key),
             )?;
+            cred.policy = policy.policy();
+            let client = nats.connect("jetgate-credentials").await?;
+            let store = CredentialStore::open(&async_nats::jetstream::new(client), replicas)
+                .await?
+                .with_key(Some(sealing));
             store.put(&cred).await?;
             println!("added {access_key}");
+        }
+        CredentialsCmd::Rotate {
+            nats,
+            key,
+            access_key,
+            secret_key,
+            retire_old,
+        } => {
+            let store = keyed_store(&nats, &key).await?;
+            let mut cred = store.load(&access_key).await?;
+            if retire_old {
+                let n = cred.retire_old();
+                store.put(&cred).await?;
+                println!("retired {n} old secret(s) of {access_key}");
+            } else {
+                let generated = secret_key.is_none();
+                let secret = secret_key
+                    .unwrap_or_else(|| Alphanumeric.sample_string(&mut rand::thread_rng(), 40));
+                cred.rotate(&secret)?;
+                store.put(&cred).await?;
+                println!(
+                    "rotated {access_key}: {} secret(s) valid until --retire-old",
+                    cred.secrets().count()
+                );
+                if generated {
+                    println!("secret_key: {secret}");
+                }
+            }
+        }
+        CredentialsCmd::Policy {
+            nats,
+            key,
+            access_key,
+            policy,
+        } => {
+            let store = keyed_store(&nats, &key).await?;
+            let mut cred = store.load(&access_key).await?;
+            cred.policy = policy.policy();
+            store.put(&cred).await?;
+            println!("policy of {access_key}: {}", describe(cred.policy.as_ref()));
         }
         CredentialsCmd::List { nats } => {
             let client = nats.connect("jetgate-credentials").await?;
             let store = CredentialStore::open(&async_nats::jetstream::new(client), 1).await?;
             for c in store.list().await? {
-                println!("{}\t{}\t{}", c.access_key, c.owner_id, c.display_name);
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    c.access_key,
+                    c.owner_id,
+                    c.display_name,
+                    if c.format >= 2 {
+                        "encrypted"
+                    } else {
+                        "PLAINTEXT"
+                    },
+                    describe(c.policy.as_ref())
+                );
             }
         }
         CredentialsCmd::Remove { nats, access_key } => {
@@ -143,4 +314,21 @@ pub async fn credentials(cmd: CredentialsCmd) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+async fn keyed_store(nats: &NatsArgs, key: &KeyArgs) -> anyhow::Result<CredentialStore> {
+    let sealing = key.require()?;
+    let client = nats.connect("jetgate-credentials").await?;
+    Ok(
+        CredentialStore::open(&async_nats::jetstream::new(client), 1)
+            .await?
+            .with_key(Some(sealing)),
+    )
+}
+
+fn describe(p: Option<&Policy>) -> String {
+    match p {
+        None => "all".into(),
+        Some(p) => serde_json::to_string(p).unwrap_or_else(|_| "?".into()),
+    }
 }

@@ -1,0 +1,456 @@
+//! `jetgate nats bootstrap`: mints a NATS operator, its accounts and one user per kind of
+//! jetgate process (edge, auth, data, admin), as JWTs signed with nkeys, and writes the
+//! creds files plus a nats-server config fragment (operator mode, MEMORY resolver).
+//!
+//! The permissions are those of `deploy/nats/operator/README.md` (and of the plain-user
+//! `deploy/nats/accounts.conf`): the edge cannot touch JetStream, only the edge may
+//! publish S3 calls to the data roles, only auth and admin may read the credentials.
+//!
+//! Why not the `jsonwebtoken` crate: NATS JWTs carry `"alg": "ed25519-nkey"` and are
+//! signed with the raw Ed25519 nkey of the issuer. jsonwebtoken's `Algorithm` is a closed
+//! enum (it would write `"EdDSA"`, which nats-server rejects) and wants PKCS#8 keys, so
+//! the three JWT parts are assembled here and signed with `nkeys::KeyPair::sign`, the
+//! same way the Go `nats-io/jwt` library does.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use clap::Args;
+use nkeys::KeyPair;
+use serde_json::{json, Value};
+use sha2::Digest;
+
+/// Name of the credential KV bucket's stream; only auth and admin may reach it.
+const CRED_STREAM: &str = "KV_jetgate-credentials";
+
+#[derive(Args)]
+pub struct BootstrapArgs {
+    /// Folder for the keys, JWTs, creds files and server.conf (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Overwrite keys already in --out (every existing creds file stops working).
+    #[arg(long)]
+    pub force: bool,
+    /// Operator name written into the operator JWT.
+    #[arg(long, default_value = "jetgate")]
+    pub operator_name: String,
+    /// Name of the account the jetgate processes live in.
+    #[arg(long, default_value = "JETGATE")]
+    pub account_name: String,
+}
+
+/// One NATS user per kind of jetgate process.
+struct UserSpec {
+    name: &'static str,
+    /// `None`: no restrictions (admin).
+    permissions: Option<Value>,
+}
+
+/// The credential bucket as JetStream API subjects (stream/consumer info, direct get…).
+fn cred_api() -> Vec<String> {
+    vec![
+        format!("$JS.API.*.*.{CRED_STREAM}"),
+        format!("$JS.API.*.*.{CRED_STREAM}.>"),
+        format!("$JS.API.*.*.*.{CRED_STREAM}"),
+        format!("$JS.API.DIRECT.GET.{CRED_STREAM}"),
+        format!("$JS.API.DIRECT.GET.{CRED_STREAM}.>"),
+    ]
+}
+
+/// What the data roles may not publish: anything that reads or writes the credentials.
+fn data_deny() -> Vec<String> {
+    let mut d = cred_api();
+    d.push("$KV.jetgate-credentials.>".into());
+    d
+}
+
+/// The permission table of deploy/nats/operator/README.md.
+fn users() -> Vec<UserSpec> {
+    let mut auth_pub = vec![
+        "_INBOX.>".to_string(),
+        "$JS.API.INFO".into(),
+        "$JS.FC.>".into(),
+        format!("$JS.ACK.{CRED_STREAM}.>"),
+    ];
+    auth_pub.extend(cred_api());
+    vec![
+        UserSpec {
+            name: "edge",
+            permissions: Some(json!({
+                "pub": {"allow": ["jetgate.v1.>", "$SRV.PING.>", "$SRV.INFO.>", "_INBOX.>"]},
+                "sub": {"allow": ["_INBOX.>"]},
+            })),
+        },
+        UserSpec {
+            name: "auth",
+            permissions: Some(json!({
+                "pub": {"allow": auth_pub},
+                "sub": {"allow": ["jetgate.v1.auth.> q", "$SRV.>", "_INBOX.>"]},
+            })),
+        },
+        UserSpec {
+            name: "data",
+            permissions: Some(json!({
+                "pub": {
+                    // $KV.>: multipart upload state lives in KV buckets (puts publish there).
+                    "allow": ["jetgate.v1.auth.>", "_INBOX.>", "$JS.API.>", "$JS.FC.>", "$JS.ACK.>", "$O.>", "$KV.>"],
+                    "deny": data_deny(),
+                },
+                "sub": {"allow": [
+                    "jetgate.v1.listing.> q",
+                    "jetgate.v1.multipart.> q",
+                    "jetgate.v1.object.> q",
+                    "$SRV.>",
+                    "_INBOX.>",
+                ]},
+            })),
+        },
+        UserSpec {
+            name: "admin",
+            permissions: None,
+        },
+    ]
+}
+
+/// Files whose presence means "this folder already holds a deployment's keys".
+const KEY_FILES: &[&str] = &[
+    "operator.nk",
+    "operator-signing.nk",
+    "server.conf",
+    "edge.creds",
+];
+
+pub fn run(a: &BootstrapArgs) -> anyhow::Result<()> {
+    if !a.force {
+        if let Some(f) = KEY_FILES.iter().find(|f| a.out.join(f).exists()) {
+            anyhow::bail!(
+                "{} already holds NATS keys ({f}); pass --force to replace them (existing creds stop working)",
+                a.out.display()
+            );
+        }
+    }
+    create_private_dir(&a.out)?;
+    let minted = mint(&a.operator_name, &a.account_name)?;
+    for (name, contents) in &minted.files {
+        write_private(&a.out.join(name), contents)?;
+    }
+    println!("operator: {}", minted.operator);
+    println!("system account (SYS): {}", minted.system_account);
+    println!("account ({}): {}", a.account_name, minted.account);
+    for u in users() {
+        println!(
+            "creds: {}",
+            a.out.join(format!("{}.creds", u.name)).display()
+        );
+    }
+    println!(
+        "server config: include \"{}\" from nats-server.conf",
+        a.out.join("server.conf").display()
+    );
+    Ok(())
+}
+
+/// Everything bootstrap produces, by file name.
+pub struct Minted {
+    pub operator: String,
+    pub system_account: String,
+    pub account: String,
+    pub files: Vec<(String, String)>,
+}
+
+pub fn mint(operator_name: &str, account_name: &str) -> anyhow::Result<Minted> {
+    let operator = KeyPair::new_operator();
+    let operator_sk = KeyPair::new_operator();
+    let sys = KeyPair::new_account();
+    let sys_sk = KeyPair::new_account();
+    let acct = KeyPair::new_account();
+    let acct_sk = KeyPair::new_account();
+
+    let operator_jwt = encode_jwt(
+        &operator,
+        &operator.public_key(),
+        operator_name,
+        json!({
+            "signing_keys": [operator_sk.public_key()],
+            "system_account": sys.public_key(),
+            // Identity keys stay offline: accounts must be signed by a signing key.
+            "strict_signing_key_usage": true,
+            "type": "operator",
+            "version": 2,
+        }),
+    )?;
+    let sys_jwt = encode_jwt(
+        &operator_sk,
+        &sys.public_key(),
+        "SYS",
+        account_claims(&sys_sk, false),
+    )?;
+    let acct_jwt = encode_jwt(
+        &operator_sk,
+        &acct.public_key(),
+        account_name,
+        account_claims(&acct_sk, true),
+    )?;
+
+    let mut files = vec![
+        ("operator.nk".to_string(), seed(&operator)?),
+        ("operator-signing.nk".to_string(), seed(&operator_sk)?),
+        ("SYS.nk".to_string(), seed(&sys)?),
+        ("SYS-signing.nk".to_string(), seed(&sys_sk)?),
+        (format!("{account_name}.nk"), seed(&acct)?),
+        (format!("{account_name}-signing.nk"), seed(&acct_sk)?),
+        ("operator.jwt".to_string(), operator_jwt.clone()),
+        ("SYS.jwt".to_string(), sys_jwt.clone()),
+        (format!("{account_name}.jwt"), acct_jwt.clone()),
+    ];
+    for u in users() {
+        let user = KeyPair::new_user();
+        let jwt = encode_jwt(
+            &acct_sk,
+            &user.public_key(),
+            u.name,
+            user_claims(&acct.public_key(), u.permissions),
+        )?;
+        files.push((format!("{}.creds", u.name), creds_file(&jwt, &seed(&user)?)));
+    }
+    // The system user, for `nats server ...` monitoring requests.
+    let sys_user = KeyPair::new_user();
+    let sys_user_jwt = encode_jwt(
+        &sys_sk,
+        &sys_user.public_key(),
+        "sys",
+        user_claims(&sys.public_key(), None),
+    )?;
+    files.push((
+        "sys.creds".to_string(),
+        creds_file(&sys_user_jwt, &seed(&sys_user)?),
+    ));
+    files.push((
+        "server.conf".to_string(),
+        server_conf(
+            &operator_jwt,
+            &sys.public_key(),
+            &[
+                (&sys.public_key(), &sys_jwt),
+                (&acct.public_key(), &acct_jwt),
+            ],
+        ),
+    ));
+    Ok(Minted {
+        operator: operator.public_key(),
+        system_account: sys.public_key(),
+        account: acct.public_key(),
+        files,
+    })
+}
+
+fn seed(kp: &KeyPair) -> anyhow::Result<String> {
+    kp.seed()
+        .map_err(|e| anyhow::anyhow!("reading nkey seed: {e}"))
+}
+
+fn account_claims(signing_key: &KeyPair, jetstream: bool) -> Value {
+    // -1 is "unlimited" in NATS JWT limits; JetStream is on when a storage limit is not 0.
+    let js = if jetstream { -1 } else { 0 };
+    json!({
+        "limits": {
+            "subs": -1, "data": -1, "payload": -1, "imports": -1, "exports": -1,
+            "wildcards": true, "conn": -1, "leaf": -1,
+            "mem_storage": js, "disk_storage": js, "streams": js, "consumer": js,
+        },
+        "signing_keys": [signing_key.public_key()],
+        "default_permissions": {"pub": {}, "sub": {}},
+        "type": "account",
+        "version": 2,
+    })
+}
+
+fn user_claims(issuer_account: &str, permissions: Option<Value>) -> Value {
+    let mut nats = json!({
+        "subs": -1, "data": -1, "payload": -1,
+        // Signed by the account's signing key, so the account is named explicitly.
+        "issuer_account": issuer_account,
+        "type": "user",
+        "version": 2,
+    });
+    if let (Some(Value::Object(p)), Value::Object(n)) = (permissions, &mut nats) {
+        n.extend(p);
+    }
+    nats
+}
+
+/// A NATS v2 JWT: base64url(header).base64url(claims).base64url(ed25519 signature).
+pub fn encode_jwt(
+    issuer: &KeyPair,
+    subject: &str,
+    name: &str,
+    nats: Value,
+) -> anyhow::Result<String> {
+    let header = json!({"typ": "JWT", "alg": "ed25519-nkey"});
+    let iat = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let mut claims = json!({
+        "jti": "",
+        "iat": iat,
+        "iss": issuer.public_key(),
+        "name": name,
+        "sub": subject,
+        "nats": nats,
+    });
+    // Like nats-io/jwt: the id is the base32 SHA-512/256 of the claims with an empty id.
+    let digest = sha2::Sha512_256::digest(serde_json::to_vec(&claims)?);
+    claims["jti"] = Value::String(data_encoding::BASE32_NOPAD.encode(&digest));
+    let h = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header)?);
+    let c = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims)?);
+    let signing_input = format!("{h}.{c}");
+    let sig = issuer
+        .sign(signing_input.as_bytes())
+        .map_err(|e| anyhow::anyhow!("signing JWT: {e}"))?;
+    Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig)))
+}
+
+/// The decorated creds format that nats-server's tools and every NATS client read.
+fn creds_file(jwt: &str, seed: &str) -> String {
+    format!(
+        "-----BEGIN NATS USER JWT-----\n{jwt}\n------END NATS USER JWT------\n\n\
+         ************************* IMPORTANT *************************\n\
+         NKEY Seed printed below can be used to sign and prove identity.\n\
+         NKEYs are sensitive and should be treated as secrets.\n\n\
+         -----BEGIN USER NKEY SEED-----\n{seed}\n------END USER NKEY SEED------\n\n\
+         *************************************************************\n"
+    )
+}
+
+fn server_conf(operator_jwt: &str, system_account: &str, accounts: &[(&str, &str)]) -> String {
+    let mut s = String::from(
+        "# Generated by `jetgate nats bootstrap`: operator mode with the accounts preloaded.\n\
+         # Include it from the nats-server config (same file on every cluster node).\n\
+         # Account JWTs change only by re-running bootstrap (MEMORY resolver: no `nsc push`).\n",
+    );
+    s.push_str(&format!("operator: \"{operator_jwt}\"\n"));
+    s.push_str(&format!("system_account: {system_account}\n"));
+    s.push_str("resolver: MEMORY\nresolver_preload: {\n");
+    for (pk, jwt) in accounts {
+        s.push_str(&format!("  {pk}: \"{jwt}\"\n"));
+    }
+    s.push_str("}\n");
+    s
+}
+
+fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("restricting {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Writes a file only its owner can read (seeds are secrets), replacing any old one.
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    let _ = fs::remove_file(path);
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(contents.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_part(p: &str) -> Value {
+        let raw = URL_SAFE_NO_PAD.decode(p).expect("base64url part");
+        serde_json::from_slice(&raw).expect("json part")
+    }
+
+    #[test]
+    fn jwt_is_signed_by_issuer_and_names_subject() {
+        let op = KeyPair::new_operator();
+        let acct = KeyPair::new_account();
+        let jwt =
+            encode_jwt(&op, &acct.public_key(), "A", json!({"type": "account"})).expect("encode");
+        let parts: Vec<&str> = jwt.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        assert_eq!(decode_part(parts[0])["alg"], "ed25519-nkey");
+        let claims = decode_part(parts[1]);
+        assert_eq!(claims["iss"], op.public_key());
+        assert_eq!(claims["sub"], acct.public_key());
+        assert_eq!(claims["jti"].as_str().map(str::len), Some(52));
+        let sig = URL_SAFE_NO_PAD.decode(parts[2]).expect("sig");
+        let input = format!("{}.{}", parts[0], parts[1]);
+        KeyPair::from_public_key(&op.public_key())
+            .expect("pk")
+            .verify(input.as_bytes(), &sig)
+            .expect("signature verifies with the issuer's public key");
+        let other = KeyPair::new_operator();
+        assert!(other.verify(input.as_bytes(), &sig).is_err());
+    }
+
+    #[test]
+    fn edge_may_not_use_jetstream_and_data_may_not_read_credentials() {
+        let us = users();
+        let get = |n: &str| {
+            us.iter()
+                .find(|u| u.name == n)
+                .and_then(|u| u.permissions.clone())
+                .expect("restricted user")
+        };
+        let edge = get("edge").to_string();
+        assert!(!edge.contains("$JS"), "{edge}");
+        let data = get("data");
+        assert!(data["pub"]["deny"]
+            .as_array()
+            .expect("deny list")
+            .iter()
+            .any(|s| s == "$JS.API.DIRECT.GET.KV_jetgate-credentials.>"));
+        let data_sub = data["sub"]["allow"].to_string();
+        assert!(!data_sub.contains("jetgate.v1.auth"), "{data_sub}");
+        assert!(us
+            .iter()
+            .any(|u| u.name == "admin" && u.permissions.is_none()));
+    }
+
+    #[test]
+    fn mint_writes_creds_and_config() {
+        let m = mint("op", "JETGATE").expect("mint");
+        let file = |n: &str| {
+            m.files
+                .iter()
+                .find(|(f, _)| f == n)
+                .map(|(_, c)| c.clone())
+                .unwrap_or_else(|| panic!("no {n}"))
+        };
+        let conf = file("server.conf");
+        assert!(conf.contains(&format!("system_account: {}", m.system_account)));
+        assert!(conf.contains(&m.account));
+        let creds = file("edge.creds");
+        assert!(creds.contains("BEGIN NATS USER JWT") && creds.contains("\nSU"));
+        let user_claims = decode_part(
+            creds
+                .lines()
+                .nth(1)
+                .and_then(|l| l.split('.').nth(1))
+                .expect("jwt line"),
+        );
+        assert_eq!(user_claims["nats"]["issuer_account"], m.account);
+        assert_eq!(user_claims["nats"]["type"], "user");
+    }
+}
