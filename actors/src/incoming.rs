@@ -27,6 +27,16 @@ impl Incoming {
         }
     }
 
+    /// The `traceparent` the sender put in the request headers, if any and valid.
+    pub fn traceparent(&self) -> Option<jetgate_protocol::headers::TraceParent> {
+        self.request
+            .message
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(jetgate_protocol::headers::TRACEPARENT))
+            .and_then(|v| jetgate_protocol::headers::TraceParent::parse(v.as_str()))
+    }
+
     /// Subject the reply goes to (the edge's route), for heartbeats.
     pub fn reply_subject(&self) -> Option<String> {
         self.request.message.reply.as_ref().map(|s| s.to_string())

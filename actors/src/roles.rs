@@ -131,14 +131,38 @@ impl Actor for RoleActor {
 }
 
 async fn serve(worker: Worker, ep: Endpoint, req: async_nats::service::Request) {
-    let incoming = Incoming::new(ep, req);
+    let mut incoming = Incoming::new(ep, req);
     let span = tracing::info_span!(
         "worker.request",
+        otel.kind = "server",
+        otel.name = %format_args!("{} {}", ep.role(), ep.name()),
+        otel.status_code = tracing::field::Empty,
         role = %ep.role(),
         endpoint = ep.name(),
+        operation = ep.name(),
+        worker_id = crate::trace::worker_id(),
         request_id = %incoming.ctx.request_id,
-        trace_id = %incoming.ctx.trace.trace_id,
+        trace_id = tracing::field::Empty,
+        bucket = tracing::field::Empty,
+        bytes = tracing::field::Empty,
+        status = tracing::field::Empty,
+        error_code = tracing::field::Empty,
     );
+    // The sender's span (the edge's NATS hop, or another role) is this span's parent.
+    let parent = incoming.traceparent();
+    let fallback = incoming.ctx.trace.clone();
+    incoming.ctx.trace = jetgate_protocol::otel::adopt(&span, parent.as_ref(), || fallback);
+    span.record("trace_id", incoming.ctx.trace.trace_id.as_str());
+    if !span.is_disabled() {
+        let facts = crate::trace::Facts::of(incoming.payload());
+        if let Some(b) = facts.bucket() {
+            span.record("bucket", b);
+        }
+        if let Some(n) = facts.bytes() {
+            span.record("bytes", n);
+        }
+    }
+    let outcome = span.clone();
     async {
         // Long requests keep the edge informed that this worker is alive.
         let _hb = Heartbeat::start(
@@ -150,20 +174,33 @@ async fn serve(worker: Worker, ep: Endpoint, req: async_nats::service::Request) 
             .catch_unwind()
             .await;
         match result {
-            Ok(Ok(())) => {}
+            Ok(Ok(())) => {
+                outcome.record("status", 200);
+            }
             Ok(Err(e)) => {
                 tracing::debug!(code = %e.code, "request failed: {}", e.message);
+                record_error(&outcome, &e);
                 incoming.fail(&e).await;
             }
             Err(_) => {
-                incoming
-                    .fail(&S3Error::internal("request handler panicked"))
-                    .await
+                let e = S3Error::internal("request handler panicked");
+                record_error(&outcome, &e);
+                incoming.fail(&e).await
             }
         }
     }
     .instrument(span)
     .await
+}
+
+/// Puts an S3 error's status and code on the request span (5xx marks it failed).
+fn record_error(span: &tracing::Span, e: &S3Error) {
+    let status = e.code.status();
+    span.record("status", status);
+    span.record("error_code", e.code.as_str());
+    if status >= 500 {
+        span.record("otel.status_code", "error");
+    }
 }
 
 /// Messages of the worker supervisor.
@@ -206,6 +243,8 @@ impl Actor for WorkerSupervisor {
         for role in roles {
             started.insert(role, Self::start_role(&myself, &worker, role).await?);
         }
+        // Co-hosted auth role: the data roles verify in-process (same code, no hop).
+        worker.set_local_auth(started.contains_key(&Role::Auth));
         Ok(SupervisorState {
             worker,
             roles: started,

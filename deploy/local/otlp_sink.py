@@ -2,12 +2,15 @@
 """A minimal OTLP/HTTP trace receiver for deploy/local/run.sh (no dependencies).
 
   otlp_sink.py serve PORT OUTDIR    # accepts POST /v1/traces (protobuf, gzip or not)
-  otlp_sink.py report OUTDIR        # decodes what arrived; prints one JSON line
+  otlp_sink.py report OUTDIR [TRACE_ID CALLER_SPAN_ID]
+                                    # decodes what arrived; prints one JSON line
 
 The report decodes ExportTraceServiceRequest by hand (resource_spans -> resource
 attributes service.name, scope_spans -> spans: trace_id, span_id, parent_span_id,
 name) and counts traces whose spans come from more than one service, and worker
 spans whose parent is a span of another process (one tree across edge and worker).
+Given the ids of a caller's traceparent, it also checks that trace: rooted at an edge
+span whose parent is the caller's span, one tree, worker spans under edge spans.
 """
 import gzip
 import http.server
@@ -112,7 +115,25 @@ def serve(port, outdir):
     http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
 
 
-def report(outdir):
+def caller_tree(spans, trace_id, caller_span):
+    """Checks the trace a caller started with traceparent 00-trace_id-caller_span-01:
+    one edge span is the child of the caller's span, every other span's parent is in
+    the trace (one tree), and worker spans hang under edge spans."""
+    mine = [s for s in spans if s[1] == trace_id]
+    ids = {s[2]: s[0] for s in mine}
+    roots = [s for s in mine if s[3] == caller_span]
+    orphans = [s[4] for s in mine if s[3] != caller_span and s[3] not in ids]
+    edge = lambda svc: svc.startswith("jetgate-edge")
+    workers = sorted({s[0] for s in mine if not edge(s[0])})
+    under_edge = [s for s in mine if not edge(s[0]) and edge(ids.get(s[3], ""))]
+    ok = (len(roots) == 1 and edge(roots[0][0]) and not orphans
+          and len(workers) >= 2 and bool(under_edge))
+    return {"ok": ok, "spans": len(mine), "root": roots[0][4] if len(roots) == 1 else None,
+            "roots": len(roots), "orphans": orphans, "worker_services": workers,
+            "worker_spans_under_edge": len(under_edge)}
+
+
+def report(outdir, trace_id=None, caller_span=None):
     spans, errors = [], 0
     files = sorted(os.listdir(outdir)) if os.path.isdir(outdir) else []
     for name in files:
@@ -129,14 +150,17 @@ def report(outdir):
     cross = sum(1 for s in by_trace.values() if len(s) > 1)
     linked = sum(1 for svc, _, _, parent, _ in spans
                  if parent and parent in owner and owner[parent] != svc)
-    print(json.dumps({"exports": len(files), "undecodable": errors, "spans": len(spans),
-                      "services": sorted({s[0] for s in spans}), "traces": len(by_trace),
-                      "traces_across_processes": cross,
-                      "spans_with_parent_in_another_process": linked}))
+    out = {"exports": len(files), "undecodable": errors, "spans": len(spans),
+           "services": sorted({s[0] for s in spans}), "traces": len(by_trace),
+           "traces_across_processes": cross,
+           "spans_with_parent_in_another_process": linked}
+    if trace_id:
+        out["caller_trace"] = caller_tree(spans, trace_id, caller_span)
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "serve":
         serve(int(sys.argv[2]), sys.argv[3])
     else:
-        report(sys.argv[2])
+        report(*sys.argv[2:5])

@@ -134,6 +134,8 @@ say "NATS: 3-node JetStream cluster with per-role users (ports ${NC[*]})"
 export JETGATE_EDGE_PASSWORD=edge-$RANDOM$RANDOM JETGATE_AUTH_PASSWORD=auth-$RANDOM$RANDOM \
        JETGATE_DATA_PASSWORD=data-$RANDOM$RANDOM JETGATE_ADMIN_PASSWORD=admin-$RANDOM$RANDOM \
        JETGATE_SYS_PASSWORD=sys-$RANDOM$RANDOM
+# Credentials are encrypted at rest; auth workers and `credentials add` share this key.
+export JETGATE_CREDENTIALS_KEY=${JETGATE_CREDENTIALS_KEY:-$(openssl rand -base64 32)}
 cp "$ROOT/deploy/nats/accounts.conf" "$WORK/nats/accounts.conf"
 for i in 1 2 3; do
   # The committed configs use 430N/630N/830N: substitute free ports and a temp store.
@@ -175,6 +177,8 @@ fi
 # receiver started here; the run checks that traces span edge and worker processes.
 start otlp python3 "$HERE/otlp_sink.py" serve "$OTLP_PORT" "$WORK/otlp"
 export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$OTLP_PORT OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf
+# Batches every second (default 5 s) so the check at the end waits less.
+export OTEL_BSP_SCHEDULE_DELAY=1000
 TRACING=0
 "$JETGATE" edge --help 2>/dev/null | grep -qi otlp && TRACING=1
 
@@ -266,6 +270,14 @@ echo hello >"$WORK/small.txt"
 "${AWS[@]}" s3api get-object --bucket "$B" --key 'a key?with#odd%25chars;and=more' "$WORK/small.back" >/dev/null
 cmp -s "$WORK/small.txt" "$WORK/small.back" || die "aws s3api get-object: bytes differ"
 echo "  ok   aws s3api put/get-object with key 'a key?with#odd%25chars;and=more'"
+# A caller with its own trace (as Traefik or an instrumented client sends it): the
+# gateway's spans must continue it. Traefik passes the header through untouched.
+TP_TRACE=$(openssl rand -hex 16) TP_SPAN=$(openssl rand -hex 8)
+PRESIGNED=$("${AWS[@]}" s3 presign "s3://$B/dir/three MiB+%.bin")
+curl -sf --cacert "$CERT" -H "traceparent: 00-$TP_TRACE-$TP_SPAN-01" -o "$WORK/3m.traced" "$PRESIGNED" \
+  || die "presigned GET with a traceparent failed"
+cmp -s "$WORK/3m.bin" "$WORK/3m.traced" || die "presigned GET with a traceparent: bytes differ"
+echo "  ok   presigned GET through Traefik with traceparent 00-$TP_TRACE-$TP_SPAN-01"
 n=$("${AWS[@]}" s3 ls "s3://$B" --recursive | wc -l)
 [ "$n" = 2 ] || die "aws s3 ls --recursive: $n keys, expected 2"
 echo "  ok   aws s3 ls --recursive: 2 keys"
@@ -339,9 +351,13 @@ VERIFY_JSON=$(tail -n 1 "$WORK/logs/verify.log")
 
 # Spans are exported in batches: give the exporters a few seconds.
 TRACES='{"spans": 0}'
+traces_ok() {
+  echo "$TRACES" | grep -q '"spans_with_parent_in_another_process": [1-9]' \
+    && echo "$TRACES" | grep -q '"caller_trace": {"ok": true'
+}
 for _ in $(seq 20); do
-  TRACES=$(python3 "$HERE/otlp_sink.py" report "$WORK/otlp")
-  echo "$TRACES" | grep -q '"spans_with_parent_in_another_process": [1-9]' && break
+  TRACES=$(python3 "$HERE/otlp_sink.py" report "$WORK/otlp" "$TP_TRACE" "$TP_SPAN")
+  traces_ok && break
   [ "$TRACING" = 1 ] || break
   sleep 0.5
 done
@@ -387,8 +403,8 @@ awk -v b="/$LB/" 'index($0, b) { n[$9]++ } END { for (k in n) printf "    %s: %d
 [ "$URL_LIST_BROKEN" = 1 ] && echo "note: --nats-url with a comma-separated list is rejected by this jetgate; each process was given one node"
 echo "total run time: $(since "$T_START")s"
 [ "$VERIFY_RC" = 0 ] || die "acknowledged objects lost or corrupted: $VERIFY_JSON"
-if [ "$TRACING" = 1 ] && ! echo "$TRACES" | grep -q '"spans_with_parent_in_another_process": [1-9]'; then
-  die "no trace linked an edge span to a worker span at the OTLP receiver"
+if [ "$TRACING" = 1 ] && ! traces_ok; then
+  die "traces incomplete at the OTLP receiver: need edge->worker links and the caller's trace as one tree under its span"
 fi
 STATUS=0
 echo "deploy/local/run.sh: PASS"

@@ -122,11 +122,16 @@ impl RequestContext {
         }
     }
 
-    /// Headers for the next hop: same request id, child span.
+    /// Headers for the next hop: same request id, and as `traceparent` the current
+    /// span when traces are exported (so the receiver's spans become its children),
+    /// else a fresh child id of this context.
     pub fn headers(&self) -> HeaderMap {
         let mut h = HeaderMap::new();
         h.insert(REQUEST_ID, self.request_id.as_str());
-        h.insert(TRACEPARENT, self.trace.child().header_value().as_str());
+        let next = crate::otel::traceparent(&tracing::Span::current())
+            .filter(|t| t.trace_id == self.trace.trace_id)
+            .unwrap_or_else(|| self.trace.child());
+        h.insert(TRACEPARENT, next.header_value().as_str());
         h
     }
 }

@@ -82,6 +82,7 @@ impl Store {
     }
 
     /// `STREAM.MSG.GET` at the leader; `body` is e.g. `{"last_by_subj": ..}`.
+    #[tracing::instrument(name = "jetstream.msg_get", level = "info", skip_all, fields(otel.kind = "client"))]
     pub(crate) async fn leader_get(
         &self,
         nats_bucket: &str,

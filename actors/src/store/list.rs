@@ -9,6 +9,7 @@ use super::{stream_name, ObjectMeta, Store, StoreError};
 
 impl Store {
     /// Metadata of every live object in the bucket, in no particular order.
+    #[tracing::instrument(name = "jetstream.list", level = "info", skip_all, fields(otel.kind = "client"))]
     pub async fn list_metas(&self, nats_bucket: &str) -> Result<Vec<ObjectMeta>, StoreError> {
         let stream = self
             .js

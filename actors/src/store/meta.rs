@@ -164,6 +164,7 @@ impl Store {
 
     /// Like [`Store::lookup`], plus the stream sequence of the metadata message (0 when
     /// there is none), for a conditional write with [`Store::put_meta_if`].
+    #[tracing::instrument(name = "jetstream.meta_get", level = "info", skip_all, fields(otel.kind = "client"))]
     pub async fn lookup_seq(
         &self,
         nats_bucket: &str,
@@ -207,6 +208,7 @@ impl Store {
 
     /// Publishes metadata only if the object's metadata is still at `expected_seq`
     /// (JetStream checks it atomically): `Err(StoreError::Conflict)` otherwise.
+    #[tracing::instrument(name = "jetstream.meta_put", level = "info", skip_all, fields(otel.kind = "client"))]
     pub async fn put_meta_if(
         &self,
         nats_bucket: &str,
@@ -237,6 +239,7 @@ impl Store {
     }
 
     /// Marks an object deleted and drops its chunks, as `nats object rm` does.
+    #[tracing::instrument(name = "jetstream.meta_delete", level = "info", skip_all, fields(otel.kind = "client"))]
     pub async fn delete_object(
         &self,
         nats_bucket: &str,
