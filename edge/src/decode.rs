@@ -279,7 +279,6 @@ const UNSUPPORTED_WRITE_HEADERS: &[&str] = &[
     "x-amz-object-lock-retain-until-date",
     "x-amz-object-lock-legal-hold",
     "x-amz-website-redirect-location",
-    "x-amz-tagging",
 ];
 
 fn refuse_unsupported(h: &HeaderMap) -> Result<(), S3Error> {

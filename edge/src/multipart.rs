@@ -38,7 +38,6 @@ const UNSUPPORTED: &[&str] = &[
     "x-amz-object-lock-retain-until-date",
     "x-amz-object-lock-legal-hold",
     "x-amz-website-redirect-location",
-    "x-amz-tagging",
 ];
 
 fn header_map(signed: &SignedRequest) -> HeaderMap {

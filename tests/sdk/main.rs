@@ -5,6 +5,7 @@
 mod common;
 
 mod buckets;
+mod features;
 mod listing;
 mod objects;
 mod requests;

@@ -16,6 +16,7 @@ pub async fn create(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let op = &call.op;
     let nats_bucket = crate::object::target(&op.bucket, &op.key)?;
     let principal = worker.authenticate(&inc.ctx, &call.signed).await?;
+    let tags = crate::object::tagging::header_tags(&call.signed)?;
     if let Some(a) = &op.checksum_algorithm {
         if ChecksumAlgorithm::from_name(a).is_none() {
             return Err(S3Error::new(
@@ -48,6 +49,7 @@ pub async fn create(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
         checksum_algorithm: op.checksum_algorithm.clone(),
         owner: principal.owner,
         phase: Phase::Active,
+        tags,
     };
     uploads.create_upload(&rec).await?;
     tracing::debug!(upload_id = %rec.upload_id, key = %rec.key, "upload created");

@@ -178,6 +178,7 @@ mod tests {
                 display_name: "o".into(),
             },
             phase: Phase::Active,
+            tags: Vec::new(),
         }
     }
 

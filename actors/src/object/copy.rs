@@ -48,6 +48,7 @@ pub async fn copy(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
         ));
     }
+    let tags = super::tagging::copy_tags(&call.signed, &src)?;
     let existing = worker.store().lookup(&dst_bucket, &op.key).await?;
     let mut writer = ChunkWriter::new(worker.store().clone(), &dst_bucket);
     let mut md5 = Md5::new();
@@ -79,6 +80,7 @@ pub async fn copy(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     } else {
         meta.headers = src.headers.clone();
     }
+    super::tagging::set_tags(&mut meta, &tags);
     if let Err(e) = worker.store().put_meta(&dst_bucket, &meta).await {
         writer.abort().await;
         return Err(e.into());

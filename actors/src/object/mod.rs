@@ -1,20 +1,26 @@
 //! Object I/O role: PUT, GET/HEAD, DELETE, DeleteObjects and CopyObject on native NATS
 //! objects.
 
+pub(crate) mod attributes;
 mod conditions;
 mod copy;
 mod delete;
 mod get;
+mod post;
 mod put;
+pub(crate) mod tagging;
 
+pub use attributes::{get_attributes, object_lock};
 pub use conditions::{evaluate, resolve_range, Evaluation};
 pub use copy::copy;
 pub(crate) use copy::copy_source;
 pub use delete::{delete, delete_many};
 pub use get::get;
 pub(crate) use get::RangeReader;
+pub use post::post;
 pub use put::put;
 pub(crate) use put::{SigChecks, SIG_BATCH};
+pub use tagging::{delete_tagging, get_tagging, put_tagging};
 
 use base64::Engine;
 use jetgate_protocol::names::{bucket_to_nats, validate_bucket, validate_key};

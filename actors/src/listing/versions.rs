@@ -1,0 +1,137 @@
+//! The versioning probes of the listing role. jetgate buckets are never versioned:
+//! GetBucketVersioning answers "never enabled" and ListObjectVersions lists the current
+//! objects, each as its one version `null`, with S3's key-marker paging.
+
+use jetgate_protocol::attributes::{ListObjectVersions, ListVersionsReply, VersionEntry};
+use jetgate_protocol::messages::{Ack, BucketOp, Call, ObjectEntry};
+use jetgate_protocol::names::{bucket_to_nats, validate_bucket};
+use jetgate_protocol::{S3Error, S3ErrorCode};
+
+use super::paginate;
+use crate::incoming::Incoming;
+use crate::worker::Worker;
+
+/// The only version id an object in an unversioned bucket has.
+pub const NULL_VERSION: &str = "null";
+
+pub async fn get_versioning(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
+    let call: Call<BucketOp> = inc.call()?.msg;
+    validate_bucket(&call.op.bucket)?;
+    worker.authenticate(&inc.ctx, &call.signed).await?;
+    if !super::exists(worker, &bucket_to_nats(&call.op.bucket)).await? {
+        return Err(super::no_such_bucket());
+    }
+    inc.reply(&Ack {}, &[]).await
+}
+
+/// Where a page starts: after `key-marker`. With one (`null`) version per key, "after
+/// version `null` of the marker key" is the same place; any other version id is unknown.
+pub fn start_after(op: &ListObjectVersions) -> Result<Option<String>, S3Error> {
+    match (&op.key_marker, op.version_id_marker.as_deref()) {
+        (None, Some(_)) => Err(S3Error::new(
+            S3ErrorCode::InvalidArgument,
+            "A version-id marker cannot be specified without a key marker.",
+        )),
+        (_, Some(v)) if v != NULL_VERSION => Err(S3Error::new(
+            S3ErrorCode::InvalidArgument,
+            "Invalid version id specified",
+        )),
+        (marker, _) => Ok(marker.clone()),
+    }
+}
+
+pub async fn list_versions(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
+    let call: Call<ListObjectVersions> = inc.call()?.msg;
+    let op = &call.op;
+    validate_bucket(&op.bucket)?;
+    let principal = worker.authenticate(&inc.ctx, &call.signed).await?;
+    let after = start_after(op)?;
+    let nats_bucket = bucket_to_nats(&op.bucket);
+    if !super::exists(worker, &nats_bucket).await? {
+        return Err(super::no_such_bucket());
+    }
+    let mut entries: Vec<ObjectEntry> = worker
+        .store()
+        .list_metas(&nats_bucket)
+        .await?
+        .into_iter()
+        .map(|m| ObjectEntry {
+            last_modified_ms: m.last_modified_ms(),
+            etag: m.etag(),
+            size: m.size,
+            owner: None,
+            key: m.name,
+        })
+        .collect();
+    entries.sort_by(|a, b| a.key.cmp(&b.key));
+    let page = paginate(
+        &entries,
+        &op.prefix,
+        op.delimiter.as_deref(),
+        after.as_deref(),
+        op.max_keys as usize,
+    );
+    let ended_on_key =
+        page.last.is_some() && page.contents.last().map(|e| &e.key) == page.last.as_ref();
+    let reply = ListVersionsReply {
+        bucket: op.bucket.clone(),
+        prefix: op.prefix.clone(),
+        delimiter: op.delimiter.clone(),
+        max_keys: op.max_keys,
+        key_marker: op.key_marker.clone(),
+        version_id_marker: op.version_id_marker.clone(),
+        is_truncated: page.is_truncated,
+        next_key_marker: page.is_truncated.then(|| page.last.clone()).flatten(),
+        next_version_id_marker: (page.is_truncated && ended_on_key)
+            .then(|| NULL_VERSION.to_string()),
+        versions: page
+            .contents
+            .into_iter()
+            .map(|e| VersionEntry {
+                key: e.key,
+                last_modified_ms: e.last_modified_ms,
+                etag: e.etag,
+                size: e.size,
+            })
+            .collect(),
+        common_prefixes: page.common_prefixes,
+        owner: principal.owner,
+    };
+    inc.reply(&reply, &[]).await
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn op(key: Option<&str>, version: Option<&str>) -> ListObjectVersions {
+        ListObjectVersions {
+            bucket: "b".into(),
+            prefix: String::new(),
+            delimiter: None,
+            max_keys: 1000,
+            key_marker: key.map(str::to_string),
+            version_id_marker: version.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn version_markers() {
+        assert_eq!(start_after(&op(None, None)).unwrap(), None);
+        assert_eq!(
+            start_after(&op(Some("k"), None)).unwrap().as_deref(),
+            Some("k")
+        );
+        assert_eq!(
+            start_after(&op(Some("k"), Some("null")))
+                .unwrap()
+                .as_deref(),
+            Some("k")
+        );
+        let e = start_after(&op(None, Some("null"))).unwrap_err();
+        assert_eq!(e.code, S3ErrorCode::InvalidArgument);
+        let e = start_after(&op(Some("k"), Some("3sL4kqtJlcpXroDTDmJ"))).unwrap_err();
+        assert_eq!(e.code, S3ErrorCode::InvalidArgument);
+    }
+}

@@ -1,0 +1,140 @@
+//! Object tagging, GetObjectAttributes and the versioning probes at the edge: decode
+//! each request into its call and encode the reply (XML in `features/xml.rs`).
+
+mod decode;
+pub mod xml;
+
+use axum::body::Body;
+use axum::response::Response;
+use http::header::{self, HeaderValue};
+use http::{HeaderMap, StatusCode};
+use jetgate_protocol::attributes::{AttributesReply, ListVersionsReply};
+use jetgate_protocol::headers::RequestContext;
+use jetgate_protocol::messages::{Ack, BucketOp, SignedRequest};
+use jetgate_protocol::tagging::{ObjectTagging, PutObjectTagging, TaggingReply};
+use jetgate_protocol::{Endpoint, S3Error};
+
+pub use decode::{object_attributes, object_attributes_call, object_versions, Attribute};
+
+use crate::call::ask;
+use crate::encode;
+use crate::router::Routed;
+use crate::EdgeState;
+
+/// The operations of this module, as the router names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeatureAction {
+    GetObjectTagging,
+    PutObjectTagging,
+    DeleteObjectTagging,
+    GetObjectAttributes,
+    GetBucketVersioning,
+    ListObjectVersions,
+    GetObjectLockConfiguration,
+}
+
+impl FeatureAction {
+    /// The S3 action name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeatureAction::GetObjectTagging => "GetObjectTagging",
+            FeatureAction::PutObjectTagging => "PutObjectTagging",
+            FeatureAction::DeleteObjectTagging => "DeleteObjectTagging",
+            FeatureAction::GetObjectAttributes => "GetObjectAttributes",
+            FeatureAction::GetBucketVersioning => "GetBucketVersioning",
+            FeatureAction::ListObjectVersions => "ListObjectVersions",
+            FeatureAction::GetObjectLockConfiguration => "GetObjectLockConfiguration",
+        }
+    }
+}
+
+/// A routed request of this module, as the handler hands it over.
+pub struct FeatureRequest<'a> {
+    pub signed: SignedRequest,
+    pub routed: &'a Routed,
+    pub action: FeatureAction,
+    pub query: &'a [(String, String)],
+    pub headers: &'a HeaderMap,
+    pub body: Body,
+}
+
+fn empty(status: StatusCode) -> Response {
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = status;
+    r
+}
+
+pub async fn handle(
+    state: &EdgeState,
+    ctx: &RequestContext,
+    req: FeatureRequest<'_>,
+) -> Result<Response, S3Error> {
+    use FeatureAction as A;
+    let bucket = req.routed.bucket.clone().unwrap_or_default();
+    let key = req.routed.key.clone().unwrap_or_default();
+    let rid = ctx.request_id.as_str();
+    let signed = req.signed;
+    match req.action {
+        A::GetObjectTagging => {
+            let op = ObjectTagging { bucket, key };
+            let reply: TaggingReply =
+                ask(state, Endpoint::GetObjectTagging, ctx, signed, op, None).await?;
+            Ok(encode::xml_response(xml::tagging(&reply), rid))
+        }
+        A::PutObjectTagging => {
+            let op = PutObjectTagging { bucket, key };
+            ask::<_, TaggingReply>(
+                state,
+                Endpoint::PutObjectTagging,
+                ctx,
+                signed,
+                op,
+                Some(req.body),
+            )
+            .await?;
+            Ok(empty(StatusCode::OK))
+        }
+        A::DeleteObjectTagging => {
+            let op = ObjectTagging { bucket, key };
+            ask::<_, TaggingReply>(state, Endpoint::DeleteObjectTagging, ctx, signed, op, None)
+                .await?;
+            Ok(empty(StatusCode::NO_CONTENT))
+        }
+        A::GetObjectAttributes => {
+            let wanted = object_attributes(req.headers)?;
+            let op = object_attributes_call(&bucket, &key, req.headers)?;
+            let reply: AttributesReply =
+                ask(state, Endpoint::GetObjectAttributes, ctx, signed, op, None).await?;
+            let mut resp = encode::xml_response(xml::attributes(&reply, &wanted), rid);
+            if let Ok(v) = HeaderValue::from_str(&encode::http_date(reply.last_modified_ms)) {
+                resp.headers_mut().insert(header::LAST_MODIFIED, v);
+            }
+            Ok(resp)
+        }
+        A::GetBucketVersioning => {
+            let op = BucketOp { bucket };
+            ask::<_, Ack>(state, Endpoint::GetBucketVersioning, ctx, signed, op, None).await?;
+            Ok(encode::xml_response(xml::versioning(), rid))
+        }
+        A::ListObjectVersions => {
+            let (op, url) = object_versions(&bucket, req.query)?;
+            let reply: ListVersionsReply =
+                ask(state, Endpoint::ListObjectVersions, ctx, signed, op, None).await?;
+            Ok(encode::xml_response(xml::versions(&reply, url), rid))
+        }
+        A::GetObjectLockConfiguration => {
+            // The worker checks the bucket and always answers with the S3 error.
+            let op = BucketOp { bucket };
+            ask::<_, Ack>(
+                state,
+                Endpoint::GetObjectLockConfiguration,
+                ctx,
+                signed,
+                op,
+                None,
+            )
+            .await?;
+            Err(S3Error::internal("object lock probe answered success"))
+        }
+    }
+}
