@@ -1,0 +1,194 @@
+//! Bucket CORS (listing role): Put/Get/DeleteBucketCors store the rules as JSON in the
+//! metadata of the bucket's stream, and the unsigned `cors_check` endpoint answers
+//! preflights and the edge's checks for browser requests.
+//!
+//! Checks are frequent (every browser request pays one), so the rules are cached per
+//! bucket for a short TTL: a PutBucketCors takes effect within [`CACHE_TTL`] on every
+//! worker, at once on the one that stored it.
+
+mod rules;
+mod xml;
+
+pub use rules::{evaluate, validate, wildcard_match};
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+use jetgate_protocol::cors::{CorsCheck, CorsConfiguration, GetCorsReply, STREAM_METADATA_KEY};
+use jetgate_protocol::messages::{Ack, BucketOp};
+use jetgate_protocol::names::{bucket_to_nats, validate_bucket};
+use jetgate_protocol::{S3Error, S3ErrorCode};
+
+use crate::body::RequestBody;
+use crate::incoming::Incoming;
+use crate::payload::PayloadVerifier;
+use crate::store::stream_name;
+use crate::worker::Worker;
+
+/// How long a worker trusts its cached copy of a bucket's rules.
+pub const CACHE_TTL: Duration = Duration::from_millis(1500);
+
+/// Largest PutBucketCors document accepted (100 rules fit comfortably).
+const MAX_DOC: usize = 256 * 1024;
+
+type Cached = (Instant, Option<Arc<CorsConfiguration>>);
+
+static CACHE: LazyLock<Mutex<HashMap<String, Cached>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+fn cache_get(nats_bucket: &str) -> Option<Option<Arc<CorsConfiguration>>> {
+    let cache = CACHE.lock().ok()?;
+    let (at, cfg) = cache.get(nats_bucket)?;
+    (at.elapsed() < CACHE_TTL).then(|| cfg.clone())
+}
+
+fn cache_put(nats_bucket: &str, cfg: Option<Arc<CorsConfiguration>>) {
+    if let Ok(mut cache) = CACHE.lock() {
+        // Bounded: expired entries go whenever the map grows large.
+        if cache.len() > 10_000 {
+            cache.retain(|_, (at, _)| at.elapsed() < CACHE_TTL);
+        }
+        cache.insert(nats_bucket.to_string(), (Instant::now(), cfg));
+    }
+}
+
+fn no_such_bucket() -> S3Error {
+    S3Error::new(
+        S3ErrorCode::NoSuchBucket,
+        "The specified bucket does not exist",
+    )
+}
+
+/// The bucket's stream; `NoSuchBucket` when it does not exist.
+async fn bucket_stream(
+    worker: &Worker,
+    nats_bucket: &str,
+) -> Result<async_nats::jetstream::stream::Stream, S3Error> {
+    use async_nats::jetstream::context::GetStreamErrorKind;
+    match worker.store().js.get_stream(stream_name(nats_bucket)).await {
+        Ok(s) => Ok(s),
+        Err(e) => match e.kind() {
+            GetStreamErrorKind::JetStream(js)
+                if js.error_code() == async_nats::jetstream::ErrorCode::STREAM_NOT_FOUND =>
+            {
+                Err(no_such_bucket())
+            }
+            _ => Err(S3Error::internal(e)),
+        },
+    }
+}
+
+/// Reads the stored rules (`None`: none configured).
+async fn load(worker: &Worker, nats_bucket: &str) -> Result<Option<CorsConfiguration>, S3Error> {
+    let stream = bucket_stream(worker, nats_bucket).await?;
+    let Some(json) = stream
+        .cached_info()
+        .config
+        .metadata
+        .get(STREAM_METADATA_KEY)
+    else {
+        return Ok(None);
+    };
+    serde_json::from_str(json)
+        .map(Some)
+        .map_err(|e| S3Error::internal(format!("stored CORS rules unreadable: {e}")))
+}
+
+/// Stores (or with `None` removes) the rules in the stream metadata.
+async fn save(
+    worker: &Worker,
+    nats_bucket: &str,
+    cfg: Option<&CorsConfiguration>,
+) -> Result<(), S3Error> {
+    let stream = bucket_stream(worker, nats_bucket).await?;
+    let mut config = stream.cached_info().config.clone();
+    match cfg {
+        Some(c) => {
+            let json = serde_json::to_string(c).map_err(S3Error::internal)?;
+            config.metadata.insert(STREAM_METADATA_KEY.into(), json);
+        }
+        None => {
+            if config.metadata.remove(STREAM_METADATA_KEY).is_none() {
+                return Ok(());
+            }
+        }
+    }
+    worker
+        .store()
+        .js
+        .update_stream(config)
+        .await
+        .map_err(S3Error::internal)?;
+    cache_put(nats_bucket, cfg.cloned().map(Arc::new));
+    Ok(())
+}
+
+pub async fn put_bucket_cors(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
+    let env = inc.call::<BucketOp>()?;
+    let call = env.msg;
+    validate_bucket(&call.op.bucket)?;
+    worker.authenticate(&inc.ctx, &call.signed).await?;
+    let mut verifier = PayloadVerifier::new(&call.signed)?;
+    let mut body = RequestBody::new(worker, call.body.clone(), env.body);
+    let raw = body.read_small(MAX_DOC).await?;
+    let mut doc = Vec::new();
+    for piece in verifier.push(raw)? {
+        doc.extend_from_slice(&piece);
+    }
+    verifier.finish()?;
+    let cfg = xml::parse(&doc)?;
+    validate(&cfg)?;
+    save(worker, &bucket_to_nats(&call.op.bucket), Some(&cfg)).await?;
+    tracing::info!(bucket = %call.op.bucket, rules = cfg.rules.len(), "bucket CORS set");
+    inc.reply(&Ack {}, &[]).await
+}
+
+pub async fn get_bucket_cors(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
+    let call = inc.call::<BucketOp>()?.msg;
+    validate_bucket(&call.op.bucket)?;
+    worker.authenticate(&inc.ctx, &call.signed).await?;
+    let config = load(worker, &bucket_to_nats(&call.op.bucket))
+        .await?
+        .ok_or_else(|| {
+            S3Error::new(
+                S3ErrorCode::NoSuchCORSConfiguration,
+                "The CORS configuration does not exist",
+            )
+        })?;
+    inc.reply(&GetCorsReply { config }, &[]).await
+}
+
+pub async fn delete_bucket_cors(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
+    let call = inc.call::<BucketOp>()?.msg;
+    validate_bucket(&call.op.bucket)?;
+    worker.authenticate(&inc.ctx, &call.signed).await?;
+    save(worker, &bucket_to_nats(&call.op.bucket), None).await?;
+    tracing::info!(bucket = %call.op.bucket, "bucket CORS deleted");
+    inc.reply(&Ack {}, &[]).await
+}
+
+/// Unsigned by design: browsers send preflights without credentials, and the answer
+/// only reveals whether the bucket's CORS rules allow the request.
+pub async fn check(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
+    let call = inc.call::<CorsCheck>()?.msg;
+    let check = call.op;
+    validate_bucket(&check.bucket)?;
+    let nats_bucket = bucket_to_nats(&check.bucket);
+    let cfg = match cache_get(&nats_bucket) {
+        Some(cfg) => cfg,
+        None => {
+            let cfg = match load(worker, &nats_bucket).await {
+                Ok(cfg) => cfg.map(Arc::new),
+                // A bucket that does not exist has no rules either.
+                Err(e) if e.code == S3ErrorCode::NoSuchBucket => None,
+                Err(e) => return Err(e),
+            };
+            cache_put(&nats_bucket, cfg.clone());
+            cfg
+        }
+    };
+    let reply = evaluate(cfg.as_deref(), &check);
+    tracing::debug!(bucket = %check.bucket, allowed = reply.allowed, preflight = check.preflight, "CORS check");
+    inc.reply(&reply, &[]).await
+}
