@@ -301,3 +301,172 @@ fn s3api_object_operations() {
     let (ok, _, err) = aws(&["s3api", "create-bucket", "--bucket", "Invalid_Name"]);
     assert!(!ok && err.contains("InvalidBucketName"), "{err}");
 }
+
+/// SHA-256 hex of a file, read in 8 MiB pieces.
+fn file_sha256(p: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut f = std::fs::File::open(p).expect("open file");
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 8 << 20];
+    loop {
+        let n = f.read(&mut buf).expect("read file");
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    hex::encode(h.finalize())
+}
+
+/// Every file under `root` as relative path → MD5.
+fn tree_md5(root: &Path) -> std::collections::BTreeMap<String, String> {
+    fn walk(root: &Path, dir: &Path, out: &mut std::collections::BTreeMap<String, String>) {
+        for e in std::fs::read_dir(dir).expect("read dir") {
+            let p = e.expect("dir entry").path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                let rel = p.strip_prefix(root).expect("under root");
+                out.insert(rel.to_str().expect("utf-8").to_string(), file_md5(&p));
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+/// `aws s3 sync` output lines starting with `what:` (`upload`, `delete`, `download`).
+fn actions<'a>(out: &'a str, what: &str) -> Vec<&'a str> {
+    let prefix = format!("{what}: ");
+    out.lines().filter(|l| l.starts_with(&prefix)).collect()
+}
+
+#[test]
+fn s3_sync_tree_up_delete_and_down() {
+    let b = common::unique_bucket("clisync");
+    let s3b = format!("s3://{b}");
+    aws_ok(&["s3", "mb", &s3b]);
+    let dir = common::temp_dir("awscli-sync-");
+    let src = dir.path().join("src");
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("a.txt", b"alpha".to_vec()),
+        ("name with space.txt", b"spaces".to_vec()),
+        ("sub/b.txt", b"bravo".to_vec()),
+        ("sub/deeper/c.bin", random_bytes(300_000, 3)),
+        ("ü/ö+x.txt", "unicode".as_bytes().to_vec()),
+        ("empty", Vec::new()),
+    ];
+    for (rel, data) in &files {
+        let p = src.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&p, data).expect("write");
+    }
+    // Above the CLI's 8 MiB threshold: uploaded (and later downloaded) in parts.
+    common::write_random_file(&src.join("sub/big.bin"), 17 * 1024 * 1024 + 5, 4);
+    let n = files.len() + 1;
+    let dest = format!("{s3b}/tree/");
+    let srcs = src.to_str().expect("path");
+
+    let out = aws_ok(&["s3", "sync", "--no-progress", srcs, &dest]);
+    assert_eq!(actions(&out, "upload").len(), n, "first sync:\n{out}");
+    let ls = aws_ok(&["s3", "ls", "--recursive", &s3b]);
+    assert_eq!(
+        ls.lines().filter(|l| !l.trim().is_empty()).count(),
+        n,
+        "{ls}"
+    );
+    // Nothing changed: the second sync (sizes and LastModified from the listing) is a no-op.
+    let out = aws_ok(&["s3", "sync", "--no-progress", srcs, &dest]);
+    assert!(
+        actions(&out, "upload").is_empty(),
+        "second sync uploaded:\n{out}"
+    );
+
+    // One file modified (new size), one deleted.
+    std::fs::write(src.join("sub/b.txt"), b"bravo, longer now").expect("modify");
+    std::fs::remove_file(src.join("a.txt")).expect("delete");
+    let out = aws_ok(&["s3", "sync", "--no-progress", "--delete", srcs, &dest]);
+    let up = actions(&out, "upload");
+    let del = actions(&out, "delete");
+    assert_eq!(up.len(), 1, "{out}");
+    assert!(up[0].ends_with("tree/sub/b.txt"), "{out}");
+    assert_eq!(del.len(), 1, "{out}");
+    assert!(del[0].contains("tree/a.txt"), "{out}");
+
+    // Down into an empty directory: the same tree, byte for byte.
+    let down = dir.path().join("down");
+    let out = aws_ok(&[
+        "s3",
+        "sync",
+        "--no-progress",
+        &dest,
+        down.to_str().expect("path"),
+    ]);
+    assert_eq!(actions(&out, "download").len(), n - 1, "{out}");
+    assert_eq!(tree_md5(&down), tree_md5(&src), "tree after sync down");
+    let out = aws_ok(&[
+        "s3",
+        "sync",
+        "--no-progress",
+        &dest,
+        down.to_str().expect("path"),
+    ]);
+    assert!(actions(&out, "download").is_empty(), "{out}");
+
+    aws_ok(&["s3", "rb", "--force", &s3b]);
+}
+
+#[test]
+fn s3_cp_1_gib_up_and_down() {
+    const SIZE: u64 = 1 << 30;
+    let b = common::unique_bucket("cligib");
+    let s3b = format!("s3://{b}");
+    aws_ok(&["s3", "mb", &s3b]);
+    let dir = common::temp_dir("awscli-gib-");
+    let src = dir.path().join("gib.bin");
+    common::write_random_file(&src, SIZE, 1234);
+    let want = file_sha256(&src);
+    let url = format!("{s3b}/big/gib.bin");
+
+    let t = std::time::Instant::now();
+    aws_ok(&[
+        "s3",
+        "cp",
+        "--no-progress",
+        src.to_str().expect("path"),
+        &url,
+    ]);
+    let up = t.elapsed();
+    let head = aws_json(&[
+        "s3api",
+        "head-object",
+        "--bucket",
+        &b,
+        "--key",
+        "big/gib.bin",
+    ]);
+    assert_eq!(head["ContentLength"], SIZE, "{head}");
+    // 8 MiB parts (the CLI's default chunk size): a 128-part ETag.
+    assert!(
+        head["ETag"].as_str().is_some_and(|e| e.ends_with("-128\"")),
+        "{head}"
+    );
+    std::fs::remove_file(&src).expect("remove source");
+
+    let back = dir.path().join("back.bin");
+    let t = std::time::Instant::now();
+    aws_ok(&[
+        "s3",
+        "cp",
+        "--no-progress",
+        &url,
+        back.to_str().expect("path"),
+    ]);
+    let down = t.elapsed();
+    assert_eq!(std::fs::metadata(&back).expect("downloaded").len(), SIZE);
+    assert_eq!(file_sha256(&back), want, "SHA-256 after the round trip");
+    println!("aws s3 cp 1 GiB: up {up:.1?}, down {down:.1?}");
+    aws_ok(&["s3", "rb", "--force", &s3b]);
+}

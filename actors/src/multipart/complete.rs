@@ -12,6 +12,7 @@ use jetgate_protocol::multipart::{
 };
 use jetgate_protocol::{S3Error, S3ErrorCode};
 
+use super::claim::Claim;
 use super::plan::{self, Listed, KEY_PARTS};
 use super::reader::{delete_after, SeqReader};
 use super::sha::Sha256State;
@@ -91,11 +92,13 @@ pub async fn complete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     upload.phase = Phase::Completing {
         until_ms: now_ms() + COMPLETE_LEASE.as_millis() as i64,
     };
-    match uploads.update_upload(&upload, rev).await {
-        Ok(_) => {}
+    let claimed_rev = match uploads.update_upload(&upload, rev).await {
+        Ok(r) => r,
         Err(CasError::Conflict) => return Err(no_such_upload()),
         Err(CasError::Failed(e)) => return Err(e),
-    }
+    };
+    // Extended while the commit runs, so a long copy is not taken over.
+    let claim = Claim::keep(uploads, &upload, claimed_rev);
     let download = call.download.clone();
     if download.is_some() {
         inc.reply(
@@ -109,7 +112,8 @@ pub async fn complete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     }
     let started = std::time::Instant::now();
     let expected = op.if_none_match_star.then_some(existing_seq);
-    let outcome = commit(worker, uploads, &upload, &parts, &etag, expected).await;
+    let outcome = commit(worker, uploads, &upload, &parts, &etag, expected, &claim).await;
+    drop(claim);
     let outcome = match outcome {
         Ok(()) => {
             if let Some(old) = existing.filter(|m| m.nuid != upload.nuid) {
@@ -235,6 +239,7 @@ async fn commit(
     parts: &[PartRecord],
     etag: &str,
     expected_seq: Option<u64>,
+    claim: &Claim,
 ) -> Result<(), S3Error> {
     let store = worker.store();
     let nb = &upload.nats_bucket;
@@ -264,7 +269,7 @@ async fn commit(
         }
         (upload.nuid.clone(), sha.finish())
     } else {
-        rebuild(worker, upload, parts).await?
+        rebuild(worker, upload, parts, claim).await?
     };
     let stored = crate::object::Stored {
         nuid: &nuid,
@@ -278,11 +283,27 @@ async fn commit(
         .insert(KEY_PARTS.into(), plan::encode_sizes(&sizes));
     meta.metadata
         .insert(KEY_UPLOAD.into(), upload.upload_id.clone());
-    if let Err(e) = store.put_meta_if(nb, &meta, expected_seq).await {
+    // Tags from CreateMultipartUpload, and the composite checksum it asked for.
+    crate::object::tagging::set_tags(&mut meta, &upload.tags);
+    let sums: Vec<_> = parts.iter().map(|p| p.checksum.clone()).collect();
+    meta.metadata
+        .extend(crate::object::attributes::composite_metadata(
+            upload.checksum_algorithm.as_deref(),
+            &sums,
+        )?);
+    // Last look before the point of no return: is the upload still ours?
+    let published = match claim.check() {
+        Ok(()) => store
+            .put_meta_if(nb, &meta, expected_seq)
+            .await
+            .map_err(S3Error::from),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = published {
         if nuid != upload.nuid {
             let _ = store.purge_subject(nb, &chunk_subject(nb, &nuid)).await;
         }
-        return Err(e.into());
+        return Err(e);
     }
     // Committed. What is left is clean-up; failures there only leave garbage that the
     // janitor reclaims once the upload's keys are gone.
@@ -306,6 +327,7 @@ async fn rebuild(
     worker: &Worker,
     upload: &UploadRecord,
     parts: &[PartRecord],
+    claim: &Claim,
 ) -> Result<(String, [u8; 32]), S3Error> {
     let store = worker.store();
     let nb = &upload.nats_bucket;
@@ -337,6 +359,7 @@ async fn rebuild(
                 ChunkWriter::with_subject(store.clone(), nb, nuid.clone(), target.clone());
             let mut got = 0u64;
             while let Some(chunk) = reader.next().await? {
+                claim.check()?;
                 got += chunk.len() as u64;
                 sha.update(&chunk);
                 writer.write_bytes(chunk).await.map_err(S3Error::from)?;

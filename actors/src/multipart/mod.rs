@@ -10,6 +10,7 @@
 //! Complete only publishes the metadata, the SHA-256 coming from the running state.
 
 mod abort;
+mod claim;
 mod complete;
 mod copy;
 mod create;

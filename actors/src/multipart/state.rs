@@ -43,6 +43,9 @@ pub struct UploadRecord {
     pub checksum_algorithm: Option<String>,
     pub owner: Owner,
     pub phase: Phase,
+    /// `x-amz-tagging` of CreateMultipartUpload, stored with the object at Complete.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<jetgate_protocol::tagging::Tag>,
 }
 
 /// Who is appending right now.
@@ -397,5 +400,6 @@ pub use crate::store::delete_seq;
 
 /// Lease duration of an appending writer; refreshed well before it runs out.
 pub const LEASE: Duration = Duration::from_secs(30);
-/// Lease of a Complete over its upload.
-pub const COMPLETE_LEASE: Duration = Duration::from_secs(60);
+/// Lease of a Complete over its upload; a running Complete extends it (claim.rs), so it
+/// only bounds how long an upload stays claimed by a Complete whose worker died.
+pub const COMPLETE_LEASE: Duration = Duration::from_secs(20);
