@@ -49,6 +49,15 @@ pub fn scenarios() -> Vec<(String, Op, u64, usize)> {
     v
 }
 
+/// The memory goal of issue #4 (64 concurrent 64 MiB uploads, then downloads): run only
+/// when `--scenarios` names them exactly, since they move 8 GiB. Measured by operation count.
+pub fn memory_scenarios() -> Vec<(String, Op, u64, usize)> {
+    [Op::Put, Op::Get]
+        .into_iter()
+        .map(|op| (format!("{}-64MiB-c64", op.name()), op, 64 << 20, 64))
+        .collect()
+}
+
 struct Dev {
     child: Child,
     pids: Vec<u32>,
@@ -239,11 +248,23 @@ async fn run_all(o: &BenchOpts, dev: Option<&Dev>) -> Result<Vec<Pair>> {
         _ => None,
     };
     let mut pairs = Vec::new();
-    for (name, op, size, c) in scenarios() {
-        if let Some(f) = &o.scenarios {
-            if !f.iter().any(|s| name.contains(s.as_str())) {
-                continue;
-            }
+    let all = scenarios()
+        .into_iter()
+        .map(|s| (s, false))
+        .chain(memory_scenarios().into_iter().map(|s| (s, true)));
+    for ((name, op, size, c), memory) in all {
+        // Memory scenarios by exact name only: `put-64MiB-c4` must not pick them.
+        let picked = o.scenarios.as_ref().map(|f| {
+            f.iter().any(|s| {
+                if memory {
+                    name == *s
+                } else {
+                    name.contains(s.as_str())
+                }
+            })
+        });
+        if picked == Some(false) || (memory && picked.is_none()) {
+            continue;
         }
         let w = Workload {
             scenario: name.clone(),
@@ -251,14 +272,17 @@ async fn run_all(o: &BenchOpts, dev: Option<&Dev>) -> Result<Vec<Pair>> {
             size: SizeSpec::Fixed(size),
             concurrency: c,
             // A 64 MiB operation can take seconds: measure long enough to see several.
-            stop: Stop::Duration(if size >= 1 << 20 {
-                o.duration.max(Duration::from_secs(6))
+            stop: if memory {
+                Stop::Ops(2 * c as u64)
+            } else if size >= 1 << 20 {
+                Stop::Duration(o.duration.max(Duration::from_secs(6)))
             } else {
-                o.duration
-            }),
-            warmup: o.warmup,
+                Stop::Duration(o.duration)
+            },
+            warmup: if memory { Duration::ZERO } else { o.warmup },
             prefix: format!("bench-{}/", crate::spec::fmt_bytes(size)),
-            objects: None,
+            // 16 objects (1 GiB) are enough for 64 readers to stream at once.
+            objects: memory.then_some(16),
             timeout: Duration::from_secs(120),
             progress: o.progress,
             watch: Vec::new(),

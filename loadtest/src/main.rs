@@ -209,6 +209,10 @@ async fn single(driver: Driver, load: &LoadArgs) -> Result<u64> {
     Ok(report.error_count())
 }
 
+// Same allocator as the gateway, so the load generator steals as little CPU as it can.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();

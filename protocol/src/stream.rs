@@ -7,6 +7,8 @@
 //! timeout means the peer is gone (client disconnected, worker killed, NATS partitioned)
 //! and the stream fails instead of hanging.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::{Client, HeaderMap, Message};
@@ -20,8 +22,10 @@ use crate::mux::Route;
 /// Flow-control and liveness settings of a body stream.
 #[derive(Debug, Clone)]
 pub struct StreamConfig {
-    /// Bytes the receiver lets the sender have in flight.
+    /// Bytes the receiver lets the sender have in flight (at most; see `budget`).
     pub window: u64,
+    /// Receive memory shared by all streams of the process, if limited.
+    pub budget: Option<Arc<StreamBudget>>,
     /// Largest data frame; must stay under the server's max_payload.
     pub frame_size: usize,
     /// How often each end says it is alive.
@@ -34,9 +38,69 @@ impl Default for StreamConfig {
     fn default() -> Self {
         StreamConfig {
             window: 4 * 1024 * 1024,
+            budget: None,
             frame_size: 256 * 1024,
             heartbeat: Duration::from_secs(2),
             idle_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl StreamConfig {
+    /// The window a stream opened now gets: the full window, or its share of the
+    /// process budget when many streams are open (never less than one frame).
+    pub fn window_now(&self) -> u64 {
+        match &self.budget {
+            None => self.window,
+            Some(b) => b.share(self.window, self.frame_size as u64),
+        }
+    }
+}
+
+/// Receive memory shared by every body stream of a process: with N streams open each
+/// gets `total / N` (between one frame and the full window), so 64 concurrent uploads
+/// hold about `total`, not 64 windows.
+#[derive(Debug)]
+pub struct StreamBudget {
+    total: u64,
+    open: AtomicU64,
+}
+
+impl StreamBudget {
+    pub fn new(total: u64) -> Arc<Self> {
+        Arc::new(StreamBudget {
+            total,
+            open: AtomicU64::new(0),
+        })
+    }
+
+    fn share(&self, max: u64, min: u64) -> u64 {
+        let open = self.open.load(Ordering::Relaxed).max(1);
+        (self.total / open).min(max).max(min)
+    }
+
+    /// Streams open now.
+    pub fn open_streams(&self) -> u64 {
+        self.open.load(Ordering::Relaxed)
+    }
+}
+
+/// Counts one open receiving stream against its budget while alive.
+struct BudgetSlot(Option<Arc<StreamBudget>>);
+
+impl BudgetSlot {
+    fn take(budget: &Option<Arc<StreamBudget>>) -> Self {
+        if let Some(b) = budget {
+            b.open.fetch_add(1, Ordering::Relaxed);
+        }
+        BudgetSlot(budget.clone())
+    }
+}
+
+impl Drop for BudgetSlot {
+    fn drop(&mut self) {
+        if let Some(b) = &self.0 {
+            b.open.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
@@ -311,6 +375,7 @@ pub struct BodyReceiver {
     cfg: StreamConfig,
     done: bool,
     hb: Heartbeat,
+    _slot: BudgetSlot,
 }
 
 impl BodyReceiver {
@@ -325,7 +390,9 @@ impl BodyReceiver {
     ) -> Self {
         let me = route.subject("d");
         let hb = Heartbeat::start(route.client().clone(), peer.clone(), cfg.heartbeat);
+        let slot = BudgetSlot::take(&cfg.budget);
         BodyReceiver {
+            _slot: slot,
             route,
             me,
             peer,
@@ -356,7 +423,8 @@ impl BodyReceiver {
         let Some(peer) = self.peer.clone() else {
             return Ok(());
         };
-        self.granted = self.received + self.cfg.window;
+        // Never below what was already granted: credit is an offset, it cannot shrink.
+        self.granted = self.granted.max(self.received + self.cfg.window_now());
         self.route
             .client()
             .publish_with_headers(
@@ -373,7 +441,7 @@ impl BodyReceiver {
         if self.done {
             return Ok(None);
         }
-        if self.granted.saturating_sub(self.received) < self.cfg.window / 2 {
+        if self.granted.saturating_sub(self.received) < self.cfg.window_now() / 2 {
             self.grant().await?;
         }
         loop {
@@ -482,5 +550,24 @@ mod tests {
         );
         assert_eq!(classify(&msg(frame("data", None, "me"), b"")), Frame::Other);
         assert_eq!(classify(&msg(HeaderMap::new(), b"")), Frame::Other);
+    }
+
+    #[test]
+    fn budget_shares_the_window_between_open_streams() {
+        let budget = StreamBudget::new(8 << 20);
+        let cfg = StreamConfig {
+            budget: Some(budget.clone()),
+            ..StreamConfig::default()
+        };
+        assert_eq!(cfg.window_now(), 4 << 20, "one stream: the full window");
+        let slots: Vec<_> = (0..8).map(|_| BudgetSlot::take(&cfg.budget)).collect();
+        assert_eq!(budget.open_streams(), 8);
+        assert_eq!(cfg.window_now(), 1 << 20);
+        let many: Vec<_> = (0..100).map(|_| BudgetSlot::take(&cfg.budget)).collect();
+        assert_eq!(cfg.window_now(), 256 * 1024, "never below one frame");
+        drop(many);
+        drop(slots);
+        assert_eq!(budget.open_streams(), 0);
+        assert_eq!(StreamConfig::default().window_now(), 4 << 20);
     }
 }

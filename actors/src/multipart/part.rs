@@ -52,7 +52,7 @@ pub async fn upload_part(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
     if upload.phase != Phase::Active {
         return Err(no_such_upload());
     }
-    let verifier = PayloadVerifier::new(&call.signed)?;
+    let verifier = PayloadVerifier::new(&call.signed)?.without_sha256();
     let mut body = RequestBody::new(worker, call.body.clone(), env.body);
     let src = Source::Body {
         inc,

@@ -41,12 +41,20 @@ pub async fn get(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
             ))
         }
     };
+    // Tag count, and the stored checksum when `x-amz-checksum-mode: ENABLED` asks.
+    let checksum_mode = call
+        .signed
+        .header("x-amz-checksum-mode")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("ENABLED"));
+    let whole = op.range.is_none() && part.is_none();
+    let mut overrides = super::attributes::get_headers(&meta, checksum_mode, whole);
+    overrides.extend(op.overrides.iter().cloned());
     let mut reply = ObjectReply {
         status: 200,
         content_range: None,
         content_length: meta.size,
         body: BodyOut::None,
-        overrides: op.overrides.clone(),
+        overrides,
         attrs,
     };
     match evaluate(
@@ -135,6 +143,9 @@ fn no_such_key() -> S3Error {
     S3Error::new(S3ErrorCode::NoSuchKey, "The specified key does not exist.")
 }
 
+/// Ranges starting this deep skip chunks by listing them instead of reading them.
+const SKIP_FROM: u64 = 2 * crate::store::CHUNK_SIZE as u64;
+
 /// Yields the bytes `first..=last` of an object, chunk by chunk.
 pub(crate) struct RangeReader {
     chunks: ChunkReader,
@@ -160,6 +171,14 @@ impl RangeReader {
     }
 
     pub(crate) async fn next(&mut self) -> Result<Option<Bytes>, S3Error> {
+        // Far into the object: find the chunk without fetching the ones before it.
+        if self.pos == 0 && self.first >= SKIP_FROM {
+            self.pos = self
+                .chunks
+                .skip_to(self.first)
+                .await
+                .map_err(S3Error::from)?;
+        }
         while self.pos <= self.last {
             let Some(chunk) = self.chunks.next().await.map_err(S3Error::from)? else {
                 return Err(S3Error::internal("object shorter than its metadata says"));

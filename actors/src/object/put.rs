@@ -2,7 +2,7 @@
 //! becomes visible only with that last publish; any failure before it purges the chunks.
 
 use jetgate_protocol::messages::{ChunkBatch, ChunkSig, Principal, PutObject, PutReply};
-use jetgate_protocol::{Endpoint, S3Error, S3ErrorCode};
+use jetgate_protocol::{S3Error, S3ErrorCode};
 use tokio::task::JoinSet;
 
 use crate::body::RequestBody;
@@ -21,6 +21,7 @@ pub async fn put(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let nats_bucket = super::target(&op.bucket, &op.key)?;
     let principal = worker.authenticate(&inc.ctx, &call.signed).await?;
     let verifier = PayloadVerifier::new(&call.signed)?;
+    let tags = super::tagging::header_tags(&call.signed)?;
     let (existing, seq) = worker.store().lookup_seq(&nats_bucket, &op.key).await?;
     if op.if_none_match_star && existing.is_some() {
         return Err(precondition_failed());
@@ -37,14 +38,12 @@ pub async fn put(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     };
     let (digests, written) = written;
     let etag = super::md5_etag(&digests);
-    let mut meta = super::new_meta(
-        &nats_bucket,
-        &op.key,
-        (&written).into(),
-        &digests.sha256,
-        &etag,
-    );
+    let sha256 = digests
+        .sha256
+        .ok_or_else(|| S3Error::internal("PUT body hashed without SHA-256"))?;
+    let mut meta = super::new_meta(&nats_bucket, &op.key, (&written).into(), &sha256, &etag);
     meta.set_object_headers(&op.headers);
+    super::tagging::set_tags(&mut meta, &tags);
     if let Some((algo, value)) = &digests.checksum {
         meta.metadata.insert(
             "jetgate-checksum".into(),
@@ -172,12 +171,8 @@ impl SigChecks {
         };
         let worker = self.worker.clone();
         let ctx = self.ctx.clone();
-        self.tasks.spawn(async move {
-            worker
-                .call::<_, jetgate_protocol::messages::Ack>(Endpoint::AuthChunks, &ctx, &batch)
-                .await
-                .map(|_| ())
-        });
+        self.tasks
+            .spawn(async move { worker.verify_chunks(&ctx, &batch).await });
     }
 
     /// Fails fast if a finished check already rejected a chunk.

@@ -24,8 +24,9 @@ use super::{ChecksumAlgorithm, ChecksumHasher, PayloadMode};
 pub struct Digests {
     /// MD5 of the decoded data (the ETag of a single-part object).
     pub md5: [u8; 16],
-    /// SHA-256 of the decoded data.
-    pub sha256: [u8; 32],
+    /// SHA-256 of the decoded data, unless [`PayloadVerifier::without_sha256`] said
+    /// nobody needs it.
+    pub sha256: Option<[u8; 32]>,
     pub decoded_len: u64,
     /// The additional checksum (base64), verified if the client sent a value, else
     /// computed because `x-amz-checksum-algorithm` asked for it.
@@ -52,7 +53,7 @@ pub struct PayloadVerifier {
     decoder: Option<ChunkedDecoder>,
     events: Vec<ChunkEvent>,
     md5: Md5,
-    sha256: Sha256,
+    sha256: Option<Sha256>,
     decoded_len: u64,
     raw_len: u64,
     content_length: Option<u64>,
@@ -93,6 +94,15 @@ impl PayloadVerifier {
         Self::with_mode(req, PayloadMode::from_request(req)?)
     }
 
+    /// Skips the SHA-256 of the data unless the signature covers it: a multipart part's
+    /// own SHA-256 is never stored (the object's digest is hashed across parts instead).
+    pub fn without_sha256(mut self) -> Self {
+        if !matches!(self.mode, PayloadMode::Literal(_)) {
+            self.sha256 = None;
+        }
+        self
+    }
+
     /// A verifier for `req`'s body in an already parsed `mode`.
     pub fn with_mode(req: &SignedRequest, mode: PayloadMode) -> Result<Self, S3Error> {
         let content_md5 = match req.header("content-md5") {
@@ -119,7 +129,7 @@ impl PayloadVerifier {
                 .then(|| ChunkedDecoder::new(mode.is_signed_chunked(), mode.has_trailer())),
             events: Vec::new(),
             md5: Md5::new(),
-            sha256: Sha256::new(),
+            sha256: Some(Sha256::new()),
             decoded_len: 0,
             raw_len: 0,
             content_length: parse_len(req, "content-length")?,
@@ -192,8 +202,8 @@ impl PayloadVerifier {
         {
             return Err(incomplete_body());
         }
-        let sha256: [u8; 32] = self.sha256.finalize().into();
-        if matches!(self.mode, PayloadMode::Literal(expected) if expected != sha256) {
+        let sha256: Option<[u8; 32]> = self.sha256.map(|h| h.finalize().into());
+        if matches!(self.mode, PayloadMode::Literal(expected) if Some(expected) != sha256) {
             return Err(S3Error::new(
                 S3ErrorCode::XAmzContentSHA256Mismatch,
                 "The provided 'x-amz-content-sha256' header does not match what was computed.",
@@ -249,7 +259,9 @@ impl PayloadVerifier {
             return Err(incomplete_body());
         }
         self.md5.update(data);
-        self.sha256.update(data);
+        if let Some(h) = self.sha256.as_mut() {
+            h.update(data);
+        }
         if let Some(c) = self.checksum.as_mut() {
             c.hasher.update(data);
         }

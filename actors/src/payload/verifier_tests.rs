@@ -76,7 +76,7 @@ fn payload_verifier_aws_doc_signed_chunks() {
     assert_eq!(d.decoded_len, 66560);
     assert_eq!(hex::encode(d.md5), "da0d2e17cd5a8f14633c6b4aebad7e02");
     assert_eq!(
-        hex::encode(d.sha256),
+        hex::encode(d.sha256.unwrap()),
         "cd69d3887c6af9264b100d7b7602331335d9aa7e3bd7c30cdc6d6f4bfbb3c888"
     );
     let rest: Vec<(&str, &str)> = d
@@ -116,7 +116,7 @@ fn payload_verifier_botocore_unsigned_trailer() {
             Some((ChecksumAlgorithm::Crc32, "DUoRhQ==".into()))
         );
         assert_eq!(hex::encode(d.md5), HELLO_MD5_HEX);
-        assert_eq!(hex::encode(d.sha256), HELLO_SHA256);
+        assert_eq!(hex::encode(d.sha256.unwrap()), HELLO_SHA256);
         assert!(d.chunk_sigs.is_empty() && d.trailer_sig.is_none());
     }
 }
@@ -218,7 +218,7 @@ fn payload_verifier_literal_and_unsigned() {
     let (_, res) = run(&[], b"", 1);
     let d = res.unwrap();
     assert_eq!(d.decoded_len, 0);
-    assert_eq!(hex::encode(d.sha256), EMPTY_SHA256_HEX);
+    assert_eq!(hex::encode(d.sha256.unwrap()), EMPTY_SHA256_HEX);
     assert_eq!(
         code(&[("x-amz-content-sha256", "nope")], b""),
         S3ErrorCode::InvalidArgument
@@ -309,4 +309,25 @@ fn payload_verifier_lengths() {
     assert!(run(&[("content-length", "11")], b"hello world", 3)
         .1
         .is_ok());
+}
+
+#[test]
+fn without_sha256_skips_the_hash_only_when_the_signature_does_not_need_it() {
+    let unsigned = req(&[("x-amz-content-sha256", "UNSIGNED-PAYLOAD")]);
+    let mut v = PayloadVerifier::new(&unsigned).unwrap().without_sha256();
+    v.push(Bytes::from_static(b"hello world")).unwrap();
+    assert!(v.finish().unwrap().sha256.is_none());
+
+    let literal = req(&[("x-amz-content-sha256", HELLO_SHA256)]);
+    let mut v = PayloadVerifier::new(&literal).unwrap().without_sha256();
+    v.push(Bytes::from_static(b"hello world")).unwrap();
+    assert_eq!(
+        hex::encode(v.finish().unwrap().sha256.unwrap()),
+        HELLO_SHA256
+    );
+
+    // A literal hash is still enforced with the shortcut on.
+    let mut v = PayloadVerifier::new(&literal).unwrap().without_sha256();
+    v.push(Bytes::from_static(b"other")).unwrap();
+    assert!(v.finish().is_err());
 }

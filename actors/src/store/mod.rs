@@ -44,6 +44,20 @@ pub enum StoreError {
     Truncated,
     #[error("the object changed during a conditional write")]
     Conflict,
+    #[error("JetStream is shedding load: {0}")]
+    Throttled(String),
+}
+
+impl StoreError {
+    /// A failed publish; JetStream's 429 (stream ingest queue full) becomes `Throttled`.
+    pub(crate) fn publish(e: impl std::fmt::Display) -> Self {
+        let m = e.to_string();
+        if m.contains("too many requests") || m.contains("code 429") {
+            StoreError::Throttled(m)
+        } else {
+            StoreError::Request(m)
+        }
+    }
 }
 
 impl From<StoreError> for jetgate_protocol::S3Error {
@@ -58,6 +72,9 @@ impl From<StoreError> for jetgate_protocol::S3Error {
                 S3ErrorCode::ServiceUnavailable,
                 "JetStream did not answer in time; please retry",
             ),
+            StoreError::Throttled(_) => {
+                S3Error::new(S3ErrorCode::SlowDown, "Please reduce your request rate.")
+            }
             StoreError::Conflict => S3Error::new(
                 S3ErrorCode::PreconditionFailed,
                 "At least one of the pre-conditions you specified did not hold",
@@ -92,16 +109,32 @@ pub struct Store {
     /// JetStream API prefix (`$JS.API` unless a domain is configured).
     api: String,
     timeout: Duration,
+    /// KiB of chunks published and not yet acknowledged, over all writers of the
+    /// process: keeps JetStream's per-stream ingest queue (and our memory) bounded
+    /// however many uploads run at once.
+    publish_budget: Arc<tokio::sync::Semaphore>,
     /// Replica count per bucket, to pick leader reads where replicas may lag.
     replicas: Arc<Mutex<HashMap<String, (usize, Instant)>>>,
 }
 
+/// Default bytes of unacknowledged chunk publishes per process.
+pub const DEFAULT_PUBLISH_BUDGET: u64 = 16 * 1024 * 1024;
+
 impl Store {
     pub fn new(client: Client) -> Self {
+        Self::with_publish_budget(client, DEFAULT_PUBLISH_BUDGET)
+    }
+
+    /// A store whose writers together keep at most `budget` bytes unacknowledged.
+    pub fn with_publish_budget(client: Client, budget: u64) -> Self {
         let js = jetstream::new(client.clone());
+        let kib = usize::try_from(budget / 1024)
+            .unwrap_or(usize::MAX)
+            .clamp(CHUNK_SIZE / 1024, tokio::sync::Semaphore::MAX_PERMITS);
         Store {
             client,
             js,
+            publish_budget: Arc::new(tokio::sync::Semaphore::new(kib)),
             api: "$JS.API".to_string(),
             timeout: Duration::from_secs(5),
             replicas: Arc::new(Mutex::new(HashMap::new())),
@@ -133,6 +166,7 @@ impl Store {
     }
 
     /// One direct-get request; `Ok(None)` when the message does not exist.
+    #[tracing::instrument(name = "jetstream.direct_get", level = "info", skip_all, fields(otel.kind = "client"))]
     async fn direct_get(
         &self,
         stream: &str,
@@ -164,6 +198,7 @@ impl Store {
     }
 
     /// Deletes all messages on a subject (the chunks of one object version).
+    #[tracing::instrument(name = "jetstream.purge", level = "info", skip_all, fields(otel.kind = "client"))]
     pub async fn purge_subject(&self, nats_bucket: &str, subject: &str) -> Result<(), StoreError> {
         let body = serde_json::json!({ "filter": subject });
         let subj = format!("{}.STREAM.PURGE.{}", self.api, stream_name(nats_bucket));

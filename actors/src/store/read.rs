@@ -1,6 +1,10 @@
 //! Reads an object's chunks in order with JetStream direct get (no consumer per read).
 
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
 use bytes::Bytes;
+use futures::StreamExt;
 
 use super::{chunk_subject, stream_name, ObjectMeta, Store, StoreError};
 
@@ -58,5 +62,65 @@ impl ChunkReader {
         self.next_seq = seq + 1;
         self.chunks_left -= 1;
         Ok(Some(payload))
+    }
+
+    /// Moves to the chunk holding byte `offset` without fetching the chunks before it
+    /// (a ranged GET deep into a large object, as the aws CLI downloads): a headers-only
+    /// consumer lists their sequences and sizes (`Nats-Msg-Size`). Returns the object
+    /// offset at which the next chunk starts.
+    pub async fn skip_to(&mut self, offset: u64) -> Result<u64, StoreError> {
+        let req = |e: &dyn std::fmt::Display| StoreError::Request(e.to_string());
+        let stream = self
+            .store
+            .js
+            .get_stream_no_info(&self.stream)
+            .await
+            .map_err(|e| req(&e))?;
+        let consumer = stream
+            .create_consumer(pull::Config {
+                filter_subject: self.subject.clone(),
+                headers_only: true,
+                ack_policy: AckPolicy::None,
+                deliver_policy: DeliverPolicy::All,
+                inactive_threshold: Duration::from_secs(10),
+                memory_storage: true,
+                num_replicas: 1,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| req(&e))?;
+        let name = consumer.cached_info().name.clone();
+        let result = async {
+            let mut msgs = consumer.messages().await.map_err(|e| req(&e))?;
+            let mut pos = 0u64;
+            while self.chunks_left > 0 {
+                let m = tokio::time::timeout(self.store.timeout, msgs.next())
+                    .await
+                    .map_err(|e| req(&e))?
+                    .ok_or(StoreError::Truncated)?
+                    .map_err(|e| req(&e))?;
+                let size = m
+                    .headers
+                    .as_ref()
+                    .and_then(|h| h.get("Nats-Msg-Size"))
+                    .and_then(|v| v.as_str().parse::<u64>().ok())
+                    .ok_or(StoreError::Truncated)?;
+                let seq = m.info().map_err(|e| req(&e))?.stream_sequence;
+                if pos + size > offset {
+                    self.next_seq = seq;
+                    return Ok(pos);
+                }
+                pos += size;
+                self.next_seq = seq + 1;
+                self.chunks_left -= 1;
+            }
+            Ok(pos)
+        }
+        .await;
+        // Best effort: the server drops it after the inactive threshold anyway.
+        tokio::spawn(async move {
+            let _ = stream.delete_consumer(&name).await;
+        });
+        result
     }
 }

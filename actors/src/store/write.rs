@@ -2,8 +2,10 @@
 
 use std::collections::VecDeque;
 
-use async_nats::jetstream::context::PublishAckFuture;
+use async_nats::jetstream::publish::PublishAck;
 use bytes::{Bytes, BytesMut};
+use tokio::sync::TryAcquireError;
+use tokio::task::JoinHandle;
 
 use super::{chunk_subject, Store, StoreError, CHUNK_SIZE};
 
@@ -31,7 +33,9 @@ pub struct ChunkWriter {
     buf: BytesMut,
     size: u64,
     chunks: u64,
-    acks: VecDeque<PublishAckFuture>,
+    /// Acks in flight; each task holds the chunk's share of the publish budget until
+    /// JetStream answers, so a writer stalled on a slow client holds none of it.
+    acks: VecDeque<JoinHandle<Result<PublishAck, StoreError>>>,
     /// Sequences of the acknowledged chunks, so a writer on a shared subject (a
     /// multipart upload's) can remove exactly its own.
     seqs: Vec<u64>,
@@ -101,7 +105,28 @@ impl ChunkWriter {
         self.write(&data).await
     }
 
+    #[tracing::instrument(name = "jetstream.chunk_publish", level = "info", skip_all, fields(otel.kind = "client"))]
     async fn publish(&mut self, chunk: Bytes) -> Result<(), StoreError> {
+        let kib = u32::try_from(chunk.len().div_ceil(1024).max(1)).unwrap_or(u32::MAX);
+        let budget = self.store.publish_budget.clone();
+        let permit = loop {
+            match budget.clone().try_acquire_many_owned(kib) {
+                Ok(p) => break p,
+                // Settle our own acks first: waiting while holding budget could starve
+                // every writer at once.
+                Err(TryAcquireError::NoPermits) if !self.acks.is_empty() => {
+                    self.await_one().await?
+                }
+                Err(TryAcquireError::NoPermits) => {
+                    metrics::counter!("jetgate_worker_publish_budget_waits_total").increment(1);
+                    break budget
+                        .acquire_many_owned(kib)
+                        .await
+                        .map_err(|e| StoreError::Request(e.to_string()))?;
+                }
+                Err(e) => return Err(StoreError::Request(e.to_string())),
+            }
+        };
         self.size += chunk.len() as u64;
         self.chunks += 1;
         let ack = self
@@ -109,8 +134,12 @@ impl ChunkWriter {
             .js
             .publish(self.subject.clone(), chunk)
             .await
-            .map_err(|e| StoreError::Request(e.to_string()))?;
-        self.acks.push_back(ack);
+            .map_err(StoreError::publish)?;
+        self.acks.push_back(tokio::spawn(async move {
+            let r = ack.await.map_err(StoreError::publish);
+            drop(permit);
+            r
+        }));
         while self.acks.len() > ACKS_IN_FLIGHT {
             self.await_one().await?;
         }
@@ -119,13 +148,14 @@ impl ChunkWriter {
 
     async fn await_one(&mut self) -> Result<(), StoreError> {
         if let Some(a) = self.acks.pop_front() {
-            let ack = a.await.map_err(|e| StoreError::Request(e.to_string()))?;
+            let ack = a.await.map_err(|e| StoreError::Request(e.to_string()))??;
             self.seqs.push(ack.sequence);
         }
         Ok(())
     }
 
     /// Flushes the last chunk and waits until JetStream holds every chunk.
+    #[tracing::instrument(name = "jetstream.chunk_flush", level = "info", skip_all, fields(otel.kind = "client"))]
     pub async fn finish(&mut self) -> Result<Written, StoreError> {
         if !self.buf.is_empty() {
             let chunk = self.buf.split().freeze();
@@ -147,7 +177,7 @@ impl ChunkWriter {
     /// other writers' chunks on a shared subject alone.
     pub async fn remove(mut self) {
         while let Some(a) = self.acks.pop_front() {
-            if let Ok(ack) = a.await {
+            if let Ok(Ok(ack)) = a.await {
                 self.seqs.push(ack.sequence);
             }
         }
