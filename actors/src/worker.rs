@@ -1,16 +1,18 @@
 //! What every role handler shares: the NATS connection, the store, the inbox mux and
 //! settings, plus calls to other roles (the auth verifier above all).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::{Client, RequestErrorKind};
 use jetgate_protocol::headers::RequestContext;
-use jetgate_protocol::messages::{Principal, SignedRequest, VerifyRequest};
+use jetgate_protocol::messages::{Ack, ChunkBatch, Principal, SignedRequest, VerifyRequest};
 use jetgate_protocol::mux::Mux;
 use jetgate_protocol::stream::StreamConfig;
 use jetgate_protocol::{Endpoint, S3Error, S3ErrorCode};
 use serde::{de::DeserializeOwned, Serialize};
+use tracing::Instrument;
 
 use crate::store::Store;
 
@@ -35,6 +37,10 @@ pub struct WorkerConfig {
     /// How long an UploadPart that arrives ahead of its turn waits to be appended in
     /// place before it is staged (and copied at Complete).
     pub part_append_wait: Duration,
+    /// Bytes of chunk publishes awaiting JetStream's ack, over all requests.
+    pub publish_budget: u64,
+    /// Seals and opens secrets in the credential bucket; auth role only.
+    pub credentials_key: Option<Arc<crate::auth::sealed::CredentialsKey>>,
 }
 
 impl Default for WorkerConfig {
@@ -49,6 +55,8 @@ impl Default for WorkerConfig {
             replicas: 1,
             upload_max_age: Duration::from_secs(7 * 24 * 3600),
             part_append_wait: Duration::from_secs(20),
+            publish_budget: crate::store::DEFAULT_PUBLISH_BUDGET,
+            credentials_key: None,
         }
     }
 }
@@ -64,6 +72,8 @@ struct Inner {
     store: Store,
     mux: Mux,
     cfg: WorkerConfig,
+    /// This process hosts the auth role: verify in-process instead of over NATS.
+    local_auth: AtomicBool,
 }
 
 impl Worker {
@@ -74,10 +84,11 @@ impl Worker {
         let mux = Mux::new(client.clone()).await?;
         Ok(Worker {
             inner: Arc::new(Inner {
-                store: Store::new(client.clone()),
+                store: Store::with_publish_budget(client.clone(), cfg.publish_budget),
                 client,
                 mux,
                 cfg,
+                local_auth: AtomicBool::new(false),
             }),
         })
     }
@@ -98,7 +109,18 @@ impl Worker {
         &self.inner.cfg
     }
 
-    /// Request/reply to another role's endpoint with the request's context.
+    /// Request/reply to another role's endpoint with the request's context. The hop is
+    /// a span whose id travels in `traceparent`, so the callee's spans hang under it.
+    #[tracing::instrument(
+        name = "nats.request",
+        skip_all,
+        fields(
+            otel.kind = "client",
+            otel.name = %format_args!("nats {}", endpoint.name()),
+            role = %endpoint.role(),
+            endpoint = endpoint.name(),
+        )
+    )]
     pub async fn call<Req: Serialize, Resp: DeserializeOwned>(
         &self,
         endpoint: Endpoint,
@@ -141,15 +163,57 @@ impl Worker {
             .map_err(S3Error::internal)
     }
 
+    /// Verify signatures in-process from now on: this process hosts the auth role, so a
+    /// NATS round trip to it would only cost time (the verifier code is the same).
+    pub fn set_local_auth(&self, on: bool) {
+        self.inner.local_auth.store(on, Ordering::Relaxed);
+    }
+
+    fn local_auth(&self) -> bool {
+        self.inner.local_auth.load(Ordering::Relaxed)
+    }
+
     /// Has the auth verifier check the signature; returns who signed.
     pub async fn authenticate(
         &self,
         ctx: &RequestContext,
         signed: &SignedRequest,
     ) -> Result<Principal, S3Error> {
+        let principal = self.verify_signature(ctx, signed).await?;
+        // The key's policy (buckets, prefixes, operations) applies to every endpoint.
+        crate::auth::policy::enforce(&principal, signed)?;
+        Ok(principal)
+    }
+
+    async fn verify_signature(
+        &self,
+        ctx: &RequestContext,
+        signed: &SignedRequest,
+    ) -> Result<Principal, S3Error> {
+        if self.local_auth() {
+            metrics::counter!("jetgate_worker_auth_local_total").increment(1);
+            let span = tracing::info_span!("auth.verify", role = "auth", in_process = true);
+            return crate::auth::verify_signed(self, signed)
+                .instrument(span)
+                .await;
+        }
         let req = VerifyRequest {
             signed: signed.clone(),
         };
         self.call(Endpoint::AuthVerify, ctx, &req).await
+    }
+
+    /// Has the auth verifier check a batch of aws-chunked chunk signatures.
+    pub async fn verify_chunks(
+        &self,
+        ctx: &RequestContext,
+        batch: &ChunkBatch,
+    ) -> Result<(), S3Error> {
+        if self.local_auth() {
+            return crate::auth::verify_chunks(self, batch).await;
+        }
+        self.call::<_, Ack>(Endpoint::AuthChunks, ctx, batch)
+            .await
+            .map(|_| ())
     }
 }

@@ -14,6 +14,7 @@ use jetgate_protocol::mux::Route;
 use jetgate_protocol::stream::{classify, BodySender, Frame, StreamError};
 use jetgate_protocol::{Endpoint, S3Error, S3ErrorCode};
 use serde::Serialize;
+use tracing::Instrument;
 
 use crate::EdgeState;
 
@@ -21,6 +22,8 @@ use crate::EdgeState;
 pub struct Reply {
     pub msg: Message,
     pub route: Option<Route>,
+    /// Download credit the request granted (the receiver continues from it).
+    pub granted: u64,
 }
 
 fn unavailable(endpoint: Endpoint, why: &str) -> S3Error {
@@ -58,8 +61,40 @@ fn client_body_error(e: axum::Error) -> S3Error {
     )
 }
 
-/// Sends the call; streams the body if any remains; returns the reply.
+/// Sends the call; streams the body if any remains; returns the reply. The NATS hop
+/// is its own span (a child of `s3.request`) whose id travels in the `traceparent`
+/// header, so the worker's spans hang under it.
 pub async fn call<Op: Serialize>(
+    state: &EdgeState,
+    endpoint: Endpoint,
+    ctx: &RequestContext,
+    signed: SignedRequest,
+    op: Op,
+    body: Option<Body>,
+    download: bool,
+) -> Result<Reply, S3Error> {
+    let span = tracing::info_span!(
+        "nats.request",
+        otel.kind = "client",
+        otel.name = %format_args!("nats {}", endpoint.name()),
+        otel.status_code = tracing::field::Empty,
+        role = %endpoint.role(),
+        endpoint = endpoint.name(),
+        error_code = tracing::field::Empty,
+    );
+    let result = send_call(state, endpoint, ctx, signed, op, body, download)
+        .instrument(span.clone())
+        .await;
+    if let Err(e) = &result {
+        span.record("error_code", e.code.as_str());
+        if e.code.status() >= 500 {
+            span.record("otel.status_code", "error");
+        }
+    }
+    result
+}
+
+async fn send_call<Op: Serialize>(
     state: &EdgeState,
     endpoint: Endpoint,
     ctx: &RequestContext,
@@ -76,6 +111,12 @@ pub async fn call<Op: Serialize>(
         Some(b) => read_prefix(b, state.cfg.inline_body_limit).await?,
         None => (Bytes::new(), None),
     };
+    // Shares the process's receive budget with the other open streams.
+    let granted = if download {
+        state.cfg.stream.window_now()
+    } else {
+        0
+    };
     let body_in = BodyIn {
         content_length,
         complete: rest.is_none(),
@@ -87,7 +128,7 @@ pub async fn call<Op: Serialize>(
         body: Some(body_in),
         download: download.then(|| Download {
             data: route.subject("d"),
-            window: state.cfg.stream.window,
+            window: granted,
         }),
     };
     let payload = jetgate_protocol::encode(&call, &inline).map_err(S3Error::internal)?;
@@ -110,6 +151,7 @@ pub async fn call<Op: Serialize>(
         return Ok(Reply {
             msg,
             route: Some(route),
+            granted,
         });
     };
     let mut sender = BodySender::new(
@@ -122,12 +164,20 @@ pub async fn call<Op: Serialize>(
     match pump(&mut sender, rest).await {
         Ok(()) => {}
         Err(Pumped::Replied(msg)) => {
-            return check(*msg, endpoint).map(|msg| Reply { msg, route: None })
+            return check(*msg, endpoint).map(|msg| Reply {
+                msg,
+                route: None,
+                granted: 0,
+            })
         }
         Err(Pumped::Failed(e)) => return Err(e),
     }
     let msg = wait_reply(sender.route(), endpoint, idle).await?;
-    Ok(Reply { msg, route: None })
+    Ok(Reply {
+        msg,
+        route: None,
+        granted: 0,
+    })
 }
 
 enum Pumped {

@@ -23,26 +23,34 @@ use crate::router::{route, Operation, Routed};
 use crate::EdgeState;
 
 pub async fn s3(State(state): State<Arc<EdgeState>>, req: Request) -> Response {
-    let trace = req
+    // A caller's traceparent (Traefik, an instrumented client) continues its trace.
+    let incoming = req
         .headers()
         .get("traceparent")
         .and_then(|v| v.to_str().ok())
-        .and_then(TraceParent::parse)
-        .map(|t| t.child())
-        .unwrap_or_else(TraceParent::new_root);
-    let ctx = RequestContext {
-        request_id: new_request_id(),
-        trace,
-    };
+        .and_then(TraceParent::parse);
+    let request_id = new_request_id();
     let span = tracing::info_span!(
         "s3.request",
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
         method = %req.method(),
         operation = tracing::field::Empty,
         bucket = tracing::field::Empty,
-        request_id = %ctx.request_id,
-        trace_id = %ctx.trace.trace_id,
+        request_id = %request_id,
+        trace_id = tracing::field::Empty,
         status = tracing::field::Empty,
+        bytes_in = tracing::field::Empty,
+        bytes_out = tracing::field::Empty,
     );
+    let trace = jetgate_protocol::otel::adopt(&span, incoming.as_ref(), || {
+        incoming
+            .as_ref()
+            .map(TraceParent::child)
+            .unwrap_or_else(TraceParent::new_root)
+    });
+    span.record("trace_id", trace.trace_id.as_str());
+    let ctx = RequestContext { request_id, trace };
     async move {
         let started = std::time::Instant::now();
         let inflight = metrics::gauge!("jetgate_edge_inflight_requests");
@@ -73,10 +81,20 @@ pub async fn s3(State(state): State<Arc<EdgeState>>, req: Request) -> Response {
                     span.record("bucket", b.as_str());
                 }
                 let resource = routed.resource();
-                match handle(&state, &ctx, routed, req).await {
+                // Browser requests (with Origin) get the bucket's CORS headers.
+                let cors = crate::cors::Pending::start(
+                    &state,
+                    &ctx,
+                    &routed,
+                    req.headers(),
+                    req.method(),
+                );
+                let mut resp = match handle(&state, &ctx, routed, req).await {
                     Ok(r) => r,
                     Err(e) => encode::error_response(&e, &resource, &ctx.request_id, head),
-                }
+                };
+                cors.apply(&mut resp).await;
+                resp
             }
         };
         if let Ok(id) = HeaderValue::from_str(&ctx.request_id) {
@@ -85,7 +103,12 @@ pub async fn s3(State(state): State<Arc<EdgeState>>, req: Request) -> Response {
         resp.headers_mut()
             .insert(header::SERVER, HeaderValue::from_static("jetgate"));
         let status = resp.status().as_u16();
-        tracing::Span::current().record("status", status);
+        let span = tracing::Span::current();
+        span.record("status", status);
+        span.record("bytes_in", bytes_in);
+        if status >= 500 {
+            span.record("otel.status_code", "error");
+        }
         inflight.decrement(1.0);
         let bytes_out = resp
             .headers()
@@ -100,6 +123,7 @@ pub async fn s3(State(state): State<Arc<EdgeState>>, req: Request) -> Response {
         metrics::counter!("jetgate_edge_bytes_in_total", "operation" => operation).increment(bytes_in);
         if !head {
             metrics::counter!("jetgate_edge_bytes_out_total", "operation" => operation).increment(bytes_out);
+            span.record("bytes_out", bytes_out);
         }
         tracing::debug!("answered");
         resp
@@ -272,6 +296,10 @@ async fn handle(
             .await?;
             Ok(encode::xml_response(xml::delete_objects(&reply), rid))
         }
+        Operation::Cors(action) => {
+            crate::cors::handle(state, ctx, action, signed, bucket, body).await
+        }
+        Operation::PostObject => crate::post_object::handle(state, ctx, signed, bucket, body).await,
         Operation::Multipart(action) => {
             let req = crate::multipart::MultipartRequest {
                 signed,
@@ -280,6 +308,17 @@ async fn handle(
                 body,
             };
             crate::multipart::handle(state, ctx, req).await
+        }
+        Operation::Feature(action) => {
+            let req = crate::features::FeatureRequest {
+                signed,
+                routed: &routed,
+                action,
+                query: &query,
+                headers: h,
+                body,
+            };
+            crate::features::handle(state, ctx, req).await
         }
     }
 }
@@ -295,13 +334,7 @@ fn object_response(state: &EdgeState, r: Reply) -> Result<Response, S3Error> {
             let Some(route) = r.route else {
                 return Err(S3Error::internal("streamed reply without a route"));
             };
-            let rx = BodyReceiver::new(
-                route,
-                None,
-                0,
-                state.cfg.stream.window,
-                state.cfg.stream.clone(),
-            );
+            let rx = BodyReceiver::new(route, None, 0, r.granted, state.cfg.stream.clone());
             let stream = futures::stream::unfold(rx, |mut rx| async move {
                 match rx.next().await {
                     Ok(Some(b)) => Some((Ok::<_, std::io::Error>(b), rx)),

@@ -2,10 +2,14 @@
 //! worker roles. It holds no secrets and no state a restart would lose.
 
 pub mod call;
+pub mod cors;
 pub mod decode;
 pub mod encode;
+mod expect_continue;
+pub mod features;
 mod handler;
 mod multipart;
+mod post_object;
 pub mod router;
 pub mod telemetry;
 
@@ -78,7 +82,14 @@ async fn dispatch(state: State<Arc<EdgeState>>, req: Request) -> Response {
             telemetry::render(),
         )
             .into_response(),
-        _ => handler::s3(state, req).await,
+        _ => {
+            // See expect_continue.rs: botocore and a final answer without `100 Continue`.
+            let continues = req.headers().contains_key(http::header::EXPECT);
+            let empty = expect_continue::empty_body_expects_continue(req.headers());
+            let mut resp = handler::s3(state, req).await;
+            expect_continue::finish(empty, continues, &mut resp);
+            resp
+        }
     }
 }
 

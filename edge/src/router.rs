@@ -8,7 +8,9 @@ use http::{HeaderMap, Method};
 use jetgate_protocol::names::{validate_bucket, validate_key};
 use jetgate_protocol::{S3Error, S3ErrorCode};
 
+pub use crate::cors::CorsAction;
 use crate::decode::{percent_decode, query_pairs};
+pub use crate::features::FeatureAction;
 
 /// Every S3 operation the edge serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,7 +20,9 @@ pub enum Operation {
     DeleteBucket,
     HeadBucket,
     GetBucketLocation,
-    ListObjects { v2: bool },
+    ListObjects {
+        v2: bool,
+    },
     PutObject,
     CopyObject,
     GetObject,
@@ -26,6 +30,12 @@ pub enum Operation {
     DeleteObject,
     DeleteObjects,
     Multipart(MultipartAction),
+    /// Tagging, GetObjectAttributes and the versioning probes (`features.rs`).
+    Feature(FeatureAction),
+    /// Bucket CORS and the preflight (`cors.rs`).
+    Cors(CorsAction),
+    /// Browser form upload (`post_object.rs`).
+    PostObject,
 }
 
 /// Operations served by the multipart role.
@@ -59,6 +69,8 @@ impl Operation {
     /// The S3 action name: a low-cardinality label for spans and metrics.
     pub fn name(self) -> &'static str {
         match self {
+            Operation::Cors(action) => action.as_str(),
+            Operation::PostObject => "PostObject",
             Operation::ListBuckets => "ListBuckets",
             Operation::CreateBucket => "CreateBucket",
             Operation::DeleteBucket => "DeleteBucket",
@@ -73,6 +85,7 @@ impl Operation {
             Operation::DeleteObject => "DeleteObject",
             Operation::DeleteObjects => "DeleteObjects",
             Operation::Multipart(action) => action.as_str(),
+            Operation::Feature(action) => action.as_str(),
         }
     }
 }
@@ -105,14 +118,31 @@ struct SubResources {
     delete: bool,
     part_number: bool,
     list_v2: bool,
+    tagging: bool,
+    attributes: bool,
+    versioning: bool,
+    versions: bool,
+    object_lock: bool,
+    cors: bool,
 }
 
 impl SubResources {
     fn count(&self) -> usize {
-        [self.location, self.uploads, self.upload_id, self.delete]
-            .iter()
-            .filter(|b| **b)
-            .count()
+        [
+            self.cors,
+            self.location,
+            self.uploads,
+            self.upload_id,
+            self.delete,
+            self.tagging,
+            self.attributes,
+            self.versioning,
+            self.versions,
+            self.object_lock,
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count()
     }
 }
 
@@ -133,6 +163,8 @@ const PLAIN_PARAMS: &[&str] = &[
     "upload-id-marker",
     "max-parts",
     "part-number-marker",
+    // ListObjectVersions
+    "version-id-marker",
     // The Rust and other smithy SDKs add `?x-id=PutObject` and friends.
     "x-id",
     // SigV2 presigned URLs: let the auth verifier answer them, not the router.
@@ -169,10 +201,16 @@ fn sub_resources(query: &[(String, String)]) -> Result<SubResources, S3Error> {
     for (name, value) in query {
         match name.as_str() {
             "location" => sub.location = true,
+            "cors" => sub.cors = true,
             "uploads" => sub.uploads = true,
             "uploadId" => sub.upload_id = true,
             "delete" => sub.delete = true,
             "partNumber" => sub.part_number = true,
+            "tagging" => sub.tagging = true,
+            "attributes" => sub.attributes = true,
+            "versioning" => sub.versioning = true,
+            "versions" => sub.versions = true,
+            "object-lock" => sub.object_lock = true,
             "list-type" => match value.as_str() {
                 "2" => sub.list_v2 = true,
                 // ListObjects v1 has no list-type; only `2` means anything.
@@ -272,6 +310,7 @@ fn operation(
     sub: &SubResources,
     headers: &HeaderMap,
 ) -> Result<Operation, S3Error> {
+    use FeatureAction as F;
     use MultipartAction as M;
     use Operation as O;
     let copy = headers.contains_key("x-amz-copy-source");
@@ -302,6 +341,19 @@ fn operation(
         ("POST", true, true) if sub.upload_id => O::Multipart(M::CompleteMultipartUpload),
         ("DELETE", true, true) if sub.upload_id => O::Multipart(M::AbortMultipartUpload),
         ("GET", true, true) if sub.upload_id => O::Multipart(M::ListParts),
+        ("GET", true, true) if sub.tagging => O::Feature(F::GetObjectTagging),
+        ("PUT", true, true) if sub.tagging => O::Feature(F::PutObjectTagging),
+        ("DELETE", true, true) if sub.tagging => O::Feature(F::DeleteObjectTagging),
+        ("GET", true, true) if sub.attributes => O::Feature(F::GetObjectAttributes),
+        ("GET", true, false) if sub.versioning => O::Feature(F::GetBucketVersioning),
+        ("GET", true, false) if sub.versions => O::Feature(F::ListObjectVersions),
+        ("GET", true, false) if sub.object_lock => O::Feature(F::GetObjectLockConfiguration),
+        ("GET", true, false) if sub.cors => O::Cors(CorsAction::GetBucketCors),
+        ("PUT", true, false) if sub.cors => O::Cors(CorsAction::PutBucketCors),
+        ("DELETE", true, false) if sub.cors => O::Cors(CorsAction::DeleteBucketCors),
+        // Preflights are unsigned and answered from the bucket's CORS rules.
+        ("OPTIONS", true, _) => O::Cors(CorsAction::Preflight),
+        ("POST", true, false) if plain => O::PostObject,
         (m, _, _) => return Err(S3Error::not_implemented(&format!("This {m} request"))),
     };
     Ok(op)
@@ -376,6 +428,60 @@ mod tests {
         }
     }
 
+    /// Tagging, attributes and the versioning probes (S3 API reference examples).
+    #[test]
+    fn feature_examples() {
+        use FeatureAction as F;
+        let ok: &[(&str, &str, Operation)] = &[
+            (
+                "GET",
+                "/example-object?tagging",
+                O::Feature(F::GetObjectTagging),
+            ),
+            (
+                "GET",
+                "/example-object?tagging&versionId=null",
+                O::Feature(F::GetObjectTagging),
+            ),
+            (
+                "PUT",
+                "/object-key?tagging",
+                O::Feature(F::PutObjectTagging),
+            ),
+            (
+                "DELETE",
+                "/exampleobject?tagging",
+                O::Feature(F::DeleteObjectTagging),
+            ),
+            (
+                "GET",
+                "/Key+?attributes",
+                O::Feature(F::GetObjectAttributes),
+            ),
+            ("GET", "/?versioning", O::Feature(F::GetBucketVersioning)),
+            ("GET", "/?versions", O::Feature(F::ListObjectVersions)),
+            (
+                "GET",
+                "/?versions&key-marker=key2&version-id-marker=null&max-keys=2",
+                O::Feature(F::ListObjectVersions),
+            ),
+            (
+                "GET",
+                "/?object-lock",
+                O::Feature(F::GetObjectLockConfiguration),
+            ),
+        ];
+        for (method, uri, want) in ok {
+            let path = format!("/examplebucket{uri}");
+            let got = parse(method, &path, None, false).map(|r| r.op);
+            assert_eq!(got, Ok(*want), "{method} {path}");
+        }
+        assert_eq!(
+            O::Feature(F::ListObjectVersions).name(),
+            "ListObjectVersions"
+        );
+    }
+
     #[test]
     fn copy_source_header_selects_copies() {
         let got = parse("PUT", "/b-1/Key+", None, true).map(|r| r.op);
@@ -397,17 +503,41 @@ mod tests {
         assert_eq!(got.op, O::ListBuckets);
     }
 
+    #[test]
+    fn cors_and_post_object_routes() {
+        let ok: &[(&str, &str, Operation)] = &[
+            ("GET", "/?cors", O::Cors(CorsAction::GetBucketCors)),
+            ("PUT", "/?cors", O::Cors(CorsAction::PutBucketCors)),
+            ("DELETE", "/?cors", O::Cors(CorsAction::DeleteBucketCors)),
+            ("OPTIONS", "/", O::Cors(CorsAction::Preflight)),
+            ("OPTIONS", "/key", O::Cors(CorsAction::Preflight)),
+            (
+                "OPTIONS",
+                "/key?X-Amz-Signature=abc",
+                O::Cors(CorsAction::Preflight),
+            ),
+            ("POST", "/", O::PostObject),
+        ];
+        for (method, uri, want) in ok {
+            let path = format!("/examplebucket{uri}");
+            let got = parse(method, &path, None, false).map(|r| r.op);
+            assert_eq!(got, Ok(*want), "{method} {path}");
+        }
+        for (method, uri) in [("GET", "/b/key?cors"), ("OPTIONS", "/"), ("POST", "/?cors")] {
+            let got = parse(method, uri, None, false).map(|r| r.op);
+            assert!(got.is_err(), "{method} {uri}");
+        }
+    }
+
     /// The unsupported examples of the same reference: none may become another operation.
     #[test]
     fn unsupported_sub_resources_are_not_implemented() {
         let cases = [
             ("DELETE", "/?analytics&id=list1"),
-            ("DELETE", "/?cors"),
             ("DELETE", "/?encryption"),
             ("DELETE", "/?lifecycle"),
             ("DELETE", "/?policy"),
             ("DELETE", "/?tagging"),
-            ("DELETE", "/exampleobject?tagging"),
             ("DELETE", "/?publicAccessBlock"),
             ("GET", "/?accelerate"),
             ("GET", "/?acl"),
@@ -421,30 +551,24 @@ mod tests {
             ("GET", "/?policyStatus"),
             ("GET", "/?replication"),
             ("GET", "/?requestPayment"),
-            ("GET", "/?versioning"),
             ("GET", "/?website"),
             ("GET", "/my-image.jpg?acl"),
             ("GET", "/my-image.jpg?versionId=null&acl"),
             ("GET", "/Key+?legal-hold"),
-            ("GET", "/?object-lock"),
             ("GET", "/Key+?retention"),
-            ("GET", "/example-object?tagging"),
             ("GET", "/quotes/Nelson?torrent"),
-            ("GET", "/Key+?attributes"),
-            ("GET", "/?versions"),
-            ("GET", "/?versions&key-marker=key2"),
             ("PUT", "/?acl"),
-            ("PUT", "/?cors"),
             ("PUT", "/?versioning"),
+            ("POST", "/key?tagging"),
+            ("GET", "/key?tagging&attributes"),
+            ("PUT", "/key?attributes"),
+            ("GET", "/key?versions"),
             ("PUT", "/my-image.jpg?acl"),
-            ("PUT", "/object-key?tagging"),
             ("POST", "/object-one.csv?restore"),
             ("POST", "/Key+?select&select-type=2"),
-            ("POST", "/"),
             ("PUT", "/?location"),
             ("GET", "/key?delete"),
             ("POST", "/key?uploads&uploadId=x"),
-            ("OPTIONS", "/key"),
             ("PATCH", "/key"),
             ("HEAD", "/key?uploadId=x"),
             // A multi-byte name must not be sliced mid-character.

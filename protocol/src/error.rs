@@ -93,6 +93,14 @@ s3_codes! {
     XAmzContentSHA256Mismatch => 400,
     InvalidChecksum => 400,
     ExpiredToken => 400,
+    InvalidTag => 400,
+    ObjectLockConfigurationNotFoundError => 404,
+    // CORS preflight refusals and malformed preflights.
+    AccessForbidden => 403,
+    BadRequest => 400,
+    InvalidPolicyDocument => 400,
+    MalformedPOSTRequest => 400,
+    MaxPostPreDataLengthExceededError => 400,
 }
 
 impl fmt::Display for S3ErrorCode {

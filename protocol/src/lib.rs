@@ -3,6 +3,8 @@
 //! request-id / trace-context headers. Nothing here talks to the network except through
 //! `async-nats` handles passed in by the caller.
 
+pub mod attributes;
+pub mod cors;
 pub mod envelope;
 pub mod error;
 pub mod headers;
@@ -10,8 +12,12 @@ pub mod messages;
 pub mod multipart;
 pub mod mux;
 pub mod names;
+pub mod otel;
+pub mod policy;
+pub mod post;
 pub mod roles;
 pub mod stream;
+pub mod tagging;
 
 pub use envelope::{decode, encode, Envelope, EnvelopeError};
 pub use error::{S3Error, S3ErrorCode};

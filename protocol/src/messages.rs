@@ -276,6 +276,9 @@ pub struct Principal {
     pub owner: Owner,
     /// Present when the body is `STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]`.
     pub chunk_context: Option<ChunkContext>,
+    /// The key's policy, checked by the role that serves the request; none: unrestricted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<crate::policy::Policy>,
 }
 
 /// What chunk signatures chain from.

@@ -57,7 +57,7 @@ impl Role {
     pub fn endpoints(self) -> &'static [Endpoint] {
         use Endpoint::*;
         match self {
-            Role::Auth => &[AuthVerify, AuthChunks],
+            Role::Auth => &[AuthVerify, AuthChunks, AuthPostPolicy],
             Role::Listing => &[
                 ListBuckets,
                 CreateBucket,
@@ -65,6 +65,12 @@ impl Role {
                 HeadBucket,
                 GetBucketLocation,
                 ListObjects,
+                GetBucketVersioning,
+                ListObjectVersions,
+                PutBucketCors,
+                GetBucketCors,
+                DeleteBucketCors,
+                CorsCheck,
             ],
             Role::Multipart => &[
                 CreateUpload,
@@ -81,6 +87,12 @@ impl Role {
                 DeleteObject,
                 DeleteObjects,
                 CopyObject,
+                GetObjectTagging,
+                PutObjectTagging,
+                DeleteObjectTagging,
+                GetObjectAttributes,
+                GetObjectLockConfiguration,
+                PostObject,
             ],
         }
     }
@@ -133,18 +145,44 @@ pub enum Endpoint {
     DeleteObject,
     DeleteObjects,
     CopyObject,
+    /// Versioning probes: buckets are never versioned.
+    GetBucketVersioning,
+    ListObjectVersions,
+    GetObjectTagging,
+    PutObjectTagging,
+    DeleteObjectTagging,
+    GetObjectAttributes,
+    /// Answers that no bucket has object lock.
+    GetObjectLockConfiguration,
+    /// POST Object policy signature and expiration.
+    AuthPostPolicy,
+    PutBucketCors,
+    GetBucketCors,
+    DeleteBucketCors,
+    /// Unsigned CORS evaluation: preflights and browser requests.
+    CorsCheck,
+    /// Browser form upload.
+    PostObject,
 }
 
 impl Endpoint {
     pub fn role(self) -> Role {
         use Endpoint::*;
         match self {
+            AuthPostPolicy => Role::Auth,
+            PutBucketCors | GetBucketCors | DeleteBucketCors | CorsCheck => Role::Listing,
+            PostObject => Role::Object,
             AuthVerify | AuthChunks => Role::Auth,
             ListBuckets | CreateBucket | DeleteBucket | HeadBucket | GetBucketLocation
-            | ListObjects => Role::Listing,
+            | ListObjects | GetBucketVersioning | ListObjectVersions => Role::Listing,
             CreateUpload | UploadPart | UploadPartCopy | CompleteUpload | AbortUpload
             | ListParts | ListUploads => Role::Multipart,
             PutObject | GetObject | DeleteObject | DeleteObjects | CopyObject => Role::Object,
+            GetObjectTagging
+            | PutObjectTagging
+            | DeleteObjectTagging
+            | GetObjectAttributes
+            | GetObjectLockConfiguration => Role::Object,
         }
     }
 
@@ -152,6 +190,12 @@ impl Endpoint {
     pub fn name(self) -> &'static str {
         use Endpoint::*;
         match self {
+            AuthPostPolicy => "post_policy",
+            PutBucketCors => "put_cors",
+            GetBucketCors => "get_cors",
+            DeleteBucketCors => "delete_cors",
+            CorsCheck => "cors_check",
+            PostObject => "post",
             AuthVerify => "verify",
             AuthChunks => "chunks",
             ListBuckets => "list_buckets",
@@ -172,6 +216,13 @@ impl Endpoint {
             DeleteObject => "delete",
             DeleteObjects => "delete_many",
             CopyObject => "copy",
+            GetBucketVersioning => "bucket_versioning",
+            ListObjectVersions => "list_versions",
+            GetObjectTagging => "get_tagging",
+            PutObjectTagging => "put_tagging",
+            DeleteObjectTagging => "delete_tagging",
+            GetObjectAttributes => "attributes",
+            GetObjectLockConfiguration => "object_lock",
         }
     }
 

@@ -27,6 +27,8 @@ use aws_sdk_s3::config::{Credentials, Region};
 pub const ACCESS_KEY: &str = "JGTESTACCESSKEY";
 pub const SECRET_KEY: &str = "jgTestSecretKey/0123456789abcdefghijklmn";
 pub const REGION: &str = "us-east-1";
+/// Key sealing the secrets in split-mode gateways (auth workers and `credentials add`).
+pub const CREDENTIALS_KEY: &str = "amV0Z2F0ZS10ZXN0LWNyZWRlbnRpYWxzLWtleS0zMiE=";
 
 /// How long any child may take to become ready.
 pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -374,6 +376,8 @@ pub struct GatewayOptions {
     pub split: bool,
     /// `--domain` for virtual-hosted-style requests.
     pub domain: Option<String>,
+    /// Extra environment variables for every gateway process (edge, workers, dev).
+    pub env: Vec<(String, String)>,
 }
 
 /// A running gateway in front of its own nats-server.
@@ -402,6 +406,7 @@ impl Gateway {
             // Credentials live in NATS KV: seed them as an operator would.
             let st = Command::new(jetgate_bin())
                 .args(["credentials", "add", "--nats-url", g.nats.url()])
+                .env("JETGATE_CREDENTIALS_KEY", CREDENTIALS_KEY)
                 .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
                 .args(["--owner-id", "test-owner", "--display-name", "tester"])
                 .output()
@@ -428,7 +433,7 @@ impl Gateway {
                 "jetgate-edge",
                 &jetgate_bin(),
                 &args,
-                &log_env(),
+                &g.env_with(&[]),
                 g.dir.path().join("edge.log"),
             );
             g.endpoint = p
@@ -457,7 +462,7 @@ impl Gateway {
                 "jetgate-dev",
                 &jetgate_bin(),
                 &args,
-                &log_env(),
+                &g.env_with(&[]),
                 g.dir.path().join("dev.log"),
             );
             g.endpoint = p
@@ -489,8 +494,8 @@ impl Gateway {
     /// Like [`Gateway::start_worker`] with extra environment variables.
     pub fn start_worker_with_env(&mut self, env: &[(&str, &str)]) -> &Proc {
         let n = self.procs.len();
-        let mut envs = log_env();
-        envs.extend_from_slice(env);
+        let mut envs = vec![("JETGATE_CREDENTIALS_KEY", CREDENTIALS_KEY)];
+        envs.extend(self.env_with(env));
         let args = vec![
             "worker".to_string(),
             "--nats-url".into(),
@@ -506,6 +511,14 @@ impl Gateway {
         p.wait_for_line("worker ready", STARTUP_TIMEOUT);
         self.procs.push(p);
         self.procs.last().expect("just pushed")
+    }
+
+    /// The log settings, then [`GatewayOptions::env`], then `extra`.
+    fn env_with<'a>(&'a self, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+        let mut envs = log_env();
+        envs.extend(self.opts.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        envs.extend_from_slice(extra);
+        envs
     }
 
     /// The gateway processes (dev, or workers and edge in start order).

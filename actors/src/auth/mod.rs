@@ -2,10 +2,13 @@
 //! role that ever sees a secret.
 
 pub mod credentials;
+pub mod policy;
+pub mod post;
+pub mod sealed;
 pub mod sigv2;
 pub mod sigv4;
 
-use jetgate_protocol::messages::{Ack, ChunkBatch, Owner, Principal, VerifyRequest};
+use jetgate_protocol::messages::{Ack, ChunkBatch, Owner, Principal, SignedRequest, VerifyRequest};
 use jetgate_protocol::{S3Error, S3ErrorCode};
 use tokio::sync::OnceCell;
 
@@ -20,7 +23,9 @@ static STORE: OnceCell<CredentialStore> = OnceCell::const_new();
 async fn store(worker: &Worker) -> Result<&'static CredentialStore, S3Error> {
     STORE
         .get_or_try_init(|| async {
-            let store = CredentialStore::open(&worker.store().js, worker.cfg().replicas).await?;
+            let store = CredentialStore::open(&worker.store().js, worker.cfg().replicas)
+                .await?
+                .with_key(worker.cfg().credentials_key.clone());
             store.follow().await?;
             Ok::<_, credentials::CredentialError>(store)
         })
@@ -52,35 +57,43 @@ fn verify_config(worker: &Worker) -> sigv4::VerifyConfig {
 
 pub async fn verify(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let req = inc.decode::<VerifyRequest>()?.msg;
-    let signed = &req.signed;
+    let principal = verify_signed(worker, &req.signed).await?;
+    inc.reply(&principal, &[]).await
+}
+
+/// What the auth role answers for one request; called in-process when this worker also
+/// hosts the auth role (saves a NATS round trip per request), else over NATS.
+pub(crate) async fn verify_signed(
+    worker: &Worker,
+    signed: &SignedRequest,
+) -> Result<Principal, S3Error> {
     let now = time::OffsetDateTime::now_utc();
     // SigV2 stays for what still sends it: boto3's default presigned URLs, s3cmd.
     if sigv2::is_sigv2(signed) {
         let parsed = sigv2::parse(signed)?;
         let cred = credential(worker, &parsed.access_key).await?;
-        sigv2::verify_for(
-            signed,
-            &parsed,
-            &cred.secret_key,
-            now,
-            worker.cfg().max_skew,
-            signed.virtual_host_bucket.as_deref(),
-        )?;
+        any_secret(&cred, |secret| {
+            sigv2::verify_for(
+                signed,
+                &parsed,
+                secret,
+                now,
+                worker.cfg().max_skew,
+                signed.virtual_host_bucket.as_deref(),
+            )
+        })?;
         tracing::debug!(access_key = %parsed.access_key, "SigV2 signature verified");
-        return inc.reply(&principal(cred, None), &[]).await;
+        return Ok(principal(cred, None));
     }
     let parsed = sigv4::parse(signed)?;
     let cred = credential(worker, &parsed.access_key).await?;
-    sigv4::verify(
-        signed,
-        &parsed,
-        &cred.secret_key,
-        now,
-        &verify_config(worker),
-    )?;
+    let cfg = verify_config(worker);
+    any_secret(&cred, |secret| {
+        sigv4::verify(signed, &parsed, secret, now, &cfg)
+    })?;
     tracing::debug!(access_key = %parsed.access_key, "signature verified");
     let chunk_context = parsed.has_signed_chunks().then(|| parsed.chunk_context());
-    inc.reply(&principal(cred, chunk_context), &[]).await
+    Ok(principal(cred, chunk_context))
 }
 
 fn principal(
@@ -89,6 +102,7 @@ fn principal(
 ) -> Principal {
     Principal {
         chunk_context,
+        policy: cred.policy.clone(),
         access_key: cred.access_key,
         owner: Owner {
             id: cred.owner_id,
@@ -99,8 +113,33 @@ fn principal(
 
 pub async fn chunks(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let batch = inc.decode::<ChunkBatch>()?.msg;
-    let cred = credential(worker, &batch.access_key).await?;
-    let key = sigv4::signing_key_for_scope(&cred.secret_key, &batch.context.scope)?;
-    sigv4::verify_chunk_batch(&key, &batch)?;
+    verify_chunks(worker, &batch).await?;
     inc.reply(&Ack {}, &[]).await
+}
+
+/// Checks a batch of aws-chunked chunk signatures; in-process like [`verify_signed`].
+pub(crate) async fn verify_chunks(worker: &Worker, batch: &ChunkBatch) -> Result<(), S3Error> {
+    let cred = credential(worker, &batch.access_key).await?;
+    any_secret(&cred, |secret| {
+        let key = sigv4::signing_key_for_scope(secret, &batch.context.scope)?;
+        sigv4::verify_chunk_batch(&key, batch)
+    })
+}
+
+/// Accepts a signature made with any of the key's secrets: during a rotation the old and
+/// the new one are both valid. The first secret's error is the one reported.
+fn any_secret<T>(
+    cred: &Credential,
+    mut check: impl FnMut(&str) -> Result<T, S3Error>,
+) -> Result<T, S3Error> {
+    let mut first_err = None;
+    for secret in cred.secrets() {
+        match check(secret) {
+            Ok(v) => return Ok(v),
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    Err(first_err.unwrap_or_else(|| S3Error::internal("credential without a secret")))
 }

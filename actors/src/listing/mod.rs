@@ -1,8 +1,10 @@
 //! Listing role: buckets (list, create, delete, head, location) and object listings.
 
 mod page;
+mod versions;
 
 pub use page::{paginate, Page};
+pub use versions::{get_versioning, list_versions};
 
 use base64::Engine;
 use jetgate_protocol::messages::{
