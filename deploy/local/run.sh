@@ -332,6 +332,14 @@ WORKER_UP=$(since "$t0")
 mark "w-data ready"
 echo "  w-data (listing,multipart,object): SIGTERM -> exit ${WORKER_STOP}s (drained), restart -> ready in ${WORKER_UP}s"
 sleep 5
+# Scaling by adding subscribers: the restarted worker is a new micro instance, and
+# under the running load it must already have served requests.
+"$JETGATE" services stats "${ADMIN[@]}" jetgate-object >"$WORK/stats.txt" 2>>"$WORK/logs/admin.log" \
+  || die "jetgate services stats failed"
+sed 's/^/       /' "$WORK/stats.txt"
+BUSY=$(awk 'NR>1 {req[$1]+=$3} END {n=0; for (i in req) if (req[i]>0) n++; print n}' "$WORK/stats.txt")
+[ "$BUSY" -ge 2 ] || die "services stats: expected every jetgate-object instance (the restarted one included) to serve requests under load, got $BUSY"
+echo "  ok   micro stats: $BUSY jetgate-object instances served requests, the restarted one within 5 s of joining"
 
 mark "nats n1 kill -9"
 t0=$(now); kill -9 "$(pid_of nats1)"; wait "$(pid_of nats1)" 2>/dev/null || true; rm -f "$WORK/pids/nats1"
