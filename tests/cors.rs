@@ -76,6 +76,36 @@ async fn options(path: &str, extra: &[(&str, &str)]) -> (u16, Vec<(String, Strin
     (status, headers, String::from_utf8_lossy(&body).into_owned())
 }
 
+/// What a response header must be.
+#[derive(Debug, Clone, Copy)]
+enum Want {
+    Is(&'static str),
+    Has(&'static str),
+    Absent,
+}
+use Want::{Absent, Has, Is};
+
+fn expect_headers(headers: &[(String, String)], want: &[(&str, Want)], what: &str) {
+    for &(name, w) in want {
+        let got = header(headers, name);
+        match w {
+            Is(v) => assert_eq!(got, Some(v), "{what}: {name}"),
+            Has(v) => assert!(got.is_some_and(|g| g.contains(v)), "{what}: {name} {got:?}"),
+            Absent => assert_eq!(got, None, "{what}: {name}"),
+        }
+    }
+}
+
+/// One preflight of the matrix: request headers and what the answer must carry.
+struct Preflight {
+    path: String,
+    request: &'static [(&'static str, &'static str)],
+    status: u16,
+    headers: &'static [(&'static str, Want)],
+    /// Texts the response body must contain.
+    body: &'static [&'static str],
+}
+
 #[tokio::test]
 async fn put_get_delete_bucket_cors_with_the_sdk() {
     let s = shared(GatewayOptions::default());
@@ -214,130 +244,138 @@ async fn preflight_matrix() {
         .expect("put bucket cors");
     let key_path = format!("/{b}/dir/file.txt");
 
-    // Allowed: origin, method and every requested header match rule 1.
-    let (status, h, body) = options(
-        &key_path,
-        &[
-            ("Origin", "http://app.test"),
-            ("Access-Control-Request-Method", "PUT"),
-            ("Access-Control-Request-Headers", "Content-Type, X-Amz-Date"),
-        ],
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(
-        header(&h, "access-control-allow-origin"),
-        Some("http://app.test")
-    );
-    assert_eq!(header(&h, "access-control-allow-methods"), Some("PUT, GET"));
-    assert_eq!(
-        header(&h, "access-control-allow-headers"),
-        Some("content-type, x-amz-date")
-    );
-    assert_eq!(header(&h, "access-control-expose-headers"), Some("ETag"));
-    assert_eq!(header(&h, "access-control-max-age"), Some("600"));
-    assert_eq!(header(&h, "access-control-allow-credentials"), Some("true"));
-    assert!(header(&h, "vary").is_some_and(|v| v.contains("Origin")));
-
-    // Rule 2 by wildcard origin; the bucket itself as the target.
-    let (status, h, _) = options(
-        &format!("/{b}"),
-        &[
-            ("Origin", "http://x.any.test"),
-            ("Access-Control-Request-Method", "GET"),
-        ],
-    )
-    .await;
-    assert_eq!(status, 200);
-    assert_eq!(
-        header(&h, "access-control-allow-origin"),
-        Some("http://x.any.test")
-    );
-    assert_eq!(header(&h, "access-control-allow-methods"), Some("GET"));
-
-    // Refused: wrong method for the origin, unlisted header, unknown origin.
-    for extra in [
-        vec![
-            ("Origin", "http://x.any.test"),
-            ("Access-Control-Request-Method", "PUT"),
-        ],
-        vec![
-            ("Origin", "http://app.test"),
-            ("Access-Control-Request-Method", "PUT"),
-            ("Access-Control-Request-Headers", "x-custom"),
-        ],
-        vec![
-            ("Origin", "http://evil.test"),
-            ("Access-Control-Request-Method", "GET"),
-        ],
-    ] {
-        let (status, h, body) = options(&key_path, &extra).await;
-        assert_eq!(status, 403, "{extra:?}: {body}");
-        assert!(body.contains("<Code>AccessForbidden</Code>"), "{body}");
-        assert!(
-            body.contains("CORSResponse: This CORS request is not allowed"),
-            "{body}"
-        );
-        assert_eq!(header(&h, "access-control-allow-origin"), None);
+    const ORIGIN: &str = "Origin";
+    const METHOD: &str = "Access-Control-Request-Method";
+    const HEADERS: &str = "Access-Control-Request-Headers";
+    const ALLOW_ORIGIN: &str = "access-control-allow-origin";
+    const NOT_ALLOWED: &[&str] = &[
+        "<Code>AccessForbidden</Code>",
+        "CORSResponse: This CORS request is not allowed",
+    ];
+    let rows: Vec<Preflight> = vec![
+        // Allowed: origin, method and every requested header match rule 1.
+        Preflight {
+            path: key_path.clone(),
+            request: &[
+                (ORIGIN, "http://app.test"),
+                (METHOD, "PUT"),
+                (HEADERS, "Content-Type, X-Amz-Date"),
+            ],
+            status: 200,
+            headers: &[
+                (ALLOW_ORIGIN, Is("http://app.test")),
+                ("access-control-allow-methods", Is("PUT, GET")),
+                (
+                    "access-control-allow-headers",
+                    Is("content-type, x-amz-date"),
+                ),
+                ("access-control-expose-headers", Is("ETag")),
+                ("access-control-max-age", Is("600")),
+                ("access-control-allow-credentials", Is("true")),
+                ("vary", Has("Origin")),
+            ],
+            body: &[],
+        },
+        // Rule 2 by wildcard origin; the bucket itself as the target.
+        Preflight {
+            path: format!("/{b}"),
+            request: &[(ORIGIN, "http://x.any.test"), (METHOD, "GET")],
+            status: 200,
+            headers: &[
+                (ALLOW_ORIGIN, Is("http://x.any.test")),
+                ("access-control-allow-methods", Is("GET")),
+            ],
+            body: &[],
+        },
+        // Refused: wrong method for the origin, unlisted header, unknown origin.
+        Preflight {
+            path: key_path.clone(),
+            request: &[(ORIGIN, "http://x.any.test"), (METHOD, "PUT")],
+            status: 403,
+            headers: &[(ALLOW_ORIGIN, Absent)],
+            body: NOT_ALLOWED,
+        },
+        Preflight {
+            path: key_path.clone(),
+            request: &[
+                (ORIGIN, "http://app.test"),
+                (METHOD, "PUT"),
+                (HEADERS, "x-custom"),
+            ],
+            status: 403,
+            headers: &[(ALLOW_ORIGIN, Absent)],
+            body: NOT_ALLOWED,
+        },
+        Preflight {
+            path: key_path.clone(),
+            request: &[(ORIGIN, "http://evil.test"), (METHOD, "GET")],
+            status: 403,
+            headers: &[(ALLOW_ORIGIN, Absent)],
+            body: NOT_ALLOWED,
+        },
+        // Malformed preflights: 400.
+        Preflight {
+            path: key_path.clone(),
+            request: &[(METHOD, "PUT")],
+            status: 400,
+            headers: &[],
+            body: &["Origin request header needed"],
+        },
+        Preflight {
+            path: key_path.clone(),
+            request: &[(ORIGIN, "http://app.test")],
+            status: 400,
+            headers: &[],
+            body: &["Invalid Access-Control-Request-Method"],
+        },
+        Preflight {
+            path: key_path.clone(),
+            request: &[(ORIGIN, "http://app.test"), (METHOD, "PATCH")],
+            status: 400,
+            headers: &[],
+            body: &[],
+        },
+        // A bucket without CORS configuration.
+        Preflight {
+            path: format!("/{bare}/k"),
+            request: &[(ORIGIN, "http://app.test"), (METHOD, "GET")],
+            status: 403,
+            headers: &[],
+            body: &["CORS is not enabled for this bucket"],
+        },
+    ];
+    for row in &rows {
+        let (status, h, body) = options(&row.path, row.request).await;
+        let what = format!("OPTIONS {} {:?}", row.path, row.request);
+        assert_eq!(status, row.status, "{what}: {body}");
+        expect_headers(&h, row.headers, &what);
+        for text in row.body {
+            assert!(body.contains(text), "{what}: {text:?} not in {body}");
+        }
     }
-
-    // Malformed preflights: 400.
-    let (status, _, body) = options(&key_path, &[("Access-Control-Request-Method", "PUT")]).await;
-    assert_eq!(status, 400, "{body}");
-    assert!(body.contains("Origin request header needed"), "{body}");
-    let (status, _, body) = options(&key_path, &[("Origin", "http://app.test")]).await;
-    assert_eq!(status, 400, "{body}");
-    assert!(
-        body.contains("Invalid Access-Control-Request-Method"),
-        "{body}"
-    );
-    let (status, _, _) = options(
-        &key_path,
-        &[
-            ("Origin", "http://app.test"),
-            ("Access-Control-Request-Method", "PATCH"),
-        ],
-    )
-    .await;
-    assert_eq!(status, 400);
-
-    // A bucket without CORS configuration.
-    let (status, _, body) = options(
-        &format!("/{bare}/k"),
-        &[
-            ("Origin", "http://app.test"),
-            ("Access-Control-Request-Method", "GET"),
-        ],
-    )
-    .await;
-    assert_eq!(status, 403, "{body}");
-    assert!(
-        body.contains("CORS is not enabled for this bucket"),
-        "{body}"
-    );
 
     // Actual requests: CORS headers only with a matching Origin, on errors too (this
     // unsigned GET is AccessDenied, and a browser still needs the headers to read it).
     let addr = addr();
-    let get = |origin: Option<&str>| {
+    let app_headers: &[(&str, Want)] = &[
+        (ALLOW_ORIGIN, Is("http://app.test")),
+        ("access-control-expose-headers", Is("ETag")),
+    ];
+    for (origin, want) in [
+        (Some("http://app.test"), app_headers),
+        (None, &[(ALLOW_ORIGIN, Absent)]),
+        (Some("http://evil.test"), &[(ALLOW_ORIGIN, Absent)]),
+    ] {
         let mut req = format!("GET {key_path} HTTP/1.1\r\nHost: {addr}\r\n");
         if let Some(o) = origin {
             req.push_str(&format!("Origin: {o}\r\n"));
         }
         req.push_str("Connection: close\r\n\r\n");
-        req
-    };
-    let (status, h, _) = raw_http(&addr, get(Some("http://app.test")).as_bytes()).await;
-    assert_eq!(status, 403);
-    assert_eq!(
-        header(&h, "access-control-allow-origin"),
-        Some("http://app.test")
-    );
-    assert_eq!(header(&h, "access-control-expose-headers"), Some("ETag"));
-    let (_, h, _) = raw_http(&addr, get(None).as_bytes()).await;
-    assert_eq!(header(&h, "access-control-allow-origin"), None);
-    let (_, h, _) = raw_http(&addr, get(Some("http://evil.test")).as_bytes()).await;
-    assert_eq!(header(&h, "access-control-allow-origin"), None);
+        let (status, h, _) = raw_http(&addr, req.as_bytes()).await;
+        let what = format!("GET {key_path} with Origin {origin:?}");
+        assert_eq!(status, 403, "{what}");
+        expect_headers(&h, want, &what);
+    }
 
     // Deleting the configuration takes effect within the workers' short cache TTL.
     c.delete_bucket_cors()

@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use aws_sdk_s3::Client;
-use common::{md5_hex, nats_bucket, random_bytes, shared, GatewayOptions, Shared};
-use md5::{Digest, Md5};
-use tokio::io::AsyncReadExt;
+use common::{
+    complete, completed, create_upload_with, get_nats, md5_hex, multipart_etag, nats_bucket,
+    put_part, random_bytes, shared, GatewayOptions, Shared,
+};
 
 const MIB: usize = 1024 * 1024;
 
@@ -21,70 +21,12 @@ fn gw() -> &'static Shared {
     shared(GatewayOptions::default())
 }
 
-fn etag_of(parts: &[&[u8]]) -> String {
-    let mut h = Md5::new();
-    for p in parts {
-        h.update(Md5::digest(p));
-    }
-    format!("\"{}-{}\"", hex::encode(h.finalize()), parts.len())
-}
-
 async fn create(s3: &Client, b: &str, k: &str) -> String {
-    s3.create_multipart_upload()
-        .bucket(b)
-        .key(k)
-        .content_type("application/x-test")
-        .metadata("color", "blue")
-        .send()
-        .await
-        .expect("create multipart upload")
-        .upload_id()
-        .expect("upload id")
-        .to_string()
-}
-
-async fn put_part(s3: &Client, b: &str, k: &str, id: &str, n: i32, data: &[u8]) -> String {
-    s3.upload_part()
-        .bucket(b)
-        .key(k)
-        .upload_id(id)
-        .part_number(n)
-        .body(ByteStream::from(data.to_vec()))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("upload part {n}: {e:?}"))
-        .e_tag()
-        .expect("part etag")
-        .to_string()
-}
-
-fn completed(parts: &[(i32, &str)]) -> CompletedMultipartUpload {
-    CompletedMultipartUpload::builder()
-        .set_parts(Some(
-            parts
-                .iter()
-                .map(|(n, e)| CompletedPart::builder().part_number(*n).e_tag(*e).build())
-                .collect(),
-        ))
-        .build()
-}
-
-async fn complete(
-    s3: &Client,
-    b: &str,
-    k: &str,
-    id: &str,
-    parts: &[(i32, &str)],
-) -> Result<String, (String, String)> {
-    s3.complete_multipart_upload()
-        .bucket(b)
-        .key(k)
-        .upload_id(id)
-        .multipart_upload(completed(parts))
-        .send()
-        .await
-        .map(|r| r.e_tag().unwrap_or_default().to_string())
-        .map_err(|e| (e.code().unwrap_or_default().to_string(), format!("{e:?}")))
+    create_upload_with(s3, b, k, |r| {
+        r.content_type("application/x-test")
+            .metadata("color", "blue")
+    })
+    .await
 }
 
 async fn get_s3(s3: &Client, b: &str, k: &str) -> Vec<u8> {
@@ -101,28 +43,11 @@ async fn get_s3(s3: &Client, b: &str, k: &str) -> Vec<u8> {
         .to_vec()
 }
 
-/// Reads the object with async-nats: chunks in stream order, digest checked.
-async fn get_nats(b: &str, k: &str) -> Vec<u8> {
-    let js = gw().jetstream().await;
-    let store = js
-        .get_object_store(nats_bucket(b))
-        .await
-        .expect("object store");
-    // The point of this test: an ordinary NATS client reads the assembled object.
-    #[allow(clippy::disallowed_methods)]
-    let mut obj = store.get(k).await.expect("nats object get");
-    let mut data = Vec::new();
-    obj.read_to_end(&mut data)
-        .await
-        .expect("read nats object (digest must match)");
-    data
-}
-
 async fn assert_object(s3: &Client, b: &str, k: &str, want: &[u8]) {
     let via_s3 = get_s3(s3, b, k).await;
     assert_eq!(via_s3.len(), want.len(), "length via S3");
     assert_eq!(md5_hex(&via_s3), md5_hex(want), "bytes via S3");
-    let via_nats = get_nats(b, k).await;
+    let via_nats = get_nats(&gw().jetstream().await, b, k).await;
     assert_eq!(via_nats.len(), want.len(), "length via async-nats");
     assert_eq!(md5_hex(&via_nats), md5_hex(want), "bytes via async-nats");
 }
@@ -163,7 +88,7 @@ async fn concurrent_out_of_order_parts_assemble_in_place() {
     let etag = complete(&s3, &b, k, &id, &list).await.expect("complete");
     let took = started.elapsed();
     let refs: Vec<&[u8]> = parts.iter().map(|p| p.as_slice()).collect();
-    assert_eq!(etag, etag_of(&refs));
+    assert_eq!(etag, multipart_etag(&refs));
     assert!(took < Duration::from_secs(2), "Complete took {took:?}");
     let whole = parts.concat();
     assert_object(&s3, &b, k, &whole).await;
@@ -248,7 +173,7 @@ async fn reuploaded_part_and_subset_complete() {
     let etag = complete(&s3, &b, k, &id, &[(1, &e1), (2, &e2b), (3, &e3)])
         .await
         .expect("complete");
-    assert_eq!(etag, etag_of(&[&p1, &p2b, &p3]));
+    assert_eq!(etag, multipart_etag(&[&p1, &p2b, &p3]));
     assert_object(&s3, &b, k, &[p1.clone(), p2b.clone(), p3.clone()].concat()).await;
 
     // A subset with a hole (part 2 left out).
@@ -260,7 +185,7 @@ async fn reuploaded_part_and_subset_complete() {
     let etag = complete(&s3, &b, k, &id, &[(1, &e1), (3, &e3)])
         .await
         .expect("complete subset");
-    assert_eq!(etag, etag_of(&[&p1, &p3]));
+    assert_eq!(etag, multipart_etag(&[&p1, &p3]));
     assert_object(&s3, &b, k, &[p1.clone(), p3.clone()].concat()).await;
 
     // A prefix subset (part 3 left out) commits in place.
@@ -295,20 +220,20 @@ async fn s3_rules_are_enforced() {
     let small = random_bytes(MIB, 20);
     let e1 = put_part(&s3, &b, k, &id, 1, &small).await;
     let e2 = put_part(&s3, &b, k, &id, 2, &small).await;
-    let (code, _) = complete(&s3, &b, k, &id, &[(1, &e1), (2, &e2)])
+    let (code, _, _) = complete(&s3, &b, k, &id, &[(1, &e1), (2, &e2)])
         .await
         .expect_err("too small");
     assert_eq!(code, "EntityTooSmall");
     let wrong = format!("\"{}\"", md5_hex(b"nope"));
-    let (code, _) = complete(&s3, &b, k, &id, &[(1, &wrong)])
+    let (code, _, _) = complete(&s3, &b, k, &id, &[(1, &wrong)])
         .await
         .expect_err("wrong etag");
     assert_eq!(code, "InvalidPart");
-    let (code, _) = complete(&s3, &b, k, &id, &[(2, &e2), (1, &e1)])
+    let (code, _, _) = complete(&s3, &b, k, &id, &[(2, &e2), (1, &e1)])
         .await
         .expect_err("order");
     assert_eq!(code, "InvalidPartOrder");
-    let (code, _) = complete(&s3, &b, k, &id, &[(3, &e1)])
+    let (code, _, _) = complete(&s3, &b, k, &id, &[(3, &e1)])
         .await
         .expect_err("missing part");
     assert_eq!(code, "InvalidPart");
@@ -352,7 +277,7 @@ async fn s3_rules_are_enforced() {
     let etag = complete(&s3, &b, k, &id, &[(1, &e1)])
         .await
         .expect("complete");
-    assert_eq!(etag, etag_of(&[&small]));
+    assert_eq!(etag, multipart_etag(&[&small]));
     assert_object(&s3, &b, k, &small).await;
     // If-None-Match: * on Complete refuses an existing key.
     let id = create(&s3, &b, k).await;
@@ -532,7 +457,7 @@ async fn concurrent_complete_and_abort_one_wins() {
             assert_eq!(e.code(), Some("NoSuchUpload"));
             assert_object(&s3, &b, k, &data).await;
         }
-        (Err((code, _)), Ok(_)) => {
+        (Err((code, _, _)), Ok(_)) => {
             assert_eq!(code, "NoSuchUpload");
             assert!(s3.head_object().bucket(&b).key(k).send().await.is_err());
         }
@@ -578,12 +503,13 @@ fn aws_cli_cp_40_mib_up_and_down() {
     assert_eq!(got.len(), 40 * MIB + 12_345);
     assert_eq!(md5_hex(&got), md5, "bytes after aws s3 cp up and down");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let via_nats = rt.block_on(get_nats(&b, "dir/file.bin"));
+    let js = rt.block_on(gw().jetstream());
+    let via_nats = rt.block_on(get_nats(&js, &b, "dir/file.bin"));
     assert_eq!(md5_hex(&via_nats), md5, "bytes via async-nats");
     // S3 to S3: the aws CLI copies large objects with UploadPartCopy.
     let copy = format!("s3://{b}/dir/copy.bin");
     aws(&["s3", "cp", &url, &copy]);
-    let via_nats = rt.block_on(get_nats(&b, "dir/copy.bin"));
+    let via_nats = rt.block_on(get_nats(&js, &b, "dir/copy.bin"));
     assert_eq!(md5_hex(&via_nats), md5, "copied bytes via async-nats");
 }
 
@@ -629,7 +555,7 @@ async fn upload_part_copy_with_ranges() {
     let etag = complete(&s3, &b, k, &id, &[(1, &etags[0]), (2, &etags[1])])
         .await
         .expect("complete");
-    assert_eq!(etag, etag_of(&[&src[..5 * MIB], &src[5 * MIB..]]));
+    assert_eq!(etag, multipart_etag(&[&src[..5 * MIB], &src[5 * MIB..]]));
     assert_object(&s3, &b, k, &src).await;
     let e = s3
         .upload_part_copy()

@@ -11,12 +11,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
-use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use aws_sdk_s3::Client;
-use common::{chunk_messages, md5_hex, nats_bucket, random_bytes, Gateway, GatewayOptions};
-use md5::{Digest, Md5};
-use tokio::io::AsyncReadExt;
+use common::{
+    chunk_messages, complete, create_upload_with, get_nats, md5_hex, multipart_etag, nats_bucket,
+    put_part, random_bytes, Gateway, GatewayOptions,
+};
 
 const MIB: usize = 1024 * 1024;
 /// Orphan grace of the replacement workers: their janitor runs every this often. Long
@@ -28,94 +27,6 @@ fn no_retry(g: &Gateway) -> Client {
     g.client_with(common::ACCESS_KEY, common::SECRET_KEY, |c| {
         c.retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
     })
-}
-
-fn etag_of(parts: &[&[u8]]) -> String {
-    let mut h = Md5::new();
-    for p in parts {
-        h.update(Md5::digest(p));
-    }
-    format!("\"{}-{}\"", hex::encode(h.finalize()), parts.len())
-}
-
-async fn create(s3: &Client, b: &str, k: &str) -> String {
-    s3.create_multipart_upload()
-        .bucket(b)
-        .key(k)
-        .send()
-        .await
-        .expect("create multipart upload")
-        .upload_id()
-        .expect("upload id")
-        .to_string()
-}
-
-async fn put_part(s3: &Client, b: &str, k: &str, id: &str, n: i32, data: &[u8]) -> String {
-    s3.upload_part()
-        .bucket(b)
-        .key(k)
-        .upload_id(id)
-        .part_number(n)
-        .body(ByteStream::from(data.to_vec()))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("upload part {n}: {e:?}"))
-        .e_tag()
-        .expect("part etag")
-        .to_string()
-}
-
-fn completed(parts: &[(i32, String)]) -> CompletedMultipartUpload {
-    CompletedMultipartUpload::builder()
-        .set_parts(Some(
-            parts
-                .iter()
-                .map(|(n, e)| CompletedPart::builder().part_number(*n).e_tag(e).build())
-                .collect(),
-        ))
-        .build()
-}
-
-/// Complete; Ok(ETag) or Err((code, HTTP status, debug text)).
-async fn complete(
-    s3: &Client,
-    b: &str,
-    k: &str,
-    id: &str,
-    parts: &[(i32, String)],
-) -> Result<String, (String, Option<u16>, String)> {
-    s3.complete_multipart_upload()
-        .bucket(b)
-        .key(k)
-        .upload_id(id)
-        .multipart_upload(completed(parts))
-        .send()
-        .await
-        .map(|r| r.e_tag().unwrap_or_default().to_string())
-        .map_err(|e| {
-            (
-                e.code().unwrap_or_default().to_string(),
-                e.raw_response().map(|r| r.status().as_u16()),
-                format!("{e:?}"),
-            )
-        })
-}
-
-/// Reads the object with async-nats (chunks in stream order, SHA-256 digest checked).
-async fn get_nats(g: &Gateway, b: &str, k: &str) -> Vec<u8> {
-    let js = g.nats.jetstream().await;
-    let store = js
-        .get_object_store(nats_bucket(b))
-        .await
-        .expect("object store");
-    // The point: an ordinary NATS client reads the assembled object, digest checked.
-    #[allow(clippy::disallowed_methods)]
-    let mut obj = store.get(k).await.expect("nats object get");
-    let mut data = Vec::new();
-    obj.read_to_end(&mut data)
-        .await
-        .expect("read nats object (digest must match)");
-    data
 }
 
 async fn assert_object(g: &Gateway, b: &str, k: &str, want: &[u8], etag: &str) {
@@ -131,7 +42,7 @@ async fn assert_object(g: &Gateway, b: &str, k: &str, want: &[u8], etag: &str) {
     let body = got.body.collect().await.expect("read body").to_vec();
     assert_eq!(body.len(), want.len(), "length via S3");
     assert_eq!(md5_hex(&body), md5_hex(want), "bytes via S3");
-    let via_nats = get_nats(g, b, k).await;
+    let via_nats = get_nats(&g.nats.jetstream().await, b, k).await;
     assert_eq!(md5_hex(&via_nats), md5_hex(want), "bytes via async-nats");
 }
 
@@ -201,7 +112,7 @@ async fn kill_between_parts(then: Then) {
     let s3 = g.client();
     let b = g.bucket("mpkill").await;
     let k = "dir/survivor.bin";
-    let id = create(&s3, &b, k).await;
+    let id = create_upload_with(&s3, &b, k, |r| r).await;
     let p1 = random_bytes(6 * MIB, 1);
     let p2a = random_bytes(6 * MIB, 2);
     let p2b = random_bytes(7 * MIB + 11, 3);
@@ -239,7 +150,7 @@ async fn kill_between_parts(then: Then) {
     assert_ne!(e2a, e2b);
     match then {
         Then::Complete => {
-            let want_etag = etag_of(&[&p1, &p2b, &p3]);
+            let want_etag = multipart_etag(&[&p1, &p2b, &p3]);
             let parts = vec![(1, e1), (2, e2b), (3, e3)];
             // The replaced part 2 is refused, the new one accepted.
             let (code, _, _) = complete(&s3, &b, k, &id, &[(1, parts[0].1.clone()), (2, e2a)])
@@ -390,7 +301,7 @@ async fn kill_during_complete() -> Killed {
     let s3 = g.client();
     let b = g.bucket("mpkc").await;
     let k = "slow/complete.bin";
-    let id = create(&s3, &b, k).await;
+    let id = create_upload_with(&s3, &b, k, |r| r).await;
     let data: Vec<Vec<u8>> = (0..BIG_PARTS)
         .map(|i| random_bytes(BIG_PART, 100 + i as u64))
         .collect();
@@ -401,7 +312,7 @@ async fn kill_during_complete() -> Killed {
     }
     parts.sort();
     let refs: Vec<&[u8]> = data.iter().map(Vec::as_slice).collect();
-    let etag = etag_of(&refs);
+    let etag = multipart_etag(&refs);
     let whole = data.concat();
     drop(data);
 

@@ -4,11 +4,14 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod attributes;
 mod buckets;
-mod features;
+mod checksums;
 mod listing;
 mod objects;
+mod probes;
 mod requests;
+mod tagging;
 
 use std::time::{Duration, SystemTime};
 

@@ -1,0 +1,111 @@
+//! Multipart-upload steps with aws-sdk-s3 that tests/multipart.rs and
+//! tests/multipart_faults.rs share, and reading an object back with async-nats.
+
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::operation::create_multipart_upload::builders::CreateMultipartUploadFluentBuilder;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::Client;
+use md5::{Digest, Md5};
+use tokio::io::AsyncReadExt;
+
+use super::nats_bucket;
+
+/// The S3 multipart ETag of an object made of `parts`: MD5 of the part MD5s, `-<count>`.
+pub fn multipart_etag(parts: &[&[u8]]) -> String {
+    let mut h = Md5::new();
+    for p in parts {
+        h.update(Md5::digest(p));
+    }
+    format!("\"{}-{}\"", hex::encode(h.finalize()), parts.len())
+}
+
+/// CreateMultipartUpload with `f` adding headers to the request; returns the upload id.
+pub async fn create_upload_with(
+    s3: &Client,
+    b: &str,
+    k: &str,
+    f: impl FnOnce(CreateMultipartUploadFluentBuilder) -> CreateMultipartUploadFluentBuilder,
+) -> String {
+    f(s3.create_multipart_upload().bucket(b).key(k))
+        .send()
+        .await
+        .expect("create multipart upload")
+        .upload_id()
+        .expect("upload id")
+        .to_string()
+}
+
+/// UploadPart; returns the part's ETag.
+pub async fn put_part(s3: &Client, b: &str, k: &str, id: &str, n: i32, data: &[u8]) -> String {
+    s3.upload_part()
+        .bucket(b)
+        .key(k)
+        .upload_id(id)
+        .part_number(n)
+        .body(ByteStream::from(data.to_vec()))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("upload part {n}: {e:?}"))
+        .e_tag()
+        .expect("part etag")
+        .to_string()
+}
+
+/// The CompleteMultipartUpload body for `(part number, ETag)` pairs.
+pub fn completed<S: AsRef<str>>(parts: &[(i32, S)]) -> CompletedMultipartUpload {
+    CompletedMultipartUpload::builder()
+        .set_parts(Some(
+            parts
+                .iter()
+                .map(|(n, e)| {
+                    CompletedPart::builder()
+                        .part_number(*n)
+                        .e_tag(e.as_ref())
+                        .build()
+                })
+                .collect(),
+        ))
+        .build()
+}
+
+/// Complete; Ok(ETag) or Err((code, HTTP status, debug text)).
+pub async fn complete<S: AsRef<str>>(
+    s3: &Client,
+    b: &str,
+    k: &str,
+    id: &str,
+    parts: &[(i32, S)],
+) -> Result<String, (String, Option<u16>, String)> {
+    s3.complete_multipart_upload()
+        .bucket(b)
+        .key(k)
+        .upload_id(id)
+        .multipart_upload(completed(parts))
+        .send()
+        .await
+        .map(|r| r.e_tag().unwrap_or_default().to_string())
+        .map_err(|e| {
+            (
+                e.code().unwrap_or_default().to_string(),
+                e.raw_response().map(|r| r.status().as_u16()),
+                format!("{e:?}"),
+            )
+        })
+}
+
+/// Reads the object with async-nats: chunks in stream order, SHA-256 digest checked.
+pub async fn get_nats(js: &async_nats::jetstream::Context, b: &str, k: &str) -> Vec<u8> {
+    let store = js
+        .get_object_store(nats_bucket(b))
+        .await
+        .expect("object store");
+    // The point: an ordinary NATS client reads the assembled object, digest checked.
+    #[allow(clippy::disallowed_methods)]
+    let mut obj = store.get(k).await.expect("nats object get");
+    let mut data = Vec::new();
+    obj.read_to_end(&mut data)
+        .await
+        .expect("read nats object (digest must match)");
+    data
+}
