@@ -2,10 +2,11 @@
 //! asked for) the rest streamed from the edge under credit.
 
 use bytes::{Bytes, BytesMut};
-use jetgate_protocol::messages::BodyIn;
+use jetgate_protocol::messages::{BodyIn, SignedRequest};
 use jetgate_protocol::stream::{BodyReceiver, StreamError};
 use jetgate_protocol::{S3Error, S3ErrorCode};
 
+use crate::payload::PayloadVerifier;
 use crate::worker::Worker;
 
 pub struct RequestBody {
@@ -83,6 +84,27 @@ impl RequestBody {
             rx.abort(reason);
         }
     }
+}
+
+/// A small request body (an XML document) read whole and verified before anything
+/// parses it: aws-chunked decoded, then lengths, SHA-256, Content-MD5 and any additional
+/// checksum checked ([`PayloadVerifier`]). Larger than `limit` is an error.
+pub async fn read_small_verified(
+    worker: &Worker,
+    signed: &SignedRequest,
+    spec: Option<BodyIn>,
+    inline: Bytes,
+    limit: usize,
+) -> Result<Vec<u8>, S3Error> {
+    let mut verifier = PayloadVerifier::new(signed)?;
+    let mut body = RequestBody::new(worker, spec, inline);
+    let raw = body.read_small(limit).await?;
+    let mut doc = Vec::with_capacity(raw.len());
+    for piece in verifier.push(raw)? {
+        doc.extend_from_slice(&piece);
+    }
+    verifier.finish().await?;
+    Ok(doc)
 }
 
 /// How a broken body stream looks to the S3 client.

@@ -199,6 +199,9 @@ pub struct PutReply {
 pub struct CopyReply {
     pub etag: String,
     pub last_modified_ms: i64,
+    /// The copy's whole-object checksum: algorithm name (`CRC32`) and base64 value.
+    #[serde(default)]
+    pub checksum: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

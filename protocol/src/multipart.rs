@@ -64,6 +64,10 @@ pub struct CompleteResult {
     pub key: String,
     /// `hex(md5(part md5s))-N`, without quotes.
     pub etag: String,
+    /// The composite checksum, when the upload asked for one: algorithm name (`CRC32`)
+    /// and value (`…-N`).
+    #[serde(default)]
+    pub checksum: Option<(String, String)>,
 }
 
 /// First reply of a Complete: either the result, or `pending` (a [`CompleteFinal`]

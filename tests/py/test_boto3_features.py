@@ -200,10 +200,12 @@ class Features(unittest.TestCase):
             self.assertEqual(out["ChecksumCRC32"], crc32_b64(data))
             raw += base64.b64decode(out["ChecksumCRC32"])
             listed.append({"PartNumber": n, "ETag": out["ETag"], "ChecksumCRC32": out["ChecksumCRC32"]})
-        self.s3.complete_multipart_upload(
+        done = self.s3.complete_multipart_upload(
             Bucket=self.bucket, Key=k, UploadId=up["UploadId"], MultipartUpload={"Parts": listed}
         )
         composite = crc32_b64(raw) + "-2"
+        self.assertEqual(done.get("ChecksumCRC32"), composite)
+        self.assertEqual(done.get("ChecksumType"), "COMPOSITE")
         head = self.s3.head_object(Bucket=self.bucket, Key=k, ChecksumMode="ENABLED")
         self.assertEqual(head["ChecksumCRC32"], composite)
         self.assertEqual(head.get("ChecksumType"), "COMPOSITE")
@@ -232,6 +234,47 @@ class Features(unittest.TestCase):
         self.assertEqual(attrs["ETag"], hashlib.md5(b"abc").hexdigest())
         self.assertEqual(attrs["ObjectSize"], 3)
         self.assertNotIn("ObjectParts", attrs)
+
+    def test_copy_keeps_the_checksum_algorithm(self):
+        src, dst = self.key("copy-src"), self.key("copy-dst")
+        data = os.urandom(300_000)
+        self.s3.put_object(Bucket=self.bucket, Key=src, Body=data, ChecksumAlgorithm="SHA256")
+        out = self.s3.copy_object(Bucket=self.bucket, Key=dst, CopySource={"Bucket": self.bucket, "Key": src})
+        want = base64.b64encode(hashlib.sha256(data).digest()).decode()
+        self.assertEqual(out["CopyObjectResult"].get("ChecksumSHA256"), want)
+        head = self.s3.head_object(Bucket=self.bucket, Key=dst, ChecksumMode="ENABLED")
+        self.assertEqual(head.get("ChecksumSHA256"), want)
+        # Naming another algorithm on the copy computes that one instead.
+        out = self.s3.copy_object(Bucket=self.bucket, Key=dst, CopySource={"Bucket": self.bucket, "Key": src},
+                                  ChecksumAlgorithm="CRC32")
+        self.assertEqual(out["CopyObjectResult"].get("ChecksumCRC32"), crc32_b64(data))
+        head = self.s3.head_object(Bucket=self.bucket, Key=dst, ChecksumMode="ENABLED")
+        self.assertEqual(head.get("ChecksumCRC32"), crc32_b64(data))
+        self.assertNotIn("ChecksumSHA256", head)
+        self.assertEqual(self.s3.get_object(Bucket=self.bucket, Key=dst)["Body"].read(), data)
+
+    def test_part_checksum_must_match_the_upload(self):
+        # S3 refuses a part without the upload's checksum algorithm, or with another one.
+        k = self.key("mismatch")
+        up = self.s3.create_multipart_upload(Bucket=self.bucket, Key=k, ChecksumAlgorithm="SHA256")
+        plain = boto3.client(
+            "s3", endpoint_url=ENDPOINT, aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY, region_name=REGION,
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1},
+                          request_checksum_calculation="when_required"),
+        )
+        for c, extra in ((self.s3, {"ChecksumAlgorithm": "CRC32"}), (plain, {})):
+            with self.assertRaises(ClientError) as e:
+                c.upload_part(Bucket=self.bucket, Key=k, UploadId=up["UploadId"], PartNumber=1,
+                              Body=b"x" * 1024, **extra)
+            self.assertEqual(e.exception.response["Error"]["Code"], "InvalidRequest")
+            self.assertIn("Checksum Type mismatch", e.exception.response["Error"]["Message"])
+        ok = self.s3.upload_part(Bucket=self.bucket, Key=k, UploadId=up["UploadId"], PartNumber=1,
+                                 Body=b"x" * 1024, ChecksumAlgorithm="SHA256")
+        self.assertEqual(ok["ChecksumSHA256"], base64.b64encode(hashlib.sha256(b"x" * 1024).digest()).decode())
+        parts = self.s3.list_parts(Bucket=self.bucket, Key=k, UploadId=up["UploadId"])["Parts"]
+        self.assertEqual([p["PartNumber"] for p in parts], [1])
+        self.s3.abort_multipart_upload(Bucket=self.bucket, Key=k, UploadId=up["UploadId"])
 
     def test_versioning_probes(self):
         bucket = "feat-v-" + uuid.uuid4().hex[:12]

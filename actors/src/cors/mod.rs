@@ -20,9 +20,8 @@ use jetgate_protocol::messages::{Ack, BucketOp};
 use jetgate_protocol::names::{bucket_to_nats, validate_bucket};
 use jetgate_protocol::{S3Error, S3ErrorCode};
 
-use crate::body::RequestBody;
+use crate::body::read_small_verified;
 use crate::incoming::Incoming;
-use crate::payload::PayloadVerifier;
 use crate::store::stream_name;
 use crate::worker::Worker;
 
@@ -129,14 +128,8 @@ pub async fn put_bucket_cors(worker: &Worker, inc: &Incoming) -> Result<(), S3Er
     let call = env.msg;
     validate_bucket(&call.op.bucket)?;
     worker.authenticate(&inc.ctx, &call.signed).await?;
-    let mut verifier = PayloadVerifier::new(&call.signed)?;
-    let mut body = RequestBody::new(worker, call.body.clone(), env.body);
-    let raw = body.read_small(MAX_DOC).await?;
-    let mut doc = Vec::new();
-    for piece in verifier.push(raw)? {
-        doc.extend_from_slice(&piece);
-    }
-    verifier.finish()?;
+    let doc =
+        read_small_verified(worker, &call.signed, call.body.clone(), env.body, MAX_DOC).await?;
     let cfg = xml::parse(&doc)?;
     validate(&cfg)?;
     save(worker, &bucket_to_nats(&call.op.bucket), Some(&cfg)).await?;

@@ -9,15 +9,14 @@ pub use versions::{get_versioning, list_versions};
 use base64::Engine;
 use jetgate_protocol::messages::{
     Ack, BucketEntry, BucketOp, ListBuckets, ListBucketsReply, ListObjects, ListObjectsReply,
-    LocationReply, ObjectEntry,
+    LocationReply, ObjectEntry, Owner,
 };
 use jetgate_protocol::names::{bucket_from_nats, bucket_to_nats, validate_bucket};
 use jetgate_protocol::{S3Error, S3ErrorCode};
 use serde::Deserialize;
 
-use crate::body::RequestBody;
+use crate::body::read_small_verified;
 use crate::incoming::Incoming;
-use crate::payload::PayloadVerifier;
 use crate::store::stream_name;
 use crate::worker::Worker;
 
@@ -77,14 +76,8 @@ pub async fn create_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Erro
     let call = env.msg;
     validate_bucket(&call.op.bucket)?;
     worker.authenticate(&inc.ctx, &call.signed).await?;
-    let mut verifier = PayloadVerifier::new(&call.signed)?;
-    let mut body = RequestBody::new(worker, call.body.clone(), env.body);
-    let raw = body.read_small(64 * 1024).await?;
-    let mut xml = Vec::new();
-    for piece in verifier.push(raw)? {
-        xml.extend_from_slice(&piece);
-    }
-    verifier.finish()?;
+    let xml =
+        read_small_verified(worker, &call.signed, call.body.clone(), env.body, 64 * 1024).await?;
     if !xml.iter().all(u8::is_ascii_whitespace) {
         let doc: CreateBucketConfiguration = std::str::from_utf8(&xml)
             .ok()
@@ -197,6 +190,30 @@ fn decode_token(token: &str) -> Result<String, S3Error> {
         })
 }
 
+/// Every object of a bucket as a listing entry (`owner` on each), sorted by key: the
+/// order ListObjects and ListObjectVersions page in.
+async fn sorted_entries(
+    worker: &Worker,
+    nats_bucket: &str,
+    owner: Option<&Owner>,
+) -> Result<Vec<ObjectEntry>, S3Error> {
+    let mut entries: Vec<ObjectEntry> = worker
+        .store()
+        .list_metas(nats_bucket)
+        .await?
+        .into_iter()
+        .map(|m| ObjectEntry {
+            last_modified_ms: m.last_modified_ms(),
+            etag: m.etag(),
+            size: m.size,
+            owner: owner.cloned(),
+            key: m.name,
+        })
+        .collect();
+    entries.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(entries)
+}
+
 pub async fn list_objects(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let call = inc.call::<ListObjects>()?.msg;
     let op = &call.op;
@@ -211,20 +228,7 @@ pub async fn list_objects(worker: &Worker, inc: &Incoming) -> Result<(), S3Error
         (true, None) => op.start_after.clone(),
         (false, _) => op.marker.clone(),
     };
-    let mut entries: Vec<ObjectEntry> = worker
-        .store()
-        .list_metas(&nats_bucket)
-        .await?
-        .into_iter()
-        .map(|m| ObjectEntry {
-            last_modified_ms: m.last_modified_ms(),
-            etag: m.etag(),
-            size: m.size,
-            owner: Some(principal.owner.clone()),
-            key: m.name,
-        })
-        .collect();
-    entries.sort_by(|a, b| a.key.cmp(&b.key));
+    let entries = sorted_entries(worker, &nats_bucket, Some(&principal.owner)).await?;
     let page = paginate(
         &entries,
         &op.prefix,

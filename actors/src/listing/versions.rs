@@ -3,7 +3,7 @@
 //! objects, each as its one version `null`, with S3's key-marker paging.
 
 use jetgate_protocol::attributes::{ListObjectVersions, ListVersionsReply, VersionEntry};
-use jetgate_protocol::messages::{Ack, BucketOp, Call, ObjectEntry};
+use jetgate_protocol::messages::{Ack, BucketOp, Call};
 use jetgate_protocol::names::{bucket_to_nats, validate_bucket};
 use jetgate_protocol::{S3Error, S3ErrorCode};
 
@@ -50,20 +50,7 @@ pub async fn list_versions(worker: &Worker, inc: &Incoming) -> Result<(), S3Erro
     if !super::exists(worker, &nats_bucket).await? {
         return Err(super::no_such_bucket());
     }
-    let mut entries: Vec<ObjectEntry> = worker
-        .store()
-        .list_metas(&nats_bucket)
-        .await?
-        .into_iter()
-        .map(|m| ObjectEntry {
-            last_modified_ms: m.last_modified_ms(),
-            etag: m.etag(),
-            size: m.size,
-            owner: None,
-            key: m.name,
-        })
-        .collect();
-    entries.sort_by(|a, b| a.key.cmp(&b.key));
+    let entries = super::sorted_entries(worker, &nats_bucket, None).await?;
     let page = paginate(
         &entries,
         &op.prefix,

@@ -11,6 +11,7 @@ use jetgate_protocol::multipart::{
     CompleteFinal, CompleteReply, CompleteResult, CompleteUpload, WireError,
 };
 use jetgate_protocol::{S3Error, S3ErrorCode};
+use std::collections::BTreeMap;
 
 use super::claim::Claim;
 use super::plan::{self, Listed, KEY_PARTS};
@@ -20,9 +21,7 @@ use super::state::{
     no_such_upload, now_ms, CasError, Lease, Location, PartRecord, Phase, UploadRecord, Uploads,
     COMPLETE_LEASE, LEASE,
 };
-use crate::body::RequestBody;
 use crate::incoming::Incoming;
-use crate::payload::PayloadVerifier;
 use crate::store::ChunkWriter;
 use crate::store::{chunk_subject, stream_name};
 use crate::worker::Worker;
@@ -38,14 +37,14 @@ pub async fn complete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let op = &call.op;
     let nats_bucket = crate::object::target(&op.bucket, &op.key)?;
     worker.authenticate(&inc.ctx, &call.signed).await?;
-    let mut verifier = PayloadVerifier::new(&call.signed)?;
-    let mut body = RequestBody::new(worker, call.body.clone(), env.body);
-    let raw = body.read_small(MAX_BODY).await?;
-    let mut xml = Vec::with_capacity(raw.len());
-    for piece in verifier.push(raw)? {
-        xml.extend_from_slice(&piece);
-    }
-    verifier.finish()?;
+    let xml = crate::body::read_small_verified(
+        worker,
+        &call.signed,
+        call.body.clone(),
+        env.body,
+        MAX_BODY,
+    )
+    .await?;
     let listed = plan::parse_complete(&xml)?;
     let uploads = super::uploads(worker).await?;
     let (mut upload, rev) = match uploads.upload_for(&op.upload_id, &op.bucket, &op.key).await {
@@ -58,6 +57,7 @@ pub async fn complete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
                         bucket: op.bucket.clone(),
                         key: op.key.clone(),
                         etag: meta.etag(),
+                        checksum: composite_of(&meta.metadata),
                     };
                     return inc
                         .reply(
@@ -84,6 +84,10 @@ pub async fn complete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let records = read_records(uploads, &op.upload_id, &listed).await?;
     let parts = plan::check_parts(&listed, records)?;
     let etag = plan::multipart_etag(&parts)?;
+    // The composite checksum the upload asked for, from the part checksums.
+    let sums: Vec<_> = parts.iter().map(|p| p.checksum.clone()).collect();
+    let checksum_meta =
+        crate::object::attributes::composite_metadata(upload.checksum_algorithm.as_deref(), &sums)?;
     let (existing, existing_seq) = worker.store().lookup_seq(&nats_bucket, &op.key).await?;
     if op.if_none_match_star && existing.is_some() {
         return Err(precondition_failed());
@@ -112,7 +116,16 @@ pub async fn complete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     }
     let started = std::time::Instant::now();
     let expected = op.if_none_match_star.then_some(existing_seq);
-    let outcome = commit(worker, uploads, &upload, &parts, &etag, expected, &claim).await;
+    let outcome = commit(
+        worker,
+        uploads,
+        &upload,
+        &parts,
+        (&etag, &checksum_meta),
+        expected,
+        &claim,
+    )
+    .await;
     drop(claim);
     let outcome = match outcome {
         Ok(()) => {
@@ -127,6 +140,7 @@ pub async fn complete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
                 bucket: op.bucket.clone(),
                 key: op.key.clone(),
                 etag,
+                checksum: composite_of(&checksum_meta),
             })
         }
         Err(e) => {
@@ -232,12 +246,20 @@ async fn stop_appends(uploads: &Uploads, id: &str) -> Result<super::state::Curso
     }
 }
 
+/// The composite checksum kept in `metadata`, as the Complete result shows it.
+fn composite_of(metadata: &BTreeMap<String, String>) -> Option<(String, String)> {
+    let (algo, value) = metadata
+        .get(crate::object::attributes::KEY_CHECKSUM)?
+        .split_once(':')?;
+    Some((algo.to_string(), value.to_string()))
+}
+
 async fn commit(
     worker: &Worker,
     uploads: &Uploads,
     upload: &UploadRecord,
     parts: &[PartRecord],
-    etag: &str,
+    (etag, checksum_meta): (&str, &BTreeMap<String, String>),
     expected_seq: Option<u64>,
     claim: &Claim,
 ) -> Result<(), S3Error> {
@@ -285,12 +307,7 @@ async fn commit(
         .insert(KEY_UPLOAD.into(), upload.upload_id.clone());
     // Tags from CreateMultipartUpload, and the composite checksum it asked for.
     crate::object::tagging::set_tags(&mut meta, &upload.tags);
-    let sums: Vec<_> = parts.iter().map(|p| p.checksum.clone()).collect();
-    meta.metadata
-        .extend(crate::object::attributes::composite_metadata(
-            upload.checksum_algorithm.as_deref(),
-            &sums,
-        )?);
+    meta.metadata.extend(checksum_meta.clone());
     // Last look before the point of no return: is the upload still ours?
     let published = match claim.check() {
         Ok(()) => store

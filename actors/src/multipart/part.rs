@@ -20,11 +20,11 @@ use crate::body::RequestBody;
 use crate::incoming::Incoming;
 use crate::object::RangeReader;
 use crate::object::{SigChecks, SIG_BATCH};
+use crate::payload::md5x::Md5Stream;
 use crate::payload::{Digests, PayloadVerifier};
 use crate::store::ChunkWriter;
 use crate::store::{chunk_subject, stream_name};
 use crate::worker::Worker;
-use md5::{Digest as _, Md5};
 
 /// A part further than this ahead of the cursor is staged at once instead of waiting.
 const MAX_LOOKAHEAD: u32 = 64;
@@ -53,6 +53,7 @@ pub async fn upload_part(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
         return Err(no_such_upload());
     }
     let verifier = PayloadVerifier::new(&call.signed)?.without_sha256();
+    check_checksum_type(&upload, &verifier)?;
     let mut body = RequestBody::new(worker, call.body.clone(), env.body);
     let src = Source::Body {
         inc,
@@ -197,23 +198,24 @@ async fn receive(
             body,
         } => (inc, principal, *verifier, body),
         Source::Copy(mut reader) => {
-            let mut md5 = Md5::new();
+            let mut md5 = Md5Stream::new();
             while let Some(piece) = match reader.as_mut() {
                 Some(r) => r.next().await?,
                 None => None,
             } {
-                md5.update(&piece);
+                md5.update(piece.clone());
                 if let Some(s) = sha.as_deref_mut() {
                     s.update(&piece);
                 }
                 writer.write_bytes(piece).await.map_err(S3Error::from)?;
+                md5.ready().await;
                 if let Some(l) = lease.as_deref_mut() {
                     l.refresh_if_due().await?;
                 }
             }
             writer.finish().await.map_err(S3Error::from)?;
             return Ok(Received {
-                md5: md5.finalize().into(),
+                md5: md5.finalize().await,
                 checksum: None,
             });
         }
@@ -226,6 +228,7 @@ async fn receive(
             }
             writer.write_bytes(piece).await.map_err(S3Error::from)?;
         }
+        verifier.hash_ready().await;
         if verifier.pending_chunk_sigs() >= SIG_BATCH {
             checks.submit(verifier.take_chunk_sigs(), None);
         }
@@ -234,7 +237,7 @@ async fn receive(
             l.refresh_if_due().await?;
         }
     }
-    let mut digests = verifier.finish()?;
+    let mut digests = verifier.finish().await?;
     let rest = std::mem::take(&mut digests.chunk_sigs);
     let trailer = digests.trailer_sig.take();
     if !rest.is_empty() || trailer.is_some() {
@@ -283,6 +286,26 @@ fn lost_lease() -> S3Error {
         S3ErrorCode::ServiceUnavailable,
         "The upload changed while this part was written; please retry the part.",
     )
+}
+
+/// An upload created with a checksum algorithm takes only parts that carry that
+/// checksum, as S3 does: without them the composite checksum could not be built.
+fn check_checksum_type(upload: &UploadRecord, verifier: &PayloadVerifier) -> Result<(), S3Error> {
+    let Some(expected) = upload.checksum_algorithm.as_deref() else {
+        return Ok(());
+    };
+    let actual = verifier.checksum_algorithm();
+    if actual.is_some_and(|a| a.as_str().eq_ignore_ascii_case(expected)) {
+        return Ok(());
+    }
+    Err(S3Error::new(
+        S3ErrorCode::InvalidRequest,
+        format!(
+            "Checksum Type mismatch occurred, expected checksum Type: {}, actual checksum Type: {}",
+            expected.to_ascii_lowercase(),
+            actual.map_or("null".to_string(), |a| a.as_str().to_ascii_lowercase())
+        ),
+    ))
 }
 
 fn checksum_of(d: &Digests) -> Option<(String, String)> {

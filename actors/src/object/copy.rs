@@ -3,12 +3,13 @@
 
 use jetgate_protocol::messages::{Conditions, CopyObject, CopyReply};
 use jetgate_protocol::{S3Error, S3ErrorCode};
-use md5::{Digest as _, Md5};
-use sha2::Sha256;
+use sha2::{Digest as _, Sha256};
 
 use super::conditions::{evaluate, Evaluation};
 use super::get::RangeReader;
 use crate::incoming::Incoming;
+use crate::payload::md5x::Md5Stream;
+use crate::payload::ChecksumAlgorithm;
 use crate::store::{ChunkWriter, ObjectMeta};
 use crate::worker::Worker;
 
@@ -34,6 +35,23 @@ pub(crate) async fn copy_source(
     Ok(src)
 }
 
+/// The checksum a copy computes: `x-amz-checksum-algorithm` if the request names one,
+/// else the source's algorithm (S3 keeps it across a copy), else none.
+fn copy_checksum(
+    signed: &jetgate_protocol::SignedRequest,
+    src: &ObjectMeta,
+) -> Result<Option<ChecksumAlgorithm>, S3Error> {
+    match signed.header("x-amz-checksum-algorithm") {
+        Some(name) => ChecksumAlgorithm::from_name(name).map(Some).ok_or_else(|| {
+            S3Error::new(
+                S3ErrorCode::InvalidRequest,
+                "Value for x-amz-checksum-algorithm header is invalid.",
+            )
+        }),
+        None => Ok(super::attributes::stored_checksum(src).map(|(a, _)| a)),
+    }
+}
+
 pub async fn copy(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let env = inc.call::<CopyObject>()?;
     let call = env.msg;
@@ -51,15 +69,20 @@ pub async fn copy(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let tags = super::tagging::copy_tags(&call.signed, &src)?;
     let existing = worker.store().lookup(&dst_bucket, &op.key).await?;
     let mut writer = ChunkWriter::new(worker.store().clone(), &dst_bucket);
-    let mut md5 = Md5::new();
+    let mut md5 = Md5Stream::new();
     let mut sha = Sha256::new();
+    let mut checksum = copy_checksum(&call.signed, &src)?.map(ChecksumAlgorithm::hasher);
     let copied = async {
         if src.size > 0 {
             let mut reader = RangeReader::new(worker, &src_bucket, &src, 0, src.size - 1);
             while let Some(piece) = reader.next().await? {
-                md5.update(&piece);
+                md5.update(piece.clone());
                 sha.update(&piece);
+                if let Some(c) = checksum.as_mut() {
+                    c.update(&piece);
+                }
                 writer.write_bytes(piece).await?;
+                md5.ready().await;
             }
         }
         writer.finish().await.map_err(S3Error::from)
@@ -73,7 +96,7 @@ pub async fn copy(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
         }
     };
     let sha: [u8; 32] = sha.finalize().into();
-    let etag = hex::encode(md5.finalize());
+    let etag = hex::encode(md5.finalize().await);
     let mut meta = super::new_meta(&dst_bucket, &op.key, (&written).into(), &sha, &etag);
     if op.replace_metadata {
         meta.set_object_headers(&op.headers);
@@ -81,6 +104,16 @@ pub async fn copy(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
         meta.headers = src.headers.clone();
     }
     super::tagging::set_tags(&mut meta, &tags);
+    // The copy's own checksum: whole-object, whatever the source's type was.
+    meta.metadata.remove(super::attributes::KEY_CHECKSUM);
+    meta.metadata.remove(super::attributes::KEY_PART_CHECKSUMS);
+    let checksum = checksum.map(|c| (c.algorithm(), c.finalize_base64()));
+    if let Some((algo, value)) = &checksum {
+        meta.metadata.insert(
+            super::attributes::KEY_CHECKSUM.into(),
+            format!("{}:{value}", algo.as_str()),
+        );
+    }
     if let Err(e) = worker.store().put_meta(&dst_bucket, &meta).await {
         writer.abort().await;
         return Err(e.into());
@@ -94,6 +127,7 @@ pub async fn copy(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let reply = CopyReply {
         etag,
         last_modified_ms: meta.last_modified_ms(),
+        checksum: checksum.map(|(a, v)| (a.as_str().to_string(), v)),
     };
     inc.reply(&reply, &[]).await
 }

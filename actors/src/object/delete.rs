@@ -5,9 +5,7 @@ use jetgate_protocol::names::{bucket_to_nats, validate_bucket};
 use jetgate_protocol::{S3Error, S3ErrorCode};
 use serde::Deserialize;
 
-use crate::body::RequestBody;
 use crate::incoming::Incoming;
-use crate::payload::PayloadVerifier;
 use crate::worker::Worker;
 
 /// Longest DeleteObjects document: 1000 keys of up to 1 KiB, with markup.
@@ -90,14 +88,14 @@ pub async fn delete_many(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
             "Missing required header for this request: Content-Md5",
         ));
     }
-    let mut verifier = PayloadVerifier::new(&call.signed)?;
-    let mut body = RequestBody::new(worker, call.body.clone(), env.body);
-    let raw = body.read_small(MAX_DELETE_BODY).await?;
-    let mut xml = Vec::with_capacity(raw.len());
-    for piece in verifier.push(raw)? {
-        xml.extend_from_slice(&piece);
-    }
-    verifier.finish()?;
+    let xml = crate::body::read_small_verified(
+        worker,
+        &call.signed,
+        call.body.clone(),
+        env.body,
+        MAX_DELETE_BODY,
+    )
+    .await?;
     let (quiet, objects) = parse_delete(&xml)?;
     let mut reply = DeleteObjectsReply {
         quiet,

@@ -222,9 +222,10 @@ async fn receive(
         for piece in verifier.push(chunk)? {
             writer.write_bytes(piece).await.map_err(S3Error::from)?;
         }
+        verifier.hash_ready().await;
     }
     post_policy::check_length(range, size)?;
-    let digests = verifier.finish()?;
+    let digests = verifier.finish().await?;
     let written = writer.finish().await.map_err(S3Error::from)?;
     Ok((key, headers, redirect, status, digests, written))
 }

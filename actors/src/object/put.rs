@@ -93,12 +93,13 @@ async fn receive(
         for piece in verifier.push(raw)? {
             writer.write_bytes(piece).await.map_err(S3Error::from)?;
         }
+        verifier.hash_ready().await;
         if verifier.pending_chunk_sigs() >= SIG_BATCH {
             checks.submit(verifier.take_chunk_sigs(), None);
         }
         checks.poll_failed()?;
     }
-    let mut digests = verifier.finish()?;
+    let mut digests = verifier.finish().await?;
     let rest = std::mem::take(&mut digests.chunk_sigs);
     let trailer = digests.trailer_sig.take();
     if !rest.is_empty() || trailer.is_some() {

@@ -11,9 +11,8 @@ use jetgate_protocol::{S3Error, S3ErrorCode};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Deserialize;
 
-use crate::body::RequestBody;
+use crate::body::read_small_verified;
 use crate::incoming::Incoming;
-use crate::payload::PayloadVerifier;
 use crate::store::{ObjectMeta, StoreError};
 use crate::worker::Worker;
 
@@ -175,14 +174,8 @@ pub async fn put_tagging(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
     let call = env.msg;
     let nats_bucket = super::target(&call.op.bucket, &call.op.key)?;
     worker.authenticate(&inc.ctx, &call.signed).await?;
-    let mut verifier = PayloadVerifier::new(&call.signed)?;
-    let mut body = RequestBody::new(worker, call.body.clone(), env.body);
-    let raw = body.read_small(MAX_BODY).await?;
-    let mut xml = Vec::with_capacity(raw.len());
-    for piece in verifier.push(raw)? {
-        xml.extend_from_slice(&piece);
-    }
-    verifier.finish()?;
+    let xml =
+        read_small_verified(worker, &call.signed, call.body.clone(), env.body, MAX_BODY).await?;
     let tags = parse_tagging(&xml)?;
     update(worker, &nats_bucket, &call.op.key, &tags).await?;
     tracing::debug!(tags = tags.len(), "object tagged");

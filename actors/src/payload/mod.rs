@@ -9,6 +9,7 @@
 
 pub mod checksum;
 pub mod chunked;
+pub mod md5x;
 mod verifier;
 
 pub use checksum::{ChecksumAlgorithm, ChecksumHasher};

@@ -13,10 +13,10 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use bytes::Bytes;
 use jetgate_protocol::{ChunkSig, S3Error, S3ErrorCode, SignedRequest};
-use md5::Md5;
 use sha2::{Digest, Sha256};
 
 use super::chunked::{ChunkEvent, ChunkedDecoder};
+use super::md5x::Md5Stream;
 use super::{ChecksumAlgorithm, ChecksumHasher, PayloadMode};
 
 /// What a verified body hashed to.
@@ -52,7 +52,7 @@ pub struct PayloadVerifier {
     mode: PayloadMode,
     decoder: Option<ChunkedDecoder>,
     events: Vec<ChunkEvent>,
-    md5: Md5,
+    md5: Md5Stream,
     sha256: Option<Sha256>,
     decoded_len: u64,
     raw_len: u64,
@@ -128,7 +128,7 @@ impl PayloadVerifier {
                 .is_chunked()
                 .then(|| ChunkedDecoder::new(mode.is_signed_chunked(), mode.has_trailer())),
             events: Vec::new(),
-            md5: Md5::new(),
+            md5: Md5Stream::new(),
             sha256: Some(Sha256::new()),
             decoded_len: 0,
             raw_len: 0,
@@ -143,6 +143,11 @@ impl PayloadVerifier {
 
     pub fn mode(&self) -> PayloadMode {
         self.mode
+    }
+
+    /// The additional checksum this body is checked against or computes, if any.
+    pub fn checksum_algorithm(&self) -> Option<ChecksumAlgorithm> {
+        self.checksum.as_ref().map(|c| c.hasher.algorithm())
     }
 
     /// Decoded bytes so far.
@@ -169,6 +174,12 @@ impl PayloadVerifier {
         out
     }
 
+    /// Resolves once the MD5 backlog of this body is small again: await it after each
+    /// push so a slow hashing thread cannot make the body pile up in memory.
+    pub async fn hash_ready(&mut self) {
+        self.md5.ready().await;
+    }
+
     /// Chunk signatures waiting to be checked.
     pub fn pending_chunk_sigs(&self) -> usize {
         self.chunk_sigs.len()
@@ -186,7 +197,7 @@ impl PayloadVerifier {
 
     /// Ends the body: checks completeness, lengths, the literal SHA-256, Content-MD5 and
     /// the additional checksum, in that order.
-    pub fn finish(mut self) -> Result<Digests, S3Error> {
+    pub async fn finish(mut self) -> Result<Digests, S3Error> {
         if let Some(mut decoder) = self.decoder.take() {
             let mut events = Vec::new();
             decoder.finish(&mut events)?;
@@ -209,7 +220,7 @@ impl PayloadVerifier {
                 "The provided 'x-amz-content-sha256' header does not match what was computed.",
             ));
         }
-        let md5: [u8; 16] = self.md5.finalize().into();
+        let md5 = self.md5.finalize().await;
         if self.content_md5.is_some_and(|m| m != md5) {
             return Err(S3Error::new(
                 S3ErrorCode::BadDigest,
@@ -250,7 +261,7 @@ impl PayloadVerifier {
         })
     }
 
-    fn on_data(&mut self, data: &[u8]) -> Result<(), S3Error> {
+    fn on_data(&mut self, data: &Bytes) -> Result<(), S3Error> {
         self.decoded_len += data.len() as u64;
         if self
             .decoded_content_length
@@ -258,7 +269,7 @@ impl PayloadVerifier {
         {
             return Err(incomplete_body());
         }
-        self.md5.update(data);
+        self.md5.update(data.clone());
         if let Some(h) = self.sha256.as_mut() {
             h.update(data);
         }

@@ -34,7 +34,7 @@ fn run(headers: &[(&str, &str)], body: &[u8], piece: usize) -> (Vec<u8>, Result<
             Err(e) => return (data, Err(e)),
         }
     }
-    (data, v.finish())
+    (data, futures::executor::block_on(v.finish()))
 }
 
 fn code(headers: &[(&str, &str)], body: &[u8]) -> S3ErrorCode {
@@ -72,7 +72,7 @@ fn payload_verifier_aws_doc_signed_chunks() {
         "bf718b6f653bebc184e1479f1935b8da974d701b893afcf49e701f3e2f9f9c5a"
     );
     v.push(Bytes::copy_from_slice(rest)).unwrap();
-    let d = v.finish().unwrap();
+    let d = futures::executor::block_on(v.finish()).unwrap();
     assert_eq!(d.decoded_len, 66560);
     assert_eq!(hex::encode(d.md5), "da0d2e17cd5a8f14633c6b4aebad7e02");
     assert_eq!(
@@ -316,18 +316,26 @@ fn without_sha256_skips_the_hash_only_when_the_signature_does_not_need_it() {
     let unsigned = req(&[("x-amz-content-sha256", "UNSIGNED-PAYLOAD")]);
     let mut v = PayloadVerifier::new(&unsigned).unwrap().without_sha256();
     v.push(Bytes::from_static(b"hello world")).unwrap();
-    assert!(v.finish().unwrap().sha256.is_none());
+    assert!(futures::executor::block_on(v.finish())
+        .unwrap()
+        .sha256
+        .is_none());
 
     let literal = req(&[("x-amz-content-sha256", HELLO_SHA256)]);
     let mut v = PayloadVerifier::new(&literal).unwrap().without_sha256();
     v.push(Bytes::from_static(b"hello world")).unwrap();
     assert_eq!(
-        hex::encode(v.finish().unwrap().sha256.unwrap()),
+        hex::encode(
+            futures::executor::block_on(v.finish())
+                .unwrap()
+                .sha256
+                .unwrap()
+        ),
         HELLO_SHA256
     );
 
     // A literal hash is still enforced with the shortcut on.
     let mut v = PayloadVerifier::new(&literal).unwrap().without_sha256();
     v.push(Bytes::from_static(b"other")).unwrap();
-    assert!(v.finish().is_err());
+    assert!(futures::executor::block_on(v.finish()).is_err());
 }

@@ -11,7 +11,7 @@ use jetgate_protocol::messages::{
 use super::time::iso8601;
 
 pub(crate) const DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-const NS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
+pub(crate) const NS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
 
 /// Text escaped for XML: the five entities (so an ETag's quotes become `&quot;` as in
 /// S3), and control characters as numeric references so that parsers do not fold a
@@ -36,7 +36,7 @@ pub fn escape(text: &str) -> Cow<'_, str> {
 }
 
 /// Appends `<name>text</name>`.
-fn elem(out: &mut String, name: &str, text: &str) {
+pub(crate) fn elem(out: &mut String, name: &str, text: &str) {
     let _ = write!(out, "<{name}>{}</{name}>", escape(text));
 }
 
@@ -160,6 +160,10 @@ pub fn copy_object(reply: &CopyReply) -> String {
     let mut out = format!("{DECLARATION}<CopyObjectResult xmlns=\"{NS}\">");
     elem(&mut out, "LastModified", &iso8601(reply.last_modified_ms));
     elem(&mut out, "ETag", &quoted(&reply.etag));
+    if let Some((algo, value)) = &reply.checksum {
+        elem(&mut out, &format!("Checksum{algo}"), value);
+        elem(&mut out, "ChecksumType", "FULL_OBJECT");
+    }
     out.push_str("</CopyObjectResult>");
     out
 }

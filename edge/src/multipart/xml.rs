@@ -8,14 +8,7 @@ use jetgate_protocol::multipart::{
 };
 
 use crate::encode::iso8601;
-use crate::encode::xml::{escape, url_encode};
-
-const DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-const NS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
-
-fn elem(out: &mut String, name: &str, text: &str) {
-    let _ = write!(out, "<{name}>{}</{name}>", escape(text));
-}
+use crate::encode::xml::{elem, url_encode, DECLARATION, NS};
 
 fn owner(out: &mut String, tag: &str, o: &Owner) {
     let _ = write!(out, "<{tag}>");
@@ -41,6 +34,10 @@ pub fn complete_body(r: &CompleteResult, location: &str) -> String {
     elem(&mut out, "Bucket", &r.bucket);
     elem(&mut out, "Key", &r.key);
     elem(&mut out, "ETag", &format!("\"{}\"", r.etag));
+    if let Some((algo, value)) = &r.checksum {
+        elem(&mut out, &format!("Checksum{algo}"), value);
+        elem(&mut out, "ChecksumType", "COMPOSITE");
+    }
     out.push_str("</CompleteMultipartUploadResult>");
     out
 }
@@ -181,11 +178,19 @@ mod tests {
             bucket: "b".into(),
             key: "k".into(),
             etag: "abc-2".into(),
+            checksum: None,
         };
         assert_eq!(
             complete(&c, "/b/k"),
             format!("{DECLARATION}<CompleteMultipartUploadResult xmlns=\"{NS}\"><Location>/b/k</Location><Bucket>b</Bucket><Key>k</Key><ETag>&quot;abc-2&quot;</ETag></CompleteMultipartUploadResult>")
         );
+        let c = CompleteResult {
+            checksum: Some(("CRC32".into(), "AAAAAA==-2".into())),
+            ..c
+        };
+        assert!(complete(&c, "/b/k").ends_with(
+            "<ETag>&quot;abc-2&quot;</ETag><ChecksumCRC32>AAAAAA==-2</ChecksumCRC32><ChecksumType>COMPOSITE</ChecksumType></CompleteMultipartUploadResult>"
+        ));
         assert!(
             error_body("InvalidPart", "m", "/b/k", "id").starts_with("<Error><Code>InvalidPart")
         );

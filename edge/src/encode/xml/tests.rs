@@ -130,9 +130,17 @@ fn copy_object_result() {
     let reply = CopyReply {
         etag: "9b2cf535f27731c974343645a3985328".into(),
         last_modified_ms: 1_256_769_120_000,
+        checksum: None,
     };
     let want = format!("{HEAD}<CopyObjectResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><LastModified>2009-10-28T22:32:00.000Z</LastModified><ETag>&quot;9b2cf535f27731c974343645a3985328&quot;</ETag></CopyObjectResult>");
     assert_eq!(copy_object(&reply), want);
+    let reply = CopyReply {
+        checksum: Some(("CRC32".into(), "DUoRhQ==".into())),
+        ..reply
+    };
+    assert!(copy_object(&reply).ends_with(
+        "</ETag><ChecksumCRC32>DUoRhQ==</ChecksumCRC32><ChecksumType>FULL_OBJECT</ChecksumType></CopyObjectResult>"
+    ));
 }
 
 #[test]
