@@ -51,11 +51,15 @@ pub fn scenarios() -> Vec<(String, Op, u64, usize)> {
 
 /// The memory goal of issue #4 (64 concurrent 64 MiB uploads, then downloads): run only
 /// when `--scenarios` names them exactly, since they move 8 GiB. Measured by operation count.
+/// Also opt-in: issue #3's `multipart-1GiB-c1`, one 1 GiB upload at a time in 8 MiB parts,
+/// 10 in flight (the aws CLI's defaults), against one raw put of the same bytes.
 pub fn memory_scenarios() -> Vec<(String, Op, u64, usize)> {
-    [Op::Put, Op::Get]
+    let mut v: Vec<_> = [Op::Put, Op::Get]
         .into_iter()
         .map(|op| (format!("{}-64MiB-c64", op.name()), op, 64 << 20, 64))
-        .collect()
+        .collect();
+    v.push(("multipart-1GiB-c1".to_string(), Op::Multipart, 1 << 30, 1));
+    v
 }
 
 struct Dev {
@@ -272,7 +276,9 @@ async fn run_all(o: &BenchOpts, dev: Option<&Dev>) -> Result<Vec<Pair>> {
             size: SizeSpec::Fixed(size),
             concurrency: c,
             // A 64 MiB operation can take seconds: measure long enough to see several.
-            stop: if memory {
+            stop: if op == Op::Multipart {
+                Stop::Ops(3)
+            } else if memory {
                 Stop::Ops(2 * c as u64)
             } else if size >= 1 << 20 {
                 Stop::Duration(o.duration.max(Duration::from_secs(6)))

@@ -65,23 +65,29 @@ pub fn fill(seed: u64, offset: u64, buf: &mut [u8]) {
 #[derive(Debug, Clone)]
 pub struct Generator {
     seed: u64,
-    size: u64,
+    /// Where this generator stops (the object's size, or a part's end).
+    end: u64,
     pos: u64,
     frame: usize,
 }
 
 impl Generator {
     pub fn new(key: &str, size: u64, frame: usize) -> Self {
+        Self::range(key, size, 0, size, frame)
+    }
+
+    /// Bytes `start..end` of the object (a multipart part).
+    pub fn range(key: &str, size: u64, start: u64, end: u64, frame: usize) -> Self {
         Self {
             seed: seed(key, size),
-            size,
-            pos: 0,
+            end: end.min(size),
+            pos: start.min(end),
             frame: frame.max(8),
         }
     }
 
     pub fn remaining(&self) -> u64 {
-        self.size - self.pos
+        self.end - self.pos
     }
 
     /// Next frame, or `None` at the end.

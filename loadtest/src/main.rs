@@ -3,6 +3,7 @@
 mod bench;
 mod content;
 mod driver;
+mod multipart;
 mod procstat;
 mod raw;
 mod report;
@@ -108,9 +109,15 @@ enum Cmd {
 struct LoadArgs {
     #[arg(long, env = "LOADTEST_BUCKET", default_value = "loadtest")]
     bucket: String,
-    /// put, get, head, list, delete or mix.
+    /// put, get, head, list, delete, multipart or mix (raw mode runs multipart as one put).
     #[arg(long, default_value = "put")]
     op: String,
+    /// Part size of --op multipart (at least 5MiB).
+    #[arg(long, default_value = "8MiB", value_parser = parse_size)]
+    part_size: u64,
+    /// Parts in flight per multipart upload.
+    #[arg(long, default_value_t = s3::DEFAULT_PART_CONCURRENCY)]
+    part_concurrency: usize,
     /// Weights for --op mix, e.g. get:6,put:3,delete:1.
     #[arg(long, default_value = "get:6,put:3,delete:1")]
     mix: String,
@@ -230,8 +237,9 @@ async fn main() -> Result<()> {
                 &secret_key,
                 &region,
                 &load.bucket,
-                load.concurrency * 2,
-            )?;
+                load.concurrency * (2 + load.part_concurrency),
+            )?
+            .with_parts(load.part_size, load.part_concurrency);
             single(Driver::S3(Box::new(d)), &load).await?
         }
         Cmd::Raw {
@@ -298,4 +306,11 @@ async fn main() -> Result<()> {
         std::process::exit(2);
     }
     Ok(())
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    match SizeSpec::parse(s) {
+        Ok(SizeSpec::Fixed(n)) => Ok(n),
+        _ => Err(format!("{s:?} is not a size like 8MiB")),
+    }
 }

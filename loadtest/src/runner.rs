@@ -53,8 +53,8 @@ struct Shared {
 
 struct WorkerOut {
     hist: Vec<Histogram<u64>>,
-    count: [u64; 5],
-    bytes: [u64; 5],
+    count: [u64; Op::ALL.len()],
+    bytes: [u64; Op::ALL.len()],
     errors: BTreeMap<String, u64>,
     samples: Vec<String>,
 }
@@ -84,6 +84,16 @@ impl Workload {
         format!("{}pool/{i:06}", self.prefix)
     }
 
+    /// How the pool is written: by multipart uploads when the mix uploads only that
+    /// way, so its GETs verify what multipart assembly stored.
+    fn preload_op(&self) -> Op {
+        if self.mix.contains(Op::Multipart) && !self.mix.contains(Op::Put) {
+            Op::Multipart
+        } else {
+            Op::Put
+        }
+    }
+
     fn needs_pool(&self) -> bool {
         self.mix.contains(Op::Get)
             || self.mix.contains(Op::Head)
@@ -106,7 +116,7 @@ async fn preload(driver: &Arc<Driver>, w: &Workload) -> Result<()> {
                 }
                 let key = w.pool_key(i);
                 let size = w.size.for_hash(crate::content::key_hash(&key));
-                if let Err(e) = driver.run(Op::Put, &key, size, "").await {
+                if let Err(e) = driver.run(w.preload_op(), &key, size, "").await {
                     bail!("preloading {key}: {e}");
                 }
             }
@@ -120,9 +130,9 @@ async fn preload(driver: &Arc<Driver>, w: &Workload) -> Result<()> {
 
 async fn worker(id: usize, driver: Arc<Driver>, w: Arc<Workload>, sh: Arc<Shared>) -> WorkerOut {
     let mut out = WorkerOut {
-        hist: (0..5).map(|_| new_histogram()).collect(),
-        count: [0; 5],
-        bytes: [0; 5],
+        hist: Op::ALL.iter().map(|_| new_histogram()).collect(),
+        count: [0; Op::ALL.len()],
+        bytes: [0; Op::ALL.len()],
         errors: BTreeMap::new(),
         samples: Vec::new(),
     };
@@ -149,7 +159,7 @@ async fn worker(id: usize, driver: Arc<Driver>, w: Arc<Workload>, sh: Arc<Shared
         }
         let op = w.mix.pick(xorshift(&mut rng));
         let key = match op {
-            Op::Put => {
+            Op::Put | Op::Multipart => {
                 let k = format!("{}w{id:03}-{}/{:07}", w.prefix, sh.nonce, put_n % ring);
                 put_n += 1;
                 k
@@ -172,7 +182,7 @@ async fn worker(id: usize, driver: Arc<Driver>, w: Arc<Workload>, sh: Arc<Shared
         let t0 = Instant::now();
         let res = tokio::time::timeout(w.timeout, driver.run(op, &key, size, &list_prefix)).await;
         let us = t0.elapsed().as_micros() as u64;
-        if op == Op::Put && w.mix.contains(Op::Delete) {
+        if matches!(op, Op::Put | Op::Multipart) && w.mix.contains(Op::Delete) {
             live.push_back(key.clone());
             if live.len() as u64 > ring {
                 live.pop_front();

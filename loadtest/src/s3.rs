@@ -38,16 +38,38 @@ const QUERY_SET: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
-/// Request body streamed from the content generator (or empty).
+/// Request body streamed from the content generator, or a small fixed document.
 pub struct GenBody {
     gen: Option<Generator>,
+    fixed: Option<Bytes>,
 }
 
 impl GenBody {
-    fn empty() -> Self {
-        GenBody { gen: None }
+    pub(crate) fn empty() -> Self {
+        GenBody {
+            gen: None,
+            fixed: None,
+        }
+    }
+
+    /// Bytes `start..end` of the object `key` of `size` bytes.
+    pub(crate) fn range(key: &str, size: u64, start: u64, end: u64) -> Self {
+        GenBody {
+            gen: Some(Generator::range(key, size, start, end, FRAME)),
+            fixed: None,
+        }
+    }
+
+    pub(crate) fn fixed(doc: Bytes) -> Self {
+        GenBody {
+            gen: None,
+            fixed: Some(doc),
+        }
     }
 }
+
+/// Body frame size, as a streaming SDK client writes.
+const FRAME: usize = 256 * 1024;
 
 impl Body for GenBody {
     type Data = Bytes;
@@ -57,6 +79,9 @@ impl Body for GenBody {
         mut self: Pin<&mut Self>,
         _cx: &mut TaskContext<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if let Some(doc) = self.fixed.take() {
+            return Poll::Ready(Some(Ok(Frame::data(doc))));
+        }
         Poll::Ready(
             self.gen
                 .as_mut()
@@ -66,13 +91,18 @@ impl Body for GenBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.gen.as_ref().is_none_or(|g| g.remaining() == 0)
+        self.fixed.is_none() && self.gen.as_ref().is_none_or(|g| g.remaining() == 0)
     }
 
     fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.gen.as_ref().map_or(0, |g| g.remaining()))
+        let fixed = self.fixed.as_ref().map_or(0, |d| d.len() as u64);
+        SizeHint::with_exact(fixed + self.gen.as_ref().map_or(0, |g| g.remaining()))
     }
 }
+
+/// The aws CLI's multipart defaults: 8 MiB parts, 10 in flight.
+pub const DEFAULT_PART_SIZE: u64 = 8 << 20;
+pub const DEFAULT_PART_CONCURRENCY: usize = 10;
 
 pub struct S3Driver {
     client: Client<HttpConnector, GenBody>,
@@ -80,6 +110,9 @@ pub struct S3Driver {
     bucket: String,
     identity: Identity,
     region: String,
+    /// Multipart uploads: part size and parts in flight per upload.
+    pub(crate) part_size: u64,
+    pub(crate) part_concurrency: usize,
 }
 
 impl S3Driver {
@@ -108,10 +141,19 @@ impl S3Driver {
             bucket: bucket.to_string(),
             identity,
             region: region.to_string(),
+            part_size: DEFAULT_PART_SIZE,
+            part_concurrency: DEFAULT_PART_CONCURRENCY,
         })
     }
 
-    fn url(&self, key: Option<&str>, query: &str) -> String {
+    /// Multipart settings (the aws CLI's defaults unless changed).
+    pub fn with_parts(mut self, part_size: u64, concurrency: usize) -> Self {
+        self.part_size = part_size.max(5 << 20);
+        self.part_concurrency = concurrency.max(1);
+        self
+    }
+
+    pub(crate) fn url(&self, key: Option<&str>, query: &str) -> String {
         let mut u = format!("{}/{}", self.base, self.bucket);
         if let Some(k) = key {
             u.push('/');
@@ -124,7 +166,7 @@ impl S3Driver {
         u
     }
 
-    fn signed(
+    pub(crate) fn signed(
         &self,
         method: Method,
         url: &str,
@@ -132,7 +174,7 @@ impl S3Driver {
         len: u64,
     ) -> Result<Request<GenBody>, OpError> {
         let mut builder = Request::builder().method(method.clone()).uri(url);
-        if method == Method::PUT {
+        if method == Method::PUT || len > 0 {
             builder = builder.header(http::header::CONTENT_LENGTH, len);
         }
         let mut req = builder.body(body).map_err(|e| OpError::new("request", e))?;
@@ -168,7 +210,7 @@ impl S3Driver {
         Ok(req)
     }
 
-    async fn send(
+    pub(crate) async fn send(
         &self,
         req: Request<GenBody>,
     ) -> Result<http::Response<hyper::body::Incoming>, OpError> {
@@ -199,9 +241,7 @@ impl S3Driver {
 
     pub async fn put(&self, key: &str, size: u64) -> Result<u64, OpError> {
         let url = self.url(Some(key), "");
-        let body = GenBody {
-            gen: Some(Generator::new(key, size, 256 * 1024)),
-        };
+        let body = GenBody::range(key, size, 0, size);
         let req = self.signed(Method::PUT, &url, body, size)?;
         let resp = self.send(req).await?;
         check_status(resp).await?;
@@ -289,7 +329,7 @@ fn content_length<B>(resp: &http::Response<B>) -> Option<u64> {
 }
 
 /// A non-2xx answer becomes an error of kind `http_<status>_<S3 Code>`.
-async fn check_status(
+pub(crate) async fn check_status(
     resp: http::Response<hyper::body::Incoming>,
 ) -> Result<http::Response<hyper::body::Incoming>, OpError> {
     let status = resp.status();
@@ -310,7 +350,7 @@ async fn check_status(
 }
 
 /// Read at most `limit` bytes of a small answer body, frame by frame.
-async fn read_small(
+pub(crate) async fn read_small(
     mut body: hyper::body::Incoming,
     limit: usize,
 ) -> Result<Vec<u8>, hyper::Error> {
@@ -324,7 +364,7 @@ async fn read_small(
     Ok(out)
 }
 
-fn s3_code(xml: &str) -> Option<&str> {
+pub(crate) fn s3_code(xml: &str) -> Option<&str> {
     let start = xml.find("<Code>")? + "<Code>".len();
     let end = xml[start..].find("</Code>")? + start;
     Some(&xml[start..end])

@@ -12,10 +12,19 @@ pub enum Op {
     Head,
     List,
     Delete,
+    /// A multipart upload (create, parts in parallel, complete); raw mode: one put.
+    Multipart,
 }
 
 impl Op {
-    pub const ALL: [Op; 5] = [Op::Put, Op::Get, Op::Head, Op::List, Op::Delete];
+    pub const ALL: [Op; 6] = [
+        Op::Put,
+        Op::Get,
+        Op::Head,
+        Op::List,
+        Op::Delete,
+        Op::Multipart,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -24,6 +33,7 @@ impl Op {
             Op::Head => "head",
             Op::List => "list",
             Op::Delete => "delete",
+            Op::Multipart => "multipart",
         }
     }
 
@@ -38,7 +48,8 @@ impl Op {
             "head" => Op::Head,
             "list" => Op::List,
             "delete" | "del" => Op::Delete,
-            other => bail!("unknown operation {other:?} (put, get, head, list, delete)"),
+            "multipart" | "mpu" => Op::Multipart,
+            other => bail!("unknown operation {other:?} (put, get, head, list, delete, multipart)"),
         })
     }
 }

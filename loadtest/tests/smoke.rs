@@ -105,3 +105,91 @@ fn bench_put_then_get_verifies_bytes_without_errors() {
     assert!(svg.starts_with("<svg"));
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// Kills `jetgate dev` when the test ends, however it ends.
+struct Dev(std::process::Child);
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn multipart_uploads_then_verified_gets() {
+    use std::io::{BufRead, BufReader};
+    let data = target_profile_dir()
+        .join("tmp")
+        .join(format!("loadtest-mpu-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let mut child = Command::new(jetgate_bin())
+        .args(["dev", "--listen", "127.0.0.1:0"])
+        .args(["--access-key", "smokekey", "--secret-key", "smokesecret"])
+        .arg("--data-dir")
+        .arg(&data)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start jetgate dev");
+    let stdout = child.stdout.take().unwrap();
+    let dev = Dev(child);
+    let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+    let endpoint = lines
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("endpoint:")
+                .map(|e| e.trim().to_string())
+        })
+        .expect("jetgate dev printed its endpoint");
+    // Keep reading: with its stdout closed, jetgate dev's next line would fail.
+    std::thread::spawn(move || lines.for_each(drop));
+    let json = data.join("mpu.json");
+    // 2 objects of 11 MiB in 5 MiB parts (3 parts, the last short) preloaded by
+    // multipart, then multipart uploads and GETs that verify every byte.
+    let output = Command::new(env!("CARGO_BIN_EXE_jetgate-loadtest"))
+        .args(["s3", "--endpoint", &endpoint, "--quiet"])
+        .args(["--access-key", "smokekey", "--secret-key", "smokesecret"])
+        .args([
+            "--bucket",
+            "smoke-mpu",
+            "--op",
+            "mix",
+            "--mix",
+            "multipart:1,get:2",
+        ])
+        .args([
+            "--size",
+            "11MiB",
+            "--part-size",
+            "5MiB",
+            "--part-concurrency",
+            "3",
+        ])
+        .args([
+            "--objects",
+            "2",
+            "--concurrency",
+            "2",
+            "--ops",
+            "6",
+            "--warmup",
+            "0s",
+        ])
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .expect("run jetgate-loadtest s3");
+    drop(dev);
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap())
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
+    let _ = std::fs::remove_dir_all(&data);
+    assert!(output.status.success(), "errors: {}", report["errors"]);
+    assert_eq!(report["ops"].as_u64(), Some(6), "{report}");
+    assert_eq!(report["errors"].as_object().unwrap().len(), 0, "{report}");
+    assert_eq!(
+        report["bytes"].as_u64(),
+        Some(6 * 11 * 1024 * 1024),
+        "{report}"
+    );
+}
