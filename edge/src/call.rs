@@ -171,6 +171,17 @@ async fn send_call<Op: Serialize>(
             })
         }
         Err(Pumped::Failed(e)) => return Err(e),
+        Err(Pumped::Aborted) => {
+            // A worker that fails mid-body aborts the stream, then replies with the
+            // reason (e.g. SlowDown when JetStream pushes back): answer with that.
+            let why = wait_reply(sender.route(), endpoint, ABORT_REASON_WAIT).await;
+            return Err(why.err().unwrap_or_else(|| {
+                S3Error::new(
+                    S3ErrorCode::InternalError,
+                    "The upload was aborted; please retry.",
+                )
+            }));
+        }
     }
     let msg = wait_reply(sender.route(), endpoint, idle).await?;
     Ok(Reply {
@@ -183,7 +194,12 @@ async fn send_call<Op: Serialize>(
 enum Pumped {
     Replied(Box<Message>),
     Failed(S3Error),
+    /// The worker aborted the body; its reply says why.
+    Aborted,
 }
+
+/// How long an aborted upload waits for the worker's reason.
+const ABORT_REASON_WAIT: Duration = Duration::from_secs(2);
 
 /// Copies the HTTP body into the stream under credit.
 async fn pump(sender: &mut BodySender, mut body: Body) -> Result<(), Pumped> {
@@ -195,10 +211,7 @@ async fn pump(sender: &mut BodySender, mut body: Body) -> Result<(), Pumped> {
         )),
         StreamError::Aborted(reason) => {
             tracing::info!(%reason, "worker aborted the upload");
-            Pumped::Failed(S3Error::new(
-                S3ErrorCode::InternalError,
-                "The upload was aborted; please retry.",
-            ))
+            Pumped::Aborted
         }
         other => Pumped::Failed(S3Error::internal(other)),
     };

@@ -55,7 +55,10 @@ impl Sha256State {
         // One block per call, borrowed in place: collecting the blocks into a Vec first
         // copied every byte and was 18 % of a worker's CPU during multipart uploads.
         for block in &mut blocks {
-            sha2::compress256(&mut self.h, std::slice::from_ref(GenericArray::from_slice(block)));
+            sha2::compress256(
+                &mut self.h,
+                std::slice::from_ref(GenericArray::from_slice(block)),
+            );
         }
         self.tail.extend_from_slice(blocks.remainder());
     }

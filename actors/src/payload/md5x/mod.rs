@@ -42,10 +42,10 @@ use tokio::sync::Notify;
 /// Bytes a stream hashes inline before moving to the shared hasher.
 pub const INLINE_LIMIT: u64 = 32 * 1024;
 /// Unhashed bytes per stream above which [`Md5Stream::ready`] waits.
-pub const BACKLOG_CAP: usize = 1024 * 1024;
+pub const BACKLOG_CAP: usize = 256 * 1024;
 /// Bytes the hasher takes from one stream per wake-up; bounds the time before it
 /// reports progress (and frees memory) to waiting writers.
-pub const LANE_BUDGET: usize = 512 * 1024;
+pub const LANE_BUDGET: usize = 128 * 1024;
 
 /// Streaming MD5 whose bulk work may run on the shared multi-buffer hashing thread.
 #[derive(Debug)]
@@ -127,7 +127,7 @@ impl Md5Stream {
     }
 
     /// Resolves once this stream's un-hashed backlog is below its cap (BACKLOG_CAP,
-    /// 1 MiB): callers await it after each update so memory stays bounded.
+    /// 256 KiB): callers await it after each update so memory stays bounded.
     pub async fn ready(&mut self) {
         loop {
             let Mode::Shared { hub, slot, notify } = &self.mode else {
