@@ -303,6 +303,12 @@ async fn commit(
     let sizes: Vec<u64> = parts.iter().map(|p| p.size).collect();
     meta.metadata
         .insert(KEY_PARTS.into(), plan::encode_sizes(&sizes));
+    // Committed in place, the parts' chunks keep the sequences they were appended at.
+    if nuid == upload.nuid {
+        if let Some(seqs) = plan::encode_part_seqs(parts) {
+            meta.metadata.insert(plan::KEY_PART_SEQS.into(), seqs);
+        }
+    }
     meta.metadata
         .insert(KEY_UPLOAD.into(), upload.upload_id.clone());
     // Tags from CreateMultipartUpload, and the composite checksum it asked for.

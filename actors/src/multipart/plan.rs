@@ -8,6 +8,8 @@ use md5::{Digest, Md5};
 use serde::Deserialize;
 
 use super::state::{Location, PartRecord};
+use crate::store::SeekPoint;
+use std::collections::BTreeMap;
 
 /// Metadata key of a multipart object's part sizes (see [`encode_sizes`]).
 pub const KEY_PARTS: &str = "jetgate-parts";
@@ -168,6 +170,54 @@ pub fn decode_sizes(text: &str) -> Option<Vec<u64>> {
     Some(out)
 }
 
+/// Metadata key of an in-place multipart object's part starts: `first_seq:chunks` per
+/// part, so a ranged GET jumps to its part instead of listing every earlier chunk.
+pub const KEY_PART_SEQS: &str = "jetgate-part-seqs";
+
+/// The [`KEY_PART_SEQS`] value, when every part was appended in place.
+pub fn encode_part_seqs(parts: &[PartRecord]) -> Option<String> {
+    parts
+        .iter()
+        .map(|p| match &p.location {
+            Location::Appended { first_seq, .. } => Some(format!("{first_seq}:{}", p.chunks)),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()
+        .map(|v| v.join(","))
+}
+
+/// The part starts of a multipart object's metadata as seek points; none when the
+/// object has no (or an inconsistent) index.
+pub fn seek_points(metadata: &BTreeMap<String, String>) -> Vec<SeekPoint> {
+    let sizes = metadata.get(KEY_PARTS).and_then(|t| decode_sizes(t));
+    let (Some(sizes), Some(seqs)) = (sizes, metadata.get(KEY_PART_SEQS)) else {
+        return Vec::new();
+    };
+    let entries: Vec<&str> = seqs.split(',').collect();
+    if entries.len() != sizes.len() {
+        return Vec::new();
+    }
+    let (mut out, mut offset, mut chunks_before) = (Vec::new(), 0u64, 0u64);
+    for (size, entry) in sizes.iter().zip(entries) {
+        let parsed = entry
+            .split_once(':')
+            .and_then(|(s, c)| Some((s.parse::<u64>().ok()?, c.parse::<u64>().ok()?)));
+        let Some((seq, chunks)) = parsed else {
+            return Vec::new();
+        };
+        if chunks > 0 {
+            out.push(SeekPoint {
+                offset,
+                seq,
+                chunks_before,
+            });
+        }
+        offset += size;
+        chunks_before += chunks;
+    }
+    out
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -297,5 +347,28 @@ mod tests {
         assert_eq!(decode_sizes(&t).unwrap(), s);
         assert_eq!(decode_sizes("1*20000"), None);
         assert_eq!(decode_sizes("x"), None);
+    }
+
+    #[test]
+    fn seek_points_from_part_sizes_and_seqs() {
+        let mut m = BTreeMap::new();
+        m.insert(KEY_PARTS.to_string(), encode_sizes(&[10, 10, 0, 4]));
+        m.insert(KEY_PART_SEQS.to_string(), "5:2,9:2,0:0,20:1".to_string());
+        let at = |offset, seq, chunks_before| SeekPoint {
+            offset,
+            seq,
+            chunks_before,
+        };
+        assert_eq!(
+            seek_points(&m),
+            vec![at(0, 5, 0), at(10, 9, 2), at(20, 20, 4)]
+        );
+        // Inconsistent or missing index: no seek points, the reader lists chunks.
+        m.insert(KEY_PART_SEQS.to_string(), "5:2,9:2".to_string());
+        assert!(seek_points(&m).is_empty());
+        m.insert(KEY_PART_SEQS.to_string(), "5:2,x:2,0:0,20:1".to_string());
+        assert!(seek_points(&m).is_empty());
+        m.remove(KEY_PART_SEQS);
+        assert!(seek_points(&m).is_empty());
     }
 }

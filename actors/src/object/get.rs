@@ -167,7 +167,8 @@ impl RangeReader {
         last: u64,
     ) -> Self {
         RangeReader {
-            chunks: ChunkReader::new(worker.store().clone(), nats_bucket, meta),
+            chunks: ChunkReader::new(worker.store().clone(), nats_bucket, meta)
+                .with_seek_points(crate::multipart::plan::seek_points(&meta.metadata)),
             pos: 0,
             first,
             last,

@@ -24,7 +24,7 @@ use async_nats::{Client, RequestErrorKind, StatusCode};
 use bytes::Bytes;
 
 pub use meta::{ObjectMeta, ObjectOptions, META_FORMAT};
-pub use read::ChunkReader;
+pub use read::{ChunkReader, SeekPoint};
 pub use write::{ChunkWriter, Written};
 
 /// Chunk size of objects jetgate writes (measured up to 40 % faster than 128 KiB).

@@ -15,6 +15,17 @@ pub struct ChunkReader {
     subject: String,
     next_seq: u64,
     chunks_left: u64,
+    seek: Vec<SeekPoint>,
+}
+
+/// A known chunk boundary: the chunk starting at object byte `offset` has stream
+/// sequence `seq` (or the first later one on the subject) and `chunks_before` chunks
+/// precede it. A multipart object records one per part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeekPoint {
+    pub offset: u64,
+    pub seq: u64,
+    pub chunks_before: u64,
 }
 
 impl ChunkReader {
@@ -26,7 +37,14 @@ impl ChunkReader {
             subject: chunk_subject(nats_bucket, &meta.nuid),
             next_seq: 0,
             chunks_left: meta.chunks,
+            seek: Vec::new(),
         }
+    }
+
+    /// Chunk boundaries that [`ChunkReader::skip_to`] may jump to (ascending offsets).
+    pub fn with_seek_points(mut self, seek: Vec<SeekPoint>) -> Self {
+        self.seek = seek;
+        self
     }
 
     /// Next chunk, `None` after the last.
@@ -65,10 +83,31 @@ impl ChunkReader {
     }
 
     /// Moves to the chunk holding byte `offset` without fetching the chunks before it
-    /// (a ranged GET deep into a large object, as the aws CLI downloads): a headers-only
-    /// consumer lists their sequences and sizes (`Nats-Msg-Size`). Returns the object
-    /// offset at which the next chunk starts.
+    /// (a ranged GET deep into a large object, as the aws CLI downloads): from the last
+    /// seek point at or before `offset` (a part boundary: aws CLI ranges start there, so
+    /// usually nothing more is needed), else a headers-only consumer lists the chunks'
+    /// sequences and sizes (`Nats-Msg-Size`). Returns the offset where the next chunk
+    /// starts.
     pub async fn skip_to(&mut self, offset: u64) -> Result<u64, StoreError> {
+        let mut pos = 0u64;
+        if let Some(p) = self
+            .seek
+            .iter()
+            .rev()
+            .find(|p| p.offset <= offset && p.chunks_before < self.chunks_left)
+        {
+            self.next_seq = p.seq;
+            self.chunks_left -= p.chunks_before;
+            pos = p.offset;
+            if pos == offset {
+                return Ok(pos);
+            }
+        }
+        self.scan_to(pos, offset).await
+    }
+
+    /// `skip_to` from the chunk at `next_seq`, which starts at object offset `pos`.
+    async fn scan_to(&mut self, mut pos: u64, offset: u64) -> Result<u64, StoreError> {
         let req = |e: &dyn std::fmt::Display| StoreError::Request(e.to_string());
         let stream = self
             .store
@@ -81,7 +120,9 @@ impl ChunkReader {
                 filter_subject: self.subject.clone(),
                 headers_only: true,
                 ack_policy: AckPolicy::None,
-                deliver_policy: DeliverPolicy::All,
+                deliver_policy: DeliverPolicy::ByStartSequence {
+                    start_sequence: self.next_seq.max(1),
+                },
                 inactive_threshold: Duration::from_secs(10),
                 memory_storage: true,
                 num_replicas: 1,
@@ -92,7 +133,6 @@ impl ChunkReader {
         let name = consumer.cached_info().name.clone();
         let result = async {
             let mut msgs = consumer.messages().await.map_err(|e| req(&e))?;
-            let mut pos = 0u64;
             while self.chunks_left > 0 {
                 let m = tokio::time::timeout(self.store.timeout, msgs.next())
                     .await
