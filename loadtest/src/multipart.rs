@@ -3,7 +3,7 @@
 //! CompleteMultipartUpload. A failed upload is aborted so runs leave no parts behind.
 
 use crate::driver::OpError;
-use crate::s3::{check_status, read_small, s3_code, GenBody, S3Driver};
+use crate::s3::{check_status, read_small, s3_code, xml_text, GenBody, S3Driver};
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use http::Method;
@@ -15,7 +15,8 @@ impl S3Driver {
         let url = self.url(Some(key), "uploads");
         let req = self.signed(Method::POST, &url, GenBody::empty(), 0)?;
         let doc = self.answer(req).await?;
-        let upload_id = text_of(&doc, "UploadId")
+        let upload_id = xml_text(&doc, "UploadId")
+            .map(str::to_string)
             .ok_or_else(|| OpError::msg("bad_reply", "CreateMultipartUpload without UploadId"))?;
         let id = utf8_percent_encode(&upload_id, NON_ALPHANUMERIC).to_string();
         match self.upload_parts(key, size, &id).await {
@@ -86,14 +87,6 @@ impl S3Driver {
     }
 }
 
-/// The text of the first `<tag>` element (no nesting or entities needed here).
-fn text_of(xml: &str, tag: &str) -> Option<String> {
-    let open = format!("<{tag}>");
-    let start = xml.find(&open)? + open.len();
-    let end = xml[start..].find(&format!("</{tag}>"))? + start;
-    Some(xml[start..end].to_string())
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -102,7 +95,7 @@ mod tests {
     #[test]
     fn upload_id_from_initiate_result() {
         let xml = "<?xml version=\"1.0\"?><InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key><UploadId>abc.DEF_1</UploadId></InitiateMultipartUploadResult>";
-        assert_eq!(text_of(xml, "UploadId").unwrap(), "abc.DEF_1");
-        assert_eq!(text_of(xml, "Missing"), None);
+        assert_eq!(xml_text(xml, "UploadId"), Some("abc.DEF_1"));
+        assert_eq!(xml_text(xml, "Missing"), None);
     }
 }

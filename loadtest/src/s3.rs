@@ -365,8 +365,14 @@ pub(crate) async fn read_small(
 }
 
 pub(crate) fn s3_code(xml: &str) -> Option<&str> {
-    let start = xml.find("<Code>")? + "<Code>".len();
-    let end = xml[start..].find("</Code>")? + start;
+    xml_text(xml, "Code")
+}
+
+/// The text of the first `<tag>` element (no nesting or entities needed here).
+pub(crate) fn xml_text<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
+    let open = format!("<{tag}>");
+    let start = xml.find(&open)? + open.len();
+    let end = xml[start..].find(&format!("</{tag}>"))? + start;
     Some(&xml[start..end])
 }
 

@@ -248,9 +248,7 @@ async fn stop_appends(uploads: &Uploads, id: &str) -> Result<super::state::Curso
 
 /// The composite checksum kept in `metadata`, as the Complete result shows it.
 fn composite_of(metadata: &BTreeMap<String, String>) -> Option<(String, String)> {
-    let (algo, value) = metadata
-        .get(crate::object::attributes::KEY_CHECKSUM)?
-        .split_once(':')?;
+    let (algo, value) = crate::object::attributes::checksum_entry(metadata)?;
     Some((algo.to_string(), value.to_string()))
 }
 

@@ -23,8 +23,19 @@ pub const KEY_PART_CHECKSUMS: &str = "jetgate-part-checksums";
 
 /// The stored checksum: algorithm and value as S3 shows it.
 pub fn stored_checksum(meta: &ObjectMeta) -> Option<(ChecksumAlgorithm, String)> {
-    let (algo, value) = meta.metadata.get(KEY_CHECKSUM)?.split_once(':')?;
+    let (algo, value) = checksum_entry(&meta.metadata)?;
     Some((ChecksumAlgorithm::from_name(algo)?, value.to_string()))
+}
+
+/// The [`KEY_CHECKSUM`] entry of `metadata`, split: algorithm name and value.
+pub fn checksum_entry(metadata: &BTreeMap<String, String>) -> Option<(&str, &str)> {
+    metadata.get(KEY_CHECKSUM)?.split_once(':')
+}
+
+/// Records a whole-object checksum computed (or verified) while the body streamed.
+pub fn set_checksum(meta: &mut ObjectMeta, algo: ChecksumAlgorithm, value: &str) {
+    meta.metadata
+        .insert(KEY_CHECKSUM.into(), format!("{}:{value}", algo.as_str()));
 }
 
 /// `COMPOSITE` for a checksum of part checksums (`…-N`), else `FULL_OBJECT`.

@@ -105,14 +105,9 @@ pub async fn copy(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     }
     super::tagging::set_tags(&mut meta, &tags);
     // The copy's own checksum: whole-object, whatever the source's type was.
-    meta.metadata.remove(super::attributes::KEY_CHECKSUM);
-    meta.metadata.remove(super::attributes::KEY_PART_CHECKSUMS);
     let checksum = checksum.map(|c| (c.algorithm(), c.finalize_base64()));
     if let Some((algo, value)) = &checksum {
-        meta.metadata.insert(
-            super::attributes::KEY_CHECKSUM.into(),
-            format!("{}:{value}", algo.as_str()),
-        );
+        super::attributes::set_checksum(&mut meta, *algo, value);
     }
     if let Err(e) = worker.store().put_meta(&dst_bucket, &meta).await {
         writer.abort().await;

@@ -166,9 +166,13 @@ impl RangeReader {
         first: u64,
         last: u64,
     ) -> Self {
+        let mut chunks = ChunkReader::new(worker.store().clone(), nats_bucket, meta);
+        // Only a deep range skips; other reads need not parse the part index.
+        if first >= SKIP_FROM {
+            chunks = chunks.with_seek_points(crate::multipart::plan::seek_points(&meta.metadata));
+        }
         RangeReader {
-            chunks: ChunkReader::new(worker.store().clone(), nats_bucket, meta)
-                .with_seek_points(crate::multipart::plan::seek_points(&meta.metadata)),
+            chunks,
             pos: 0,
             first,
             last,

@@ -45,10 +45,7 @@ pub async fn put(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     meta.set_object_headers(&op.headers);
     super::tagging::set_tags(&mut meta, &tags);
     if let Some((algo, value)) = &digests.checksum {
-        meta.metadata.insert(
-            "jetgate-checksum".into(),
-            format!("{}:{value}", algo.as_str()),
-        );
+        super::attributes::set_checksum(&mut meta, *algo, value);
     }
     let expected = op.if_none_match_star.then_some(seq);
     if let Err(e) = worker
