@@ -154,6 +154,10 @@ struct WorkerOpts {
     /// ingest queue (which answers 429 past it).
     #[arg(long, env = "JETGATE_PUBLISH_BUDGET", default_value_t = 16 * 1024 * 1024)]
     publish_budget: u64,
+    /// Bytes of multipart parts received ahead of their turn, over all uploads of the
+    /// process: parts of one upload then arrive and hash in parallel (0: they wait).
+    #[arg(long, env = "JETGATE_PART_READ_AHEAD", default_value_t = jetgate_actors::multipart::DEFAULT_READ_AHEAD)]
+    part_read_ahead: u64,
 }
 
 #[derive(Args)]
@@ -404,6 +408,7 @@ async fn start_worker(
         upload_max_age: Duration::from_secs(opts.upload_max_age_secs),
         part_append_wait: Duration::from_secs(opts.part_append_wait_secs),
         publish_budget: opts.publish_budget,
+        part_read_ahead: opts.part_read_ahead,
         // Only the auth role opens secrets; it refuses to start without the key rather
         // than serve from (or write) plaintext.
         credentials_key: if roles.contains(&Role::Auth) {

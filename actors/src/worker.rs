@@ -39,6 +39,8 @@ pub struct WorkerConfig {
     pub part_append_wait: Duration,
     /// Bytes of chunk publishes awaiting JetStream's ack, over all requests.
     pub publish_budget: u64,
+    /// Bytes of parts read ahead of their turn, over all uploads (0: parts wait unread).
+    pub part_read_ahead: u64,
     /// Seals and opens secrets in the credential bucket; auth role only.
     pub credentials_key: Option<Arc<crate::auth::sealed::CredentialsKey>>,
 }
@@ -56,6 +58,7 @@ impl Default for WorkerConfig {
             upload_max_age: Duration::from_secs(7 * 24 * 3600),
             part_append_wait: Duration::from_secs(20),
             publish_budget: crate::store::DEFAULT_PUBLISH_BUDGET,
+            part_read_ahead: crate::multipart::DEFAULT_READ_AHEAD,
             credentials_key: None,
         }
     }
@@ -72,6 +75,8 @@ struct Inner {
     store: Store,
     mux: Mux,
     cfg: WorkerConfig,
+    /// Permits (KiB) for parts read ahead of their turn.
+    read_ahead: Arc<tokio::sync::Semaphore>,
     /// This process hosts the auth role: verify in-process instead of over NATS.
     local_auth: AtomicBool,
 }
@@ -87,6 +92,10 @@ impl Worker {
                 store: Store::with_publish_budget(client.clone(), cfg.publish_budget),
                 client,
                 mux,
+                read_ahead: Arc::new(tokio::sync::Semaphore::new(
+                    ((cfg.part_read_ahead / 1024) as usize)
+                        .min(tokio::sync::Semaphore::MAX_PERMITS),
+                )),
                 cfg,
                 local_auth: AtomicBool::new(false),
             }),
@@ -103,6 +112,11 @@ impl Worker {
 
     pub fn mux(&self) -> &Mux {
         &self.inner.mux
+    }
+
+    /// The read-ahead budget of multipart parts, in KiB permits.
+    pub fn read_ahead(&self) -> &Arc<tokio::sync::Semaphore> {
+        &self.inner.read_ahead
     }
 
     pub fn cfg(&self) -> &WorkerConfig {

@@ -17,6 +17,7 @@ mod create;
 mod list;
 mod part;
 pub mod plan;
+mod read_ahead;
 mod reader;
 pub mod sha;
 pub mod state;
@@ -34,6 +35,7 @@ pub use copy::upload_part_copy;
 pub use create::create;
 pub use list::{list_parts, list_uploads};
 pub use part::upload_part;
+pub use read_ahead::DEFAULT_READ_AHEAD;
 pub use state::Uploads;
 
 use crate::worker::Worker;

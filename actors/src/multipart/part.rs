@@ -5,11 +5,13 @@
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use tokio::sync::Notify;
 
 use jetgate_protocol::messages::Principal;
 use jetgate_protocol::multipart::{UploadPart, UploadPartReply, MAX_PART_NUMBER};
 use jetgate_protocol::{S3Error, S3ErrorCode};
 
+use super::read_ahead::{wait_reading_ahead, ReadAhead};
 use super::reader::delete_after;
 use super::sha::Sha256State;
 use super::state::{
@@ -60,6 +62,7 @@ pub async fn upload_part(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
         principal: &principal,
         verifier: Box::new(verifier),
         body: &mut body,
+        early: ReadAhead::default(),
     };
     let rec = match write_part(worker, uploads, &upload, op.part_number, src).await {
         Ok(r) => r,
@@ -81,25 +84,40 @@ pub(super) async fn write_part(
     uploads: &Uploads,
     upload: &UploadRecord,
     n: u32,
-    src: Source<'_>,
+    mut src: Source<'_>,
 ) -> Result<PartRecord, S3Error> {
-    match wait_turn(worker, uploads, upload, n).await? {
-        Some((cursor, rev, token)) => {
-            append(worker, src, uploads, upload, n, cursor, rev, token).await
-        }
+    let turn = match &mut src {
+        Source::Body {
+            verifier,
+            body,
+            early,
+            ..
+        } => wait_reading_ahead(worker, uploads, upload, n, verifier, body, early).await?,
+        Source::Copy(_) => wait_turn(worker, uploads, upload, n, None).await?,
+    };
+    match turn {
+        Some(turn) => append(worker, src, uploads, upload, n, turn).await,
         None => stage(worker, src, uploads, upload, n).await,
     }
 }
 
+/// Part `n`'s turn to be appended: the cursor it starts from and the lease it holds.
+pub(super) struct Turn {
+    cursor: Cursor,
+    rev: u64,
+    pub(super) token: String,
+}
+
 /// Waits until the cursor expects part `n` and the lease is free, then takes the lease.
-/// `None`: stage the part instead (re-upload, behind the cursor, too far ahead, or the
-/// wait ran out).
-async fn wait_turn(
+/// `None`: stage the part instead (re-upload, behind the cursor, too far ahead, the
+/// wait ran out, or `give_up` was notified).
+pub(super) async fn wait_turn(
     worker: &Worker,
     uploads: &Uploads,
     upload: &UploadRecord,
     n: u32,
-) -> Result<Option<(Cursor, u64, String)>, S3Error> {
+    give_up: Option<&Notify>,
+) -> Result<Option<Turn>, S3Error> {
     let deadline = Instant::now() + worker.cfg().part_append_wait;
     let token = nuid::next().to_string();
     let notify = super::notifier(&upload.upload_id);
@@ -132,7 +150,11 @@ async fn wait_turn(
                                 .await?;
                         tracing::info!(upload_id = %upload.upload_id, removed = n, "took over an expired append lease");
                     }
-                    return Ok(Some((next, rev, token)));
+                    return Ok(Some(Turn {
+                        cursor: next,
+                        rev,
+                        token,
+                    }));
                 }
                 Err(CasError::Conflict) => continue,
                 Err(CasError::Failed(e)) => return Err(e),
@@ -155,9 +177,16 @@ async fn wait_turn(
                 None => std::future::pending::<()>().await,
             }
         };
+        let gave_up = async {
+            match give_up {
+                Some(g) => g.notified().await,
+                None => std::future::pending::<()>().await,
+            }
+        };
         tokio::select! {
             _ = notified => {}
             _ = pushed => {}
+            _ = gave_up => return Ok(None),
             _ = tokio::time::sleep(POLL) => {}
         }
     }
@@ -171,6 +200,8 @@ pub(super) enum Source<'a> {
         principal: &'a Principal,
         verifier: Box<PayloadVerifier>,
         body: &'a mut RequestBody,
+        /// What was read before the part's turn: written first.
+        early: ReadAhead,
     },
     /// `None`: an empty source object.
     Copy(Option<Box<RangeReader>>),
@@ -190,13 +221,14 @@ async fn receive(
     mut sha: Option<&mut Sha256State>,
     mut lease: Option<&mut LeaseKeeper<'_>>,
 ) -> Result<Received, S3Error> {
-    let (inc, principal, mut verifier, body) = match src {
+    let (inc, principal, mut verifier, body, mut early) = match src {
         Source::Body {
             inc,
             principal,
             verifier,
             body,
-        } => (inc, principal, *verifier, body),
+            early,
+        } => (inc, principal, *verifier, body, early),
         Source::Copy(mut reader) => {
             let mut md5 = Md5Stream::new();
             while let Some(piece) = match reader.as_mut() {
@@ -221,6 +253,13 @@ async fn receive(
         }
     };
     let mut checks = SigChecks::new(worker, inc, principal, verifier.mode().is_signed_chunked())?;
+    for piece in early.pieces() {
+        if let Some(s) = sha.as_deref_mut() {
+            s.update(&piece);
+        }
+        writer.write_bytes(piece).await.map_err(S3Error::from)?;
+    }
+    drop(early);
     while let Some(raw) = body.next().await? {
         for piece in verifier.push(raw)? {
             if let Some(s) = sha.as_deref_mut() {
@@ -314,17 +353,15 @@ fn checksum_of(d: &Digests) -> Option<(String, String)> {
         .map(|(a, v)| (a.header_name().to_string(), v.clone()))
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn append(
     worker: &Worker,
     src: Source<'_>,
     uploads: &Uploads,
     upload: &UploadRecord,
     n: u32,
-    cursor: Cursor,
-    rev: u64,
-    token: String,
+    turn: Turn,
 ) -> Result<PartRecord, S3Error> {
+    let Turn { cursor, rev, token } = turn;
     let mut writer = ChunkWriter::with_subject(
         worker.store().clone(),
         &upload.nats_bucket,
@@ -398,7 +435,7 @@ async fn append(
 }
 
 /// Gives the lease back without moving the cursor (the part failed).
-async fn release(uploads: &Uploads, upload_id: &str, token: &str) {
+pub(super) async fn release(uploads: &Uploads, upload_id: &str, token: &str) {
     for _ in 0..10 {
         let Ok((mut cur, rev)) = uploads.cursor(upload_id).await else {
             return;
