@@ -285,10 +285,20 @@ struct Killed {
 const BIG_PART: usize = 48 * MIB;
 const BIG_PARTS: usize = 5;
 
+/// What happens to the worker of a Complete once its copy is under way.
+#[derive(Clone, Copy, PartialEq)]
+enum Interrupt {
+    /// SIGKILL, then a replacement worker.
+    Kill,
+    /// SIGSTOP past the Complete's claim (20 s), then SIGCONT.
+    Stall,
+}
+
 /// Uploads 5 × 48 MiB so that Complete must copy every part (parts 2–5 arrive before
-/// part 1 and, with no append wait, are staged), starts Complete, and kills the worker
-/// once the copy is under way (the bucket's stream grows), while a poller HEADs the key.
-async fn kill_during_complete() -> Killed {
+/// part 1 and, with no append wait, are staged), starts Complete, and interrupts the
+/// worker once the copy is under way (the bucket's stream grows), while a poller HEADs
+/// the key.
+async fn interrupt_complete(how: Interrupt) -> Killed {
     let mut g = Gateway::start(GatewayOptions {
         split: true,
         ..Default::default()
@@ -348,7 +358,15 @@ async fn kill_during_complete() -> Killed {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let killed = Instant::now();
-    kill_worker(&g);
+    match how {
+        Interrupt::Kill => kill_worker(&g),
+        Interrupt::Stall => {
+            println!("SIGSTOP worker pid {} for 25 s", g.worker().pid());
+            g.worker().signal("STOP");
+            tokio::time::sleep(Duration::from_secs(25)).await;
+            g.worker().signal("CONT");
+        }
+    }
 
     // The client of the interrupted Complete: a 200 whose document never ends (the edge
     // cuts the connection once the worker is silent) or an error, never a success.
@@ -364,7 +382,22 @@ async fn kill_during_complete() -> Killed {
             &dbg[..dbg.len().min(600)]
         ),
     }
-    g.start_worker_with_env(&[("JETGATE_ORPHAN_GRACE_SECS", GRACE)]);
+    if how == Interrupt::Kill {
+        g.start_worker_with_env(&[("JETGATE_ORPHAN_GRACE_SECS", GRACE)]);
+    } else {
+        // Nobody touched the upload during the stall, yet the resumed Complete must not
+        // carry on: its claim lapsed, and it cannot know what happened meanwhile.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let e = g
+            .client()
+            .head_object()
+            .bucket(&b)
+            .key(k)
+            .send()
+            .await
+            .expect_err("the stalled Complete published its object");
+        assert_eq!(e.raw_response().map(|r| r.status().as_u16()), Some(404));
+    }
     g.wait_ready().await;
     Killed {
         g,
@@ -380,7 +413,16 @@ async fn kill_during_complete() -> Killed {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn worker_killed_during_complete_then_retry() {
-    let t = kill_during_complete().await;
+    retry_after(interrupt_complete(Interrupt::Kill).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_stalled_during_complete_then_retry() {
+    retry_after(interrupt_complete(Interrupt::Stall).await).await;
+}
+
+/// Retries the interrupted Complete until it succeeds; nothing of the first is left.
+async fn retry_after(t: Killed) {
     let s3 = no_retry(&t.g);
     // The dead Complete's claim runs out; until then a retry is told to retry.
     let retried = Instant::now();
@@ -416,7 +458,7 @@ async fn worker_killed_during_complete_then_retry() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn worker_killed_during_complete_then_abort() {
-    let t = kill_during_complete().await;
+    let t = interrupt_complete(Interrupt::Kill).await;
     let s3 = no_retry(&t.g);
     // Abort is refused while the dead Complete's claim lasts, then succeeds.
     let deadline = Instant::now() + Duration::from_secs(120);

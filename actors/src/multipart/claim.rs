@@ -7,8 +7,11 @@
 //! [`CLAIM_REFRESH`] while the Complete runs. If an extension finds the record changed
 //! under it (this worker stalled past the lease and another Complete or an Abort took
 //! over), the claim is lost and the Complete stops before it publishes the metadata.
+//! So does a Complete whose last extension has run out (the process stalled): its copy
+//! target may be older than the orphan janitor's grace by then, and only a live claim
+//! proves nobody else acted on the upload meanwhile.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +24,8 @@ pub const CLAIM_REFRESH: Duration = Duration::from_secs(5);
 
 pub struct Claim {
     lost: Arc<AtomicBool>,
+    /// When the claim last extended runs out (ms since the epoch).
+    until_ms: Arc<AtomicI64>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -28,13 +33,28 @@ impl Claim {
     /// Starts extending the claim `upload` (at KV revision `rev`, phase Completing).
     pub fn keep(uploads: &Uploads, upload: &UploadRecord, rev: u64) -> Claim {
         let lost = Arc::new(AtomicBool::new(false));
-        let task = tokio::spawn(refresh(uploads.clone(), upload.clone(), rev, lost.clone()));
-        Claim { lost, task }
+        let until = match upload.phase {
+            Phase::Completing { until_ms } => until_ms,
+            _ => now_ms() + COMPLETE_LEASE.as_millis() as i64,
+        };
+        let until_ms = Arc::new(AtomicI64::new(until));
+        let task = tokio::spawn(refresh(
+            uploads.clone(),
+            upload.clone(),
+            rev,
+            lost.clone(),
+            until_ms.clone(),
+        ));
+        Claim {
+            lost,
+            until_ms,
+            task,
+        }
     }
 
-    /// Fails once another request has taken the upload over.
+    /// Fails once another request has taken the upload over, or may have.
     pub fn check(&self) -> Result<(), S3Error> {
-        if self.lost.load(Ordering::Acquire) {
+        if self.lost.load(Ordering::Acquire) || now_ms() >= self.until_ms.load(Ordering::Acquire) {
             return Err(S3Error::new(
                 S3ErrorCode::ServiceUnavailable,
                 "The upload was taken over while this Complete ran; please retry.",
@@ -50,14 +70,30 @@ impl Drop for Claim {
     }
 }
 
-async fn refresh(uploads: Uploads, mut rec: UploadRecord, mut rev: u64, lost: Arc<AtomicBool>) {
+async fn refresh(
+    uploads: Uploads,
+    mut rec: UploadRecord,
+    mut rev: u64,
+    lost: Arc<AtomicBool>,
+    claimed_until: Arc<AtomicI64>,
+) {
     let id = rec.upload_id.clone();
     loop {
         tokio::time::sleep(CLAIM_REFRESH).await;
+        if now_ms() >= claimed_until.load(Ordering::Acquire) {
+            // The claim lapsed (this process stalled): whatever happened meanwhile, the
+            // Complete must not go on as if it had held the upload throughout.
+            lost.store(true, Ordering::Release);
+            tracing::warn!(upload_id = %id, "Complete's claim lapsed before it was extended");
+            return;
+        }
         let until_ms = now_ms() + COMPLETE_LEASE.as_millis() as i64;
         rec.phase = Phase::Completing { until_ms };
         match uploads.update_upload(&rec, rev).await {
-            Ok(r) => rev = r,
+            Ok(r) => {
+                rev = r;
+                claimed_until.store(until_ms, Ordering::Release);
+            }
             Err(CasError::Conflict) => {
                 lost.store(true, Ordering::Release);
                 tracing::warn!(upload_id = %id, "Complete lost its claim on the upload");

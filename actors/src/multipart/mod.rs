@@ -3,8 +3,9 @@
 //! The final object's chunks go to ONE subject, `$O.<bucket>.C.<nuid>`, read in stream
 //! order, so parts are appended to it in part-number order as they arrive: the upload's
 //! cursor (KV, compare-and-set) says which part is next and who holds the append lease.
-//! A part that arrives early waits for its turn (its bytes stay in the edge's and the
-//! client's buffers under credit); one that waits too long, a re-upload, or a part
+//! A part that arrives early waits for its turn, its body read and hashed ahead into
+//! memory under `--part-read-ahead` (past that budget its bytes stay in the edge's and
+//! the client's buffers under credit); one that waits too long, a re-upload, or a part
 //! behind the cursor is staged on `$O.<bucket>.C.<nuid>.s<N>-<id>` and copied in at
 //! Complete. In the common case (parts roughly in order) every byte is written once and
 //! Complete only publishes the metadata, the SHA-256 coming from the running state.
