@@ -107,7 +107,7 @@ struct CommonOpts {
     #[arg(long, env = "JETGATE_STREAM_WINDOW", default_value_t = 4 * 1024 * 1024)]
     stream_window: u64,
     /// Receive memory shared by all body streams of the process: with many streams
-    /// open each window shrinks to its share (never below one 256 KiB frame).
+    /// open each window shrinks to its share (never below one 252 KiB frame).
     #[arg(long, env = "JETGATE_STREAM_BUDGET", default_value_t = 32 * 1024 * 1024)]
     stream_budget: u64,
 }

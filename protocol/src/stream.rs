@@ -34,12 +34,19 @@ pub struct StreamConfig {
     pub idle_timeout: Duration,
 }
 
+/// Default data frame: 252 KiB, so that a frame with its HMSG line and headers fits in
+/// 256 KiB. async-nats reads into a buffer that starts at 64 KiB and doubles, and a
+/// received payload is a slice of that buffer: a whole 256 KiB frame made it double to
+/// 512 KiB, and every frame queued (in a route, or in the MD5 backlog) pinned twice its
+/// size. The 4 KiB margin is for subjects, headers and the reading position.
+pub const FRAME_SIZE: usize = 252 * 1024;
+
 impl Default for StreamConfig {
     fn default() -> Self {
         StreamConfig {
             window: 4 * 1024 * 1024,
             budget: None,
-            frame_size: 256 * 1024,
+            frame_size: FRAME_SIZE,
             heartbeat: Duration::from_secs(2),
             idle_timeout: Duration::from_secs(10),
         }
@@ -564,7 +571,7 @@ mod tests {
         assert_eq!(budget.open_streams(), 8);
         assert_eq!(cfg.window_now(), 1 << 20);
         let many: Vec<_> = (0..100).map(|_| BudgetSlot::take(&cfg.budget)).collect();
-        assert_eq!(cfg.window_now(), 256 * 1024, "never below one frame");
+        assert_eq!(cfg.window_now(), FRAME_SIZE as u64, "never below one frame");
         drop(many);
         drop(slots);
         assert_eq!(budget.open_streams(), 0);

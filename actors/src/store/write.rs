@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 
 use async_nats::jetstream::publish::PublishAck;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use tokio::sync::TryAcquireError;
 use tokio::task::JoinHandle;
 
@@ -30,7 +30,10 @@ pub struct ChunkWriter {
     nats_bucket: String,
     nuid: String,
     subject: String,
-    buf: BytesMut,
+    /// The chunk being filled. A `Vec` so its capacity can be exact: a growing
+    /// `BytesMut` doubled past 1 MiB and every published chunk then pinned the oversized
+    /// allocation (1.25 MiB or more) until JetStream acked it.
+    buf: Vec<u8>,
     size: u64,
     chunks: u64,
     /// Acks in flight; each task holds the chunk's share of the publish budget until
@@ -56,7 +59,7 @@ impl ChunkWriter {
             store,
             nats_bucket: nats_bucket.to_string(),
             nuid,
-            buf: BytesMut::new(),
+            buf: Vec::new(),
             size: 0,
             chunks: 0,
             acks: VecDeque::new(),
@@ -87,14 +90,23 @@ impl ChunkWriter {
                 continue;
             }
             let take = (CHUNK_SIZE - self.buf.len()).min(data.len());
+            self.reserve(take);
             self.buf.extend_from_slice(&data[..take]);
             data = &data[take..];
             if self.buf.len() == CHUNK_SIZE {
-                let chunk = self.buf.split().freeze();
+                let chunk = Bytes::from(std::mem::take(&mut self.buf));
                 self.publish(chunk).await?;
             }
         }
         Ok(())
+    }
+
+    /// Room for `more` bytes, never past one chunk: once a chunk was published the
+    /// object is large and the next one gets its whole chunk at once; the first grows
+    /// by doubling so that small objects stay small.
+    fn reserve(&mut self, more: usize) {
+        let cap = chunk_capacity(self.buf.len() + more, self.buf.capacity(), self.chunks);
+        self.buf.reserve_exact(cap - self.buf.len());
     }
 
     /// Writes whole `Bytes` without copying when no partial chunk is pending.
@@ -158,7 +170,7 @@ impl ChunkWriter {
     #[tracing::instrument(name = "jetstream.chunk_flush", level = "info", skip_all, fields(otel.kind = "client"))]
     pub async fn finish(&mut self) -> Result<Written, StoreError> {
         if !self.buf.is_empty() {
-            let chunk = self.buf.split().freeze();
+            let chunk = Bytes::from(std::mem::take(&mut self.buf));
             self.publish(chunk).await?;
         }
         while !self.acks.is_empty() {
@@ -205,5 +217,34 @@ impl ChunkWriter {
         {
             tracing::warn!(error = %e, subject = %self.subject, "could not purge aborted chunks; the janitor will");
         }
+    }
+}
+
+/// Capacity of the chunk buffer that must hold `need` bytes (see `ChunkWriter::reserve`).
+fn chunk_capacity(need: usize, cap: usize, chunks_published: u64) -> usize {
+    if need <= cap {
+        cap
+    } else if chunks_published > 0 {
+        CHUNK_SIZE
+    } else {
+        need.max(cap * 2).min(CHUNK_SIZE)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_buffer_never_grows_past_one_chunk() {
+        // First chunk: doubles from what was needed, capped at exactly one chunk.
+        assert_eq!(chunk_capacity(4096, 0, 0), 4096);
+        assert_eq!(chunk_capacity(4096 + 100, 4096, 0), 8192);
+        assert_eq!(chunk_capacity(700 * 1024, 400 * 1024, 0), 800 * 1024);
+        assert_eq!(chunk_capacity(900 * 1024, 800 * 1024, 0), CHUNK_SIZE);
+        // Room already there: unchanged.
+        assert_eq!(chunk_capacity(100, CHUNK_SIZE, 0), CHUNK_SIZE);
+        // After a chunk went out the object is large: the whole chunk at once.
+        assert_eq!(chunk_capacity(252 * 1024, 0, 1), CHUNK_SIZE);
     }
 }
