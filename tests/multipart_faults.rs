@@ -2,7 +2,8 @@
 //! in the KV bucket `jetgate-uploads`, so a new worker carries on with parts uploaded
 //! through the dead one; a worker killed during Complete leaves no partial object, the
 //! client of that Complete never sees a wrong success, and the upload then either
-//! completes on retry or is abortable, with every chunk reclaimed.
+//! completes on retry or is abortable, with every chunk reclaimed. A part whose client
+//! leaves while the part is read ahead of its turn leaves nothing behind either.
 
 mod common;
 
@@ -501,4 +502,70 @@ async fn worker_killed_during_complete_then_abort() {
     t.poller.finish(t.whole.len(), &t.etag).await;
     wait_chunks(&t.g, &t.b, 0).await;
     assert_no_upload_keys(&t.g, &t.id).await;
+}
+
+/// A part read ahead of its turn whose client goes away mid-body leaves nothing behind:
+/// no part, no chunks, no append lease, no budget held; the upload goes on in place.
+#[tokio::test]
+async fn part_read_ahead_then_abandoned_leaves_nothing() {
+    use tokio::io::AsyncWriteExt;
+    let g = Gateway::start(GatewayOptions::default()).await;
+    let s3 = g.client();
+    let b = g.bucket("mpra").await;
+    let k = "read/ahead.bin";
+    let id = create_upload_with(&s3, &b, k, |r| r).await;
+    let presigned = s3
+        .upload_part()
+        .bucket(&b)
+        .key(k)
+        .upload_id(&id)
+        .part_number(2)
+        .presigned(
+            aws_sdk_s3::presigning::PresigningConfig::expires_in(Duration::from_secs(600))
+                .expect("presigning config"),
+        )
+        .await
+        .expect("presign part 2");
+    let uri = presigned.uri();
+    let rest = &uri[uri.find("://").map_or(0, |i| i + 3)..];
+    let (host, path) = rest.split_at(rest.find('/').expect("path"));
+    // Part 2 arrives first and is read ahead; its client leaves after 2 of 5 MiB.
+    let mut sock = tokio::net::TcpStream::connect(host).await.expect("connect");
+    let head = format!(
+        "PUT {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\n\r\n",
+        5 * MIB
+    );
+    sock.write_all(head.as_bytes()).await.expect("head");
+    sock.write_all(&random_bytes(2 * MIB, 9))
+        .await
+        .expect("partial body");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    drop(sock);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let parts = [random_bytes(5 * MIB, 10), random_bytes(MIB + 7, 11)];
+    let e1 = put_part(&s3, &b, k, &id, 1, &parts[0]).await;
+    let e2 = put_part(&s3, &b, k, &id, 2, &parts[1]).await;
+    let listed = s3
+        .list_parts()
+        .bucket(&b)
+        .key(k)
+        .upload_id(&id)
+        .send()
+        .await
+        .expect("list parts");
+    let sizes: Vec<i64> = listed.parts().iter().filter_map(|p| p.size()).collect();
+    assert_eq!(sizes, vec![5 * MIB as i64, MIB as i64 + 7]);
+    let started = Instant::now();
+    let etag = complete(&s3, &b, k, &id, &[(1, e1), (2, e2)])
+        .await
+        .expect("complete");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "Complete copied"
+    );
+    assert_object(&g, &b, k, &parts.concat(), &etag).await;
+    let js = g.nats.jetstream().await;
+    let chunks = chunk_messages(&js, &nats_bucket(&b)).await;
+    assert_eq!(chunks, 5 + 2, "chunk messages in the bucket");
 }
