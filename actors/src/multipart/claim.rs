@@ -11,7 +11,7 @@
 //! target may be older than the orphan janitor's grace by then, and only a live claim
 //! proves nobody else acted on the upload meanwhile.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,8 +23,7 @@ use super::state::{now_ms, CasError, Phase, UploadRecord, Uploads, COMPLETE_LEAS
 pub const CLAIM_REFRESH: Duration = Duration::from_secs(5);
 
 pub struct Claim {
-    lost: Arc<AtomicBool>,
-    /// When the claim last extended runs out (ms since the epoch).
+    /// When the claim last extended runs out (ms since the epoch); 0 once it is lost.
     until_ms: Arc<AtomicI64>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -32,7 +31,6 @@ pub struct Claim {
 impl Claim {
     /// Starts extending the claim `upload` (at KV revision `rev`, phase Completing).
     pub fn keep(uploads: &Uploads, upload: &UploadRecord, rev: u64) -> Claim {
-        let lost = Arc::new(AtomicBool::new(false));
         let until = match upload.phase {
             Phase::Completing { until_ms } => until_ms,
             _ => now_ms() + COMPLETE_LEASE.as_millis() as i64,
@@ -42,19 +40,14 @@ impl Claim {
             uploads.clone(),
             upload.clone(),
             rev,
-            lost.clone(),
             until_ms.clone(),
         ));
-        Claim {
-            lost,
-            until_ms,
-            task,
-        }
+        Claim { until_ms, task }
     }
 
     /// Fails once another request has taken the upload over, or may have.
     pub fn check(&self) -> Result<(), S3Error> {
-        if self.lost.load(Ordering::Acquire) || now_ms() >= self.until_ms.load(Ordering::Acquire) {
+        if now_ms() >= self.until_ms.load(Ordering::Acquire) {
             return Err(S3Error::new(
                 S3ErrorCode::ServiceUnavailable,
                 "The upload was taken over while this Complete ran; please retry.",
@@ -74,7 +67,6 @@ async fn refresh(
     uploads: Uploads,
     mut rec: UploadRecord,
     mut rev: u64,
-    lost: Arc<AtomicBool>,
     claimed_until: Arc<AtomicI64>,
 ) {
     let id = rec.upload_id.clone();
@@ -83,7 +75,7 @@ async fn refresh(
         if now_ms() >= claimed_until.load(Ordering::Acquire) {
             // The claim lapsed (this process stalled): whatever happened meanwhile, the
             // Complete must not go on as if it had held the upload throughout.
-            lost.store(true, Ordering::Release);
+            claimed_until.store(0, Ordering::Release);
             tracing::warn!(upload_id = %id, "Complete's claim lapsed before it was extended");
             return;
         }
@@ -95,7 +87,7 @@ async fn refresh(
                 claimed_until.store(until_ms, Ordering::Release);
             }
             Err(CasError::Conflict) => {
-                lost.store(true, Ordering::Release);
+                claimed_until.store(0, Ordering::Release);
                 tracing::warn!(upload_id = %id, "Complete lost its claim on the upload");
                 return;
             }

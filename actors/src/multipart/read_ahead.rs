@@ -24,7 +24,6 @@ pub const DEFAULT_READ_AHEAD: u64 = 64 * 1024 * 1024;
 #[derive(Default)]
 pub(super) struct ReadAhead {
     pieces: Vec<Bytes>,
-    bytes: u64,
     permits: Option<OwnedSemaphorePermit>,
 }
 
@@ -78,8 +77,9 @@ pub(super) async fn wait_reading_ahead(
         r
     };
     let (turn, read) = tokio::join!(turn, read);
-    if out.bytes > 0 {
-        tracing::debug!(upload_id = %upload.upload_id, part = n, bytes = out.bytes, "part read ahead of its turn");
+    if !out.pieces.is_empty() {
+        let bytes: usize = out.pieces.iter().map(Bytes::len).sum();
+        tracing::debug!(upload_id = %upload.upload_id, part = n, bytes, "part read ahead of its turn");
     }
     match (turn, read) {
         (Ok(turn), Ok(())) => Ok(turn),
@@ -125,7 +125,6 @@ async fn read(
                 permit.merge(more);
             }
         }
-        out.bytes += raw.len() as u64;
         out.hold(permit);
         out.pieces.extend(verifier.push(raw)?);
         verifier.hash_ready().await;
