@@ -28,6 +28,8 @@ mod avx512 {
 }
 mod scalar;
 #[cfg(test)]
+mod lanes_tests;
+#[cfg(test)]
 mod tests;
 mod worker;
 
@@ -194,6 +196,9 @@ struct Hub {
     /// Makes the thread panic at its next batch (tests of the fallback).
     #[cfg(test)]
     crash: AtomicBool,
+    /// Keeps the thread off the kernel, so tests run the scalar lanes on any CPU.
+    #[cfg(test)]
+    scalar_only: AtomicBool,
 }
 
 impl fmt::Debug for Hub {
@@ -247,7 +252,18 @@ impl Hub {
             dead: AtomicBool::new(false),
             #[cfg(test)]
             crash: AtomicBool::new(false),
+            #[cfg(test)]
+            scalar_only: AtomicBool::new(false),
         }
+    }
+
+    /// Whether the thread hashes with the AVX-512 kernel.
+    fn simd(&self) -> bool {
+        #[cfg(test)]
+        if self.scalar_only.load(Ordering::SeqCst) {
+            return false;
+        }
+        avx512::available()
     }
 
     /// The process-wide hasher, its thread started on first use; `None` once it died.

@@ -1,4 +1,5 @@
-//! Cross-checks against the `md-5` crate; the benchmark is `#[ignore]`d.
+//! Cross-checks against the `md-5` crate; the benchmark is `#[ignore]`d. The helpers
+//! are shared with `lanes_tests`.
 
 use super::scalar::{Md5, BLOCK};
 use super::{Hub, Md5Stream, BACKLOG_CAP, INLINE_LIMIT};
@@ -7,10 +8,10 @@ use md5::Digest as _;
 use std::time::Instant;
 
 /// Deterministic test data without a `rand` dependency (splitmix64).
-struct Rng(u64);
+pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -19,11 +20,11 @@ impl Rng {
     }
 
     /// Uniform-ish in `lo..=hi`.
-    fn range(&mut self, lo: usize, hi: usize) -> usize {
+    pub(super) fn range(&mut self, lo: usize, hi: usize) -> usize {
         lo + (self.next() % (hi - lo + 1) as u64) as usize
     }
 
-    fn bytes(&mut self, n: usize) -> Bytes {
+    pub(super) fn bytes(&mut self, n: usize) -> Bytes {
         let mut v = Vec::with_capacity(n + 8);
         while v.len() < n {
             v.extend_from_slice(&self.next().to_le_bytes());
@@ -33,7 +34,7 @@ impl Rng {
     }
 }
 
-fn reference(data: &[u8]) -> [u8; 16] {
+pub(super) fn reference(data: &[u8]) -> [u8; 16] {
     md5::Md5::digest(data).into()
 }
 
@@ -44,7 +45,7 @@ fn scalar_digest(data: &[u8]) -> [u8; 16] {
 }
 
 /// A hub of its own, so a test can inspect or crash it without touching others.
-fn private_hub() -> &'static Hub {
+pub(super) fn private_hub() -> &'static Hub {
     let hub: &'static Hub = Box::leak(Box::new(Hub::new()));
     hub.start("md5x-test");
     hub
@@ -63,7 +64,7 @@ async fn stream_digest(mut s: Md5Stream, data: &Bytes, sizes: &[usize]) -> [u8; 
     s.finalize().await
 }
 
-fn random_sizes(rng: &mut Rng, total: usize, max: usize) -> Vec<usize> {
+pub(super) fn random_sizes(rng: &mut Rng, total: usize, max: usize) -> Vec<usize> {
     let mut sizes = Vec::new();
     let mut sum = 0;
     while sum < total {

@@ -48,7 +48,7 @@ pub(super) fn run(hub: &'static Hub) {
             panic!("md5x test: injected hasher crash");
         }
         let batch = &mut lanes[..used];
-        compute(batch);
+        compute(batch, hub.simd());
         let mut inner = hub.lock();
         for lane in batch {
             lane.commit(&mut inner);
@@ -80,9 +80,8 @@ fn pick(inner: &mut Inner, lanes: &mut [Lane]) -> usize {
 }
 
 /// Hashes every whole block the lanes hold: SIMD runs of the shortest segment while
-/// two or more lanes have data, scalar for a lone lane.
-fn compute(lanes: &mut [Lane]) {
-    let simd = avx512::available();
+/// two or more lanes have data (and `simd`), scalar for a lone lane.
+fn compute(lanes: &mut [Lane], simd: bool) {
     let mut blocks = [0usize; LANES];
     loop {
         let mut active = 0;
