@@ -64,10 +64,32 @@ if ! command -v chromium >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get 
     echo "setup: apt-get install chromium"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
+# Signature-form clients for tests/signatures: restic (minio-go, signed aws-chunked;
+# Debian's package, as root), s3cmd (SigV2) and minio-py (pip). awscrt, with which
+# botocore computes CRC32C/CRC64NVME, goes to a directory of its own that only the
+# tests needing it put on PYTHONPATH: on the default path it would switch every boto3
+# suite to the CRT signer. Its version is the one botocore's `crt` extra pins.
+if ! command -v restic >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: apt-get install restic"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq restic >/dev/null
+fi
+command -v s3cmd >/dev/null || pip_install s3cmd
+"$PY" -c 'import minio' 2>/dev/null || pip_install minio
+JETGATE_AWSCRT_DIR=${JETGATE_AWSCRT_DIR:-$HOME/.local/share/jetgate/awscrt}
+if ! PYTHONPATH="$JETGATE_AWSCRT_DIR" "$PY" -c 'import awscrt.auth' 2>/dev/null; then
+    awscrt_pin=$("$PY" -c 'import importlib.metadata as m, re
+print(next(re.search(r"awscrt *\(?==+ *([^);]+)", r).group(1).strip()
+           for r in m.requires("botocore") if r.startswith("awscrt")))')
+    echo "setup: pip install --target $JETGATE_AWSCRT_DIR awscrt==$awscrt_pin"
+    "$PY" -m pip install --quiet --disable-pip-version-check --no-input \
+        --target "$JETGATE_AWSCRT_DIR" "awscrt==$awscrt_pin"
+fi
 echo "setup: $(nats-server --version) at $(command -v nats-server)"
 echo "setup: $(aws --version 2>&1) at $(command -v aws)"
 echo "setup: boto3 $("$PY" -c 'import boto3; print(boto3.__version__)')"
 echo "setup: $(rclone version 2>/dev/null | head -n1) at $(command -v rclone)"
 echo "setup: $(chromium --version 2>/dev/null || echo 'chromium not found')"
 echo "setup: $(traefik version 2>/dev/null | head -n1 || echo 'traefik not found') at $(command -v traefik || true)"
+echo "setup: $(restic version 2>/dev/null || echo 'restic not found'); $(s3cmd --version 2>/dev/null || echo 's3cmd not found')"
+echo "setup: minio-py $("$PY" -c 'import minio; print(minio.__version__)' 2>/dev/null || echo 'not found'), awscrt in $JETGATE_AWSCRT_DIR"
 echo "setup: $(cargo --version 2>/dev/null || echo 'cargo not found')"

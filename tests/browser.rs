@@ -6,17 +6,12 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::types::{CorsConfiguration, CorsRule};
-use common::{which, Gateway, GatewayOptions, ACCESS_KEY, SECRET_KEY};
+use common::{require_tool, Gateway, GatewayOptions, ACCESS_KEY, SECRET_KEY};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-fn chromium() -> Option<PathBuf> {
-    which("chromium").or_else(|| which("chromium-browser"))
-}
 
 /// Serves `html` for every request on the listener (a different origin from jetgate).
 fn serve_page(listener: tokio::net::TcpListener, html: String) {
@@ -89,13 +84,8 @@ async fn read(c: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Option<(Vec<u8
 
 #[tokio::test]
 async fn chromium_presigned_put_and_form_post() {
-    let Some(chromium) = chromium() else {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!(
-                "chromium is not installed: scripts/setup.sh installs Debian's `chromium` as root"
-            );
-        }
-        println!("skipped: no chromium");
+    let test = "browser.rs::chromium_presigned_put_and_form_post";
+    let Some(chromium) = require_tool(test, &["chromium", "chromium-browser"]) else {
         return;
     };
     let g = Gateway::start(GatewayOptions::default()).await;
@@ -219,8 +209,10 @@ run();
     println!("browser result: {result}");
     let v: serde_json::Value = serde_json::from_str(&result).expect("result JSON");
     assert_eq!(v["put"], 200, "presigned PUT from the page: {result}");
-    assert!(
-        v["put_etag"].as_str().is_some_and(|e| e.starts_with('"')),
+    let etag = format!("\"{}\"", common::md5_hex(b"hello from chromium"));
+    assert_eq!(
+        v["put_etag"].as_str(),
+        Some(etag.as_str()),
         "ETag exposed to the page: {result}"
     );
     assert_eq!(v["post"], 204, "form POST from the page: {result}");

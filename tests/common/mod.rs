@@ -14,11 +14,15 @@
 //!
 //! By job: `process` (children under the watchdog), `nats` (the nats-server), `gateway`
 //! (jetgate processes, per test or shared), `client` (S3 and raw HTTP clients), `data`
-//! (deterministic test data), `python` (the Python client suites in tests/py) and
-//! `multipart` (multipart-upload steps several test files share).
+//! (deterministic test data), `python` (the Python client suites in tests/py),
+//! `multipart` (multipart-upload steps several test files share), `signer` (SigV4/SigV2
+//! signing for crafted requests), `aws_chunked` (crafted `aws-chunked` uploads) and
+//! `wire` (raw HTTP/1.1 client and a recording proxy); `tools` (external programs, and
+//! tests/optional.txt: the only tests that may skip without them).
 
 #![allow(dead_code)]
 
+mod aws_chunked;
 mod client;
 mod data;
 mod gateway;
@@ -26,6 +30,9 @@ mod multipart;
 mod nats;
 mod process;
 mod python;
+mod signer;
+mod tools;
+mod wire;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -33,7 +40,10 @@ use std::time::{Duration, Instant};
 
 // Each test binary uses only some of these; the others would be "unused imports".
 #[allow(unused_imports)]
-pub use {client::*, data::*, gateway::*, multipart::*, nats::*, process::*, python::*};
+pub use {
+    aws_chunked::*, client::*, data::*, gateway::*, multipart::*, nats::*, process::*, python::*,
+    signer::*, tools::*, wire::*,
+};
 
 /// Root credentials every gateway in the tests is started with.
 pub const ACCESS_KEY: &str = "JGTESTACCESSKEY";

@@ -29,8 +29,42 @@ pub async fn run_python_suite(
         .await
         .expect("run python3 (is it installed? run scripts/setup.sh)");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}");
-    println!("{}", String::from_utf8_lossy(&out.stderr));
+    println!("{stderr}");
     assert!(out.status.success(), "{what} failed: {}", out.status);
+    check_skips(&stderr, what);
     stdout
+}
+
+/// Only tests/py/tools.py may skip a test (for a test tests/optional.txt lists), and it
+/// says so in a `SKIPPED ` line: any other unittest skip fails the suite.
+fn check_skips(stderr: &str, what: &str) {
+    let sanctioned: Vec<&str> = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("SKIPPED "))
+        .collect();
+    for s in &sanctioned {
+        super::report_skip(s);
+    }
+    // unittest's summary: `OK (skipped=2)` or `FAILED (failures=1, skipped=2)`.
+    let skipped: usize = stderr
+        .lines()
+        .filter(|l| l.starts_with("OK") || l.starts_with("FAILED"))
+        .filter_map(|l| l.split("skipped=").nth(1))
+        .filter_map(|n| {
+            n.trim_end_matches(')')
+                .split(',')
+                .next()?
+                .parse::<usize>()
+                .ok()
+        })
+        .sum();
+    assert_eq!(
+        skipped,
+        sanctioned.len(),
+        "{what}: unittest skipped {skipped} test(s), tests/optional.txt allowed {}: a \
+         missing tool must fail the test (tests/py/tools.py), not skip it",
+        sanctioned.len()
+    );
 }
