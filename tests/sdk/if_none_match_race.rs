@@ -1,0 +1,211 @@
+//! Concurrent `If-None-Match: *` writers of one key, on PutObject and on
+//! CompleteMultipartUpload: exactly one wins, every other gets 412, and the stream
+//! holds the winner's object and nothing of the losers.
+
+use std::sync::Arc;
+
+use common::{chunk_messages, create_upload_with, get_nats, multipart_etag, nats_bucket, put_part};
+use tokio::sync::Barrier;
+
+use super::*;
+
+/// Writers racing for the key, each with its own client (own connections).
+const RACERS: usize = 16;
+const MIB: usize = 1 << 20;
+
+/// A racer's outcome: its ETag, or HTTP status, S3 code and the error's text.
+type Outcome = Result<String, (u16, String, String)>;
+
+fn outcome<T, E>(
+    r: Result<T, SdkError<E, aws_sdk_s3::config::http::HttpResponse>>,
+    etag: impl FnOnce(&T) -> Option<&str>,
+) -> Outcome
+where
+    E: ProvideErrorMetadata + std::fmt::Debug,
+{
+    match r {
+        Ok(out) => Ok(etag(&out).expect("ETag of the winner").to_string()),
+        Err(e) => Err((
+            e.raw_response().map_or(0, |r| r.status().as_u16()),
+            e.code().unwrap_or_default().to_string(),
+            format!("{e:?}"),
+        )),
+    }
+}
+
+/// Distinct bodies of distinct lengths, two or three chunks each: long enough that
+/// every racer is past the gateway's early existence check before any of them commits.
+fn bodies() -> Vec<Vec<u8>> {
+    (0..RACERS)
+        .map(|i| random_bytes(2 * MIB + 4099 * i, 800 + i as u64))
+        .collect()
+}
+
+/// The one winner's index and ETag; panics unless every other racer got exactly 412
+/// PreconditionFailed.
+fn one_winner(outcomes: &[Outcome]) -> (usize, String) {
+    let mut winners = Vec::new();
+    for (i, o) in outcomes.iter().enumerate() {
+        match o {
+            Ok(etag) => winners.push((i, etag.clone())),
+            Err((status, code, e)) => assert_eq!(
+                (*status, code.as_str()),
+                (412, "PreconditionFailed"),
+                "racer {i} lost otherwise than with 412: {e}"
+            ),
+        }
+    }
+    assert_eq!(
+        winners.len(),
+        1,
+        "racers that got 200 (racer, ETag): {winners:?}"
+    );
+    winners.remove(0)
+}
+
+/// Messages in the bucket's stream: chunks plus one metadata message per object.
+async fn stream_messages(js: &async_nats::jetstream::Context, nb: &str) -> u64 {
+    js.get_stream(format!("OBJ_{nb}"))
+        .await
+        .expect("object store stream")
+        .info()
+        .await
+        .expect("stream info")
+        .state
+        .messages
+}
+
+/// The key holds `body` with `etag`, through S3 and through async-nats, and the stream
+/// holds exactly its chunks and its one metadata message.
+async fn only_object(b: &str, key: &str, body: &[u8], etag: &str) {
+    let c = gw().client();
+    let js = gw().jetstream().await;
+    let nb = nats_bucket(b);
+    assert!(
+        get_bytes(&c, b, key).await == body,
+        "stored bytes are not the winner's"
+    );
+    let head = c
+        .head_object()
+        .bucket(b)
+        .key(key)
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(head.e_tag(), Some(etag), "stored ETag");
+    assert_eq!(head.content_length(), Some(body.len() as i64));
+    assert!(
+        get_nats(&js, b, key).await == body,
+        "bytes read with async-nats"
+    );
+    let chunks = body.len().div_ceil(MIB) as u64;
+    assert_eq!(
+        chunk_messages(&js, &nb).await,
+        chunks,
+        "chunk messages: the winner's {chunks} and nothing of the losers"
+    );
+    assert_eq!(
+        stream_messages(&js, &nb).await,
+        chunks + 1,
+        "stream messages: the winner's chunks and one metadata message"
+    );
+    assert_eq!(list_keys(&c, b).await, [key]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_if_none_match_star_racers() {
+    let b = gw().bucket("inm-put").await;
+    let bodies = bodies();
+    let start = Arc::new(Barrier::new(RACERS));
+    let racers: Vec<_> = bodies
+        .iter()
+        .map(|body| {
+            let (c, b, body, start) = (gw().client(), b.clone(), body.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                let r = c
+                    .put_object()
+                    .bucket(&b)
+                    .key("race")
+                    .if_none_match("*")
+                    .body(ByteStream::from(body))
+                    .send()
+                    .await;
+                outcome(r, |o| o.e_tag())
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for r in racers {
+        outcomes.push(r.await.expect("racer panicked"));
+    }
+    let (w, etag) = one_winner(&outcomes);
+    assert_eq!(etag, quoted(&md5_hex(&bodies[w])), "winner's ETag");
+    only_object(&b, "race", &bodies[w], &etag).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn complete_if_none_match_star_racers() {
+    let c = gw().client();
+    let b = gw().bucket("inm-mpu").await;
+    let bodies = bodies();
+    // One upload per racer, each of one part (the last part may be any size).
+    let mut uploads = Vec::new();
+    for body in &bodies {
+        let id = create_upload_with(&c, &b, "race", |r| r).await;
+        let part = put_part(&c, &b, "race", &id, 1, body).await;
+        assert_eq!(part, quoted(&md5_hex(body)));
+        uploads.push((id, part));
+    }
+    let start = Arc::new(Barrier::new(RACERS));
+    let racers: Vec<_> = uploads
+        .iter()
+        .map(|(id, part)| {
+            let (c, b, start) = (gw().client(), b.clone(), start.clone());
+            let (id, done) = (id.clone(), common::completed(&[(1, part)]));
+            tokio::spawn(async move {
+                start.wait().await;
+                let r = c
+                    .complete_multipart_upload()
+                    .bucket(&b)
+                    .key("race")
+                    .upload_id(id)
+                    .if_none_match("*")
+                    .multipart_upload(done)
+                    .send()
+                    .await;
+                outcome(r, |o| o.e_tag())
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for r in racers {
+        outcomes.push(r.await.expect("racer panicked"));
+    }
+    let (w, etag) = one_winner(&outcomes);
+    assert_eq!(etag, multipart_etag(&[&bodies[w]]), "winner's ETag");
+    // Whatever S3 does with a loser's upload, it must not leave chunks behind: abort
+    // every upload still listed (never the winner's), then only the object remains.
+    let listed = c
+        .list_multipart_uploads()
+        .bucket(&b)
+        .send()
+        .await
+        .expect("list uploads");
+    for u in listed.uploads() {
+        let id = u.upload_id().expect("upload id");
+        assert_ne!(id, uploads[w].0, "the winner's upload is still in progress");
+        assert!(
+            uploads.iter().any(|(known, _)| known == id),
+            "unknown upload {id}"
+        );
+        c.abort_multipart_upload()
+            .bucket(&b)
+            .key("race")
+            .upload_id(id)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("abort loser {id}: {e:?}"));
+    }
+    only_object(&b, "race", &bodies[w], &etag).await;
+}
