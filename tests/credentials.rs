@@ -43,6 +43,23 @@ fn code<T, E: aws_sdk_s3::error::ProvideErrorMetadata>(r: Result<T, E>) -> Strin
     }
 }
 
+/// Polls a signed ListBuckets with `client` until it answers `want` ("OK" or an S3 error
+/// code, whose status must then be 403): KV changes reach the auth worker's cache
+/// through a watch, a little later than the admin command returns.
+async fn wait_for(client: &aws_sdk_s3::Client, what: &str, want: &str) {
+    common::poll(what, Duration::from_secs(30), move || async move {
+        match client.list_buckets().send().await {
+            Ok(_) => (want == "OK").then_some(()),
+            Err(e) => {
+                let status = e.raw_response().map(|r| r.status().as_u16());
+                (aws_sdk_s3::error::ProvideErrorMetadata::code(&e) == Some(want))
+                    .then(|| assert_eq!(status, Some(403), "{want}: {e:?}"))
+            }
+        }
+    })
+    .await;
+}
+
 async fn raw_record(g: &Gateway, access_key: &str) -> Vec<u8> {
     let kv = g
         .nats
@@ -140,12 +157,7 @@ async fn secrets_sealed_policies_and_rotation() {
     ));
     let limited = g.client_with("LIMITEDKEY", "limitedSecret0123456789", |b| b);
     // Propagation to the auth worker's cache goes through a KV watch.
-    let mut tries = 0;
-    while code(limited.list_buckets().send().await) != "OK" {
-        tries += 1;
-        assert!(tries < 100, "limited key never became valid");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for(&limited, "the limited key to become valid", "OK").await;
     let put = |c: &aws_sdk_s3::Client, b: &str, k: &str| {
         c.put_object()
             .bucket(b)
@@ -234,12 +246,7 @@ async fn secrets_sealed_policies_and_rotation() {
     ));
     assert!(out.contains("2 secret(s)"), "{out}");
     let rotated = g.client_with("LIMITEDKEY", "rotatedSecret0123456789", |b| b);
-    let mut tries = 0;
-    while code(rotated.list_buckets().send().await) != "OK" {
-        tries += 1;
-        assert!(tries < 100, "rotated secret never became valid");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for(&rotated, "the rotated secret to become valid", "OK").await;
     // Both secrets work during the overlap, and the policy came along.
     assert_eq!(code(put(&limited, &bucket, "alice/old.txt").await), "OK");
     assert_eq!(code(put(&rotated, &bucket, "alice/new.txt").await), "OK");
@@ -255,14 +262,13 @@ async fn secrets_sealed_policies_and_rotation() {
         Some(CREDENTIALS_KEY),
         &["rotate", "LIMITEDKEY", "--retire-old"],
     ));
-    let mut tries = 0;
-    while code(limited.list_buckets().send().await) != "InvalidAccessKeyId"
-        && code(limited.list_buckets().send().await) != "SignatureDoesNotMatch"
-    {
-        tries += 1;
-        assert!(tries < 100, "retired secret still accepted");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // The key still exists, so the old secret's signature is what no longer matches.
+    wait_for(
+        &limited,
+        "the retired secret to be refused",
+        "SignatureDoesNotMatch",
+    )
+    .await;
     assert_eq!(code(rotated.list_buckets().send().await), "OK");
 
     // --- Wrong key fails closed -----------------------------------------------------
@@ -302,4 +308,234 @@ async fn secrets_sealed_policies_and_rotation() {
     assert_ne!(exit.trim(), "0");
     let log = std::fs::read_to_string(p.log_path()).expect("log");
     assert!(log.contains("credentials key"), "{log}");
+}
+
+/// HTTP status and S3 code of a call: `(200, "OK")` when it succeeded.
+fn answer<T, E>(
+    r: Result<T, aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>>,
+) -> (u16, String)
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata,
+{
+    match r {
+        Ok(_) => (200, "OK".into()),
+        Err(e) => (
+            e.raw_response().map_or(0, |r| r.status().as_u16()),
+            aws_sdk_s3::error::ProvideErrorMetadata::code(&e)
+                .unwrap_or("<no code>")
+                .to_string(),
+        ),
+    }
+}
+
+fn denied() -> (u16, String) {
+    (403, "AccessDenied".into())
+}
+
+/// The answer to a small PutObject of `b`/`k` with `c`.
+async fn put_answer(c: &aws_sdk_s3::Client, b: &str, k: &str) -> (u16, String) {
+    answer(
+        c.put_object()
+            .bucket(b)
+            .key(k)
+            .body(ByteStream::from_static(b"data"))
+            .send()
+            .await,
+    )
+}
+
+/// `credentials remove` revokes a key that the auth worker has already cached: its
+/// requests turn into 403 InvalidAccessKeyId, the record is gone from the KV bucket and
+/// from `credentials list`, and removing it again is an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remove_revokes_a_cached_key() {
+    let g = Gateway::start(GatewayOptions {
+        split: true,
+        ..Default::default()
+    })
+    .await;
+    let bucket = g.bucket("remove").await;
+    let secret = "removeMeSecret0123456789";
+    ok(credentials(
+        &g,
+        Some(CREDENTIALS_KEY),
+        &["add", "--access-key", "REMOVEME", "--secret-key", secret],
+    ));
+    let doomed = g.client_with("REMOVEME", secret, |b| b);
+    wait_for(&doomed, "the new key to become valid", "OK").await;
+    // Used once, so the auth worker holds it in its cache.
+    assert_eq!(
+        put_answer(&doomed, &bucket, "before").await,
+        (200, "OK".into())
+    );
+
+    let out = ok(credentials(
+        &g,
+        None,
+        &["remove", "--access-key", "REMOVEME"],
+    ));
+    assert_eq!(out.trim(), "removed REMOVEME");
+    let kv = g
+        .nats
+        .jetstream()
+        .await
+        .get_key_value("jetgate-credentials")
+        .await
+        .expect("credential bucket");
+    assert!(kv.get("REMOVEME").await.expect("kv get").is_none());
+    let listed = ok(credentials(&g, None, &["list"]));
+    assert!(!listed.contains("REMOVEME"), "{listed}");
+    assert!(listed.contains(common::ACCESS_KEY), "{listed}");
+
+    wait_for(
+        &doomed,
+        "the removed key to be refused",
+        "InvalidAccessKeyId",
+    )
+    .await;
+    assert_eq!(
+        put_answer(&doomed, &bucket, "after").await,
+        (403, "InvalidAccessKeyId".into())
+    );
+    let root = g.client();
+    assert_eq!(
+        answer(root.head_object().bucket(&bucket).key("after").send().await),
+        (404, "NotFound".into()),
+        "a refused PUT stored nothing"
+    );
+    assert_eq!(
+        answer(
+            root.head_object()
+                .bucket(&bucket)
+                .key("before")
+                .send()
+                .await
+        ),
+        (200, "OK".into())
+    );
+
+    let out = credentials(&g, None, &["remove", "--access-key", "REMOVEME"]);
+    assert!(!out.status.success(), "removing twice succeeded");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no access key REMOVEME"), "{err}");
+    assert_eq!(answer(root.list_buckets().send().await), (200, "OK".into()));
+}
+
+/// `credentials policy` replaces the policy of a key the auth worker has cached: the
+/// restricted key gets 403 AccessDenied on what the new policy leaves out (and nothing
+/// is stored), keeps what it allows, and `policy` without flags lifts the restriction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_replaces_the_rights_of_a_cached_key() {
+    let g = Gateway::start(GatewayOptions {
+        split: true,
+        ..Default::default()
+    })
+    .await;
+    let (mine, other) = (g.bucket("polmine").await, g.bucket("polother").await);
+    let secret = "policySecret0123456789";
+    ok(credentials(
+        &g,
+        Some(CREDENTIALS_KEY),
+        &["add", "--access-key", "POLKEY", "--secret-key", secret],
+    ));
+    let c = g.client_with("POLKEY", secret, |b| b);
+    wait_for(&c, "the new key to become valid", "OK").await;
+    let ok200 = (200, "OK".to_string());
+    assert_eq!(put_answer(&c, &mine, "k").await, ok200);
+    assert_eq!(put_answer(&c, &other, "k").await, ok200);
+
+    // Without the sealing key the command refuses, and the policy stays as it was.
+    let out = credentials(&g, None, &["policy", "POLKEY", "--buckets", &mine]);
+    assert!(!out.status.success(), "policy without the credentials key");
+    let listed = ok(credentials(&g, None, &["list"]));
+    let line = |listed: &str| {
+        listed
+            .lines()
+            .find(|l| l.starts_with("POLKEY\t"))
+            .unwrap_or_else(|| panic!("POLKEY not listed:\n{listed}"))
+            .to_string()
+    };
+    assert!(line(&listed).ends_with("\tall"), "{listed}");
+
+    let out = ok(credentials(
+        &g,
+        Some(CREDENTIALS_KEY),
+        &[
+            "policy",
+            "POLKEY",
+            "--buckets",
+            &mine,
+            "--operations",
+            "read,list",
+        ],
+    ));
+    let policy = format!(r#"{{"buckets":["{mine}"],"operations":["read","list"]}}"#);
+    assert_eq!(out.trim(), format!("policy of POLKEY: {policy}"));
+    assert!(line(&ok(credentials(&g, None, &["list"]))).ends_with(&format!("\t{policy}")));
+    let raw = raw_record(&g, "POLKEY").await;
+    assert!(
+        !String::from_utf8_lossy(&raw).contains(secret),
+        "secret in the KV value"
+    );
+
+    // The cached key loses what the new policy leaves out.
+    let (cr, mr, or) = (&c, mine.as_str(), other.as_str());
+    common::poll(
+        "the new policy to apply",
+        Duration::from_secs(30),
+        move || async move { (put_answer(cr, mr, "late").await == denied()).then_some(()) },
+    )
+    .await;
+    assert_eq!(
+        answer(c.get_object().bucket(&mine).key("k").send().await),
+        ok200,
+        "read stays allowed"
+    );
+    assert_eq!(
+        answer(c.list_objects_v2().bucket(&mine).send().await),
+        ok200,
+        "list stays allowed"
+    );
+    assert_eq!(
+        answer(c.get_object().bucket(&other).key("k").send().await),
+        denied(),
+        "another bucket"
+    );
+    assert_eq!(
+        answer(c.delete_object().bucket(&mine).key("k").send().await),
+        denied(),
+        "delete"
+    );
+    assert_eq!(put_answer(&c, &other, "late").await, denied());
+    // Nothing refused happened: no new objects, the old one still there.
+    let root = g.client();
+    for (b, k, want) in [
+        (&mine, "late", (404, "NotFound".to_string())),
+        (&other, "late", (404, "NotFound".to_string())),
+        (&mine, "k", ok200.clone()),
+    ] {
+        assert_eq!(
+            answer(root.head_object().bucket(b).key(k).send().await),
+            want,
+            "{b}/{k}"
+        );
+    }
+
+    // No flags: unrestricted again.
+    let out = ok(credentials(
+        &g,
+        Some(CREDENTIALS_KEY),
+        &["policy", "POLKEY"],
+    ));
+    assert_eq!(out.trim(), "policy of POLKEY: all");
+    common::poll(
+        "the lifted policy to apply",
+        Duration::from_secs(30),
+        move || async move { (put_answer(cr, or, "lifted").await.0 == 200).then_some(()) },
+    )
+    .await;
+    assert_eq!(
+        answer(c.delete_object().bucket(&mine).key("k").send().await),
+        ok200
+    );
 }

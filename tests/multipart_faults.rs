@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::Client;
 use common::{
-    chunk_messages, complete, create_upload_with, get_nats, md5_hex, multipart_etag, nats_bucket,
-    put_part, random_bytes, Gateway, GatewayOptions,
+    chunk_messages, complete, create_upload_with, get_nats, last_sequence, md5_hex, multipart_etag,
+    nats_bucket, put_part, random_bytes, upload_kv_keys, Gateway, GatewayOptions,
 };
 
 const MIB: usize = 1024 * 1024;
@@ -49,24 +49,7 @@ async fn assert_object(g: &Gateway, b: &str, k: &str, want: &[u8], etag: &str) {
 
 /// No upload keys of `id` are left in the uploads KV.
 async fn assert_no_upload_keys(g: &Gateway, id: &str) {
-    use futures::TryStreamExt;
-    let js = g.nats.jetstream().await;
-    let stream = js
-        .get_stream("KV_jetgate-uploads")
-        .await
-        .expect("uploads KV stream");
-    let subjects: Vec<(String, usize)> = stream
-        .info_with_subjects("$KV.jetgate-uploads.>")
-        .await
-        .expect("KV subjects")
-        .try_collect()
-        .await
-        .expect("KV subjects");
-    let left: Vec<&String> = subjects
-        .iter()
-        .map(|(s, _)| s)
-        .filter(|s| s.contains(id))
-        .collect();
+    let left = upload_kv_keys(&g.nats.jetstream().await, id).await;
     assert!(left.is_empty(), "upload keys left: {left:?}");
 }
 
@@ -184,6 +167,7 @@ async fn kill_between_parts(then: Then) {
                 .await
                 .expect_err("upload gone");
             assert_eq!(e.code(), Some("NoSuchUpload"));
+            assert_eq!(e.raw_response().map(|r| r.status().as_u16()), Some(404));
             let e = s3
                 .head_object()
                 .bucket(&b)
@@ -387,8 +371,29 @@ async fn interrupt_complete(how: Interrupt) -> Killed {
         g.start_worker_with_env(&[("JETGATE_ORPHAN_GRACE_SECS", GRACE)]);
     } else {
         // Nobody touched the upload during the stall, yet the resumed Complete must not
-        // carry on: its claim lapsed, and it cannot know what happened meanwhile.
-        tokio::time::sleep(Duration::from_secs(5)).await;
+        // carry on: its claim lapsed, and it cannot know what happened meanwhile. Wait
+        // until it has given up (it hands the upload back: phase `Active` in the uploads
+        // KV; a Complete that published would have removed the record), then look.
+        let kv = g
+            .nats
+            .jetstream()
+            .await
+            .get_key_value("jetgate-uploads")
+            .await
+            .expect("uploads KV");
+        common::poll(
+            "the resumed Complete to give up",
+            Duration::from_secs(60),
+            || {
+                let (kv, key) = (kv.clone(), format!("u.{id}"));
+                async move {
+                    let v = kv.get(&key).await.expect("uploads KV get");
+                    v.is_none_or(|v| String::from_utf8_lossy(&v).contains(r#""phase":"Active""#))
+                        .then_some(())
+                }
+            },
+        )
+        .await;
         let e = g
             .client()
             .head_object()
@@ -509,7 +514,15 @@ async fn worker_killed_during_complete_then_abort() {
 #[tokio::test]
 async fn part_read_ahead_then_abandoned_leaves_nothing() {
     use tokio::io::AsyncWriteExt;
-    let g = Gateway::start(GatewayOptions::default()).await;
+    let g = Gateway::start(GatewayOptions {
+        // Logs how much of a part was read ahead once the worker is done with it.
+        env: vec![(
+            "JETGATE_LOG".into(),
+            "info,async_nats=warn,jetgate_actors::multipart::read_ahead=debug".into(),
+        )],
+        ..Default::default()
+    })
+    .await;
     let s3 = g.client();
     let b = g.bucket("mpra").await;
     let k = "read/ahead.bin";
@@ -539,9 +552,24 @@ async fn part_read_ahead_then_abandoned_leaves_nothing() {
     sock.write_all(&random_bytes(2 * MIB, 9))
         .await
         .expect("partial body");
+    // The client stalls mid-body before it leaves: that stall is what is tested (the
+    // part is read ahead while its client is still there), so it stays a fixed pause.
     tokio::time::sleep(Duration::from_millis(500)).await;
     drop(sock);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The worker is done with the abandoned part once it logs what it read ahead; that
+    // it read anything at all shows the read-ahead path ran.
+    let line = g.procs()[0]
+        .wait_matching(Duration::from_secs(60), |l| {
+            l.contains("part read ahead of its turn")
+                .then(|| l.to_string())
+        })
+        .unwrap_or_else(|e| panic!("the abandoned part was never read ahead: {e}"));
+    // The event's own field comes last (the span's `bytes` is the part's length).
+    let bytes: u64 = line
+        .rsplit_once(" bytes=")
+        .and_then(|(_, v)| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no bytes= in {line:?}"));
+    assert!(bytes > 0, "nothing was read ahead: {line}");
 
     let parts = [random_bytes(5 * MIB, 10), random_bytes(MIB + 7, 11)];
     let e1 = put_part(&s3, &b, k, &id, 1, &parts[0]).await;
@@ -556,16 +584,18 @@ async fn part_read_ahead_then_abandoned_leaves_nothing() {
         .expect("list parts");
     let sizes: Vec<i64> = listed.parts().iter().filter_map(|p| p.size()).collect();
     assert_eq!(sizes, vec![5 * MIB as i64, MIB as i64 + 7]);
-    let started = Instant::now();
+    let js = g.nats.jetstream().await;
+    let before = last_sequence(&js, &nats_bucket(&b)).await;
     let etag = complete(&s3, &b, k, &id, &[(1, e1), (2, e2)])
         .await
         .expect("complete");
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "Complete copied"
+    // Both parts were appended in place: Complete publishes the metadata and nothing else.
+    assert_eq!(
+        last_sequence(&js, &nats_bucket(&b)).await - before,
+        1,
+        "Complete wrote more than the metadata message (it copied parts)"
     );
     assert_object(&g, &b, k, &parts.concat(), &etag).await;
-    let js = g.nats.jetstream().await;
     let chunks = chunk_messages(&js, &nats_bucket(&b)).await;
     assert_eq!(chunks, 5 + 2, "chunk messages in the bucket");
 }

@@ -109,3 +109,29 @@ pub async fn get_nats(js: &async_nats::jetstream::Context, b: &str, k: &str) -> 
         .expect("read nats object (digest must match)");
     data
 }
+
+/// The keys an upload has in the uploads KV (`u.<id>`, `c.<id>`, `p.<id>.<n>`), from the
+/// stream's subjects: what is left of its state.
+pub async fn upload_kv_keys(js: &async_nats::jetstream::Context, id: &str) -> Vec<String> {
+    use futures::TryStreamExt;
+    let stream = js
+        .get_stream("KV_jetgate-uploads")
+        .await
+        .expect("uploads KV stream");
+    let subjects: Vec<(String, usize)> = stream
+        .info_with_subjects("$KV.jetgate-uploads.>")
+        .await
+        .expect("KV subjects")
+        .try_collect()
+        .await
+        .expect("KV subjects");
+    let mut keys: Vec<String> = subjects
+        .into_iter()
+        .filter_map(|(s, _)| s.strip_prefix("$KV.jetgate-uploads.").map(str::to_string))
+        .filter(|k| {
+            *k == format!("u.{id}") || *k == format!("c.{id}") || k.starts_with(&format!("p.{id}."))
+        })
+        .collect();
+    keys.sort();
+    keys
+}

@@ -84,3 +84,18 @@ pub async fn chunk_messages(js: &async_nats::jetstream::Context, nats_bucket: &s
         .expect("stream subjects");
     subjects.iter().map(|(_, n)| *n as u64).sum()
 }
+
+/// The last sequence of a NATS object store's stream: how many messages were ever
+/// published to it (purges do not lower it), to count what one request wrote.
+pub async fn last_sequence(js: &async_nats::jetstream::Context, nats_bucket: &str) -> u64 {
+    let mut stream = js
+        .get_stream(format!("OBJ_{nats_bucket}"))
+        .await
+        .expect("object store stream");
+    stream
+        .info()
+        .await
+        .expect("stream info")
+        .state
+        .last_sequence
+}

@@ -287,10 +287,20 @@ class ObjectOps:
         self.assertEqual(self.keys(), sorted(keys))
         # boto3 asks for encoding-type=url and decodes the keys again.
         r = self.s3.list_objects_v2(Bucket=self.bucket, EncodingType="url")
-        # Asked for explicitly, the keys come back encoded (space as `+`, as S3 does).
+        # Asked for explicitly, the keys come back encoded exactly as S3 does it (space as
+        # `+`, `/` kept, uppercase hex), written out by hand and in key order.
         self.assertEqual(r["EncodingType"], "url")
-        self.assertIn("plus%2B", [o["Key"] for o in r["Contents"]])
-        self.assertEqual(sorted(urllib.parse.unquote_plus(o["Key"]) for o in r["Contents"]), sorted(keys))
+        encoded = {
+            "sp ace": "sp+ace",
+            "plus+": "plus%2B",
+            "pct%41": "pct%2541",
+            "eq=al": "eq%3Dal",
+            "ünï/çødé": "%C3%BCn%C3%AF/%C3%A7%C3%B8d%C3%A9",
+            "x/" * 20 + "deep": "x/" * 20 + "deep",
+            "amp&q?h#": "amp%26q%3Fh%23",
+        }
+        self.assertEqual([o["Key"] for o in r["Contents"]], [encoded[k] for k in sorted(keys)])
+        self.assertEqual([urllib.parse.unquote_plus(o["Key"]) for o in r["Contents"]], sorted(keys))
         self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys]})
         self.assertEqual(self.keys(), [])
 
@@ -386,6 +396,7 @@ class Errors(Base):
         self.assertEqual(self.s3.get_object(Bucket=self.bucket, Key="sha")["Body"].read(), b"actual body")
         status, _, body = signed("PUT", "/%s/sha2" % self.bucket, body=b"x", payload_hash="0" * 64)
         self.assertEqual(status, 400, body)
+        self.assertIn(b"<Code>XAmzContentSHA256Mismatch</Code>", body)
         self.assertEqual(self.keys(), ["sha"])
 
     def test_content_md5_mismatch(self):

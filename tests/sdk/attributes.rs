@@ -32,7 +32,8 @@ async fn attributes_of_a_single_part_object() {
     assert_eq!(attrs.object_size(), Some(4321));
     assert!(attrs.last_modified().is_some());
     let sum = attrs.checksum().expect("checksum");
-    assert!(sum.checksum_crc32_c().is_some());
+    let want = super::checksums::expected_checksum(&ChecksumAlgorithm::Crc32C, &data);
+    assert_eq!(sum.checksum_crc32_c(), Some(want.as_str()));
     assert_eq!(sum.checksum_type(), Some(&ChecksumType::FullObject));
     assert!(attrs.object_parts().is_none());
     let r = c
@@ -42,5 +43,6 @@ async fn attributes_of_a_single_part_object() {
         .object_attributes(ObjectAttributes::Etag)
         .send()
         .await;
-    assert_eq!(fail(r).0, 404);
+    let (status, code, _) = fail(r);
+    assert_eq!((status, code.as_str()), (404, "NoSuchKey"));
 }

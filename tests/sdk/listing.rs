@@ -1,4 +1,4 @@
-//! ListObjects v1 and v2: order, prefixes, delimiters, pages, URL encoding.
+//! ListObjects v1 and v2: order, prefixes, delimiters, pages (URL encoding: listing_encoding.rs).
 
 use super::*;
 
@@ -263,38 +263,4 @@ async fn list_objects_v1() {
         .await
         .expect("marker");
     assert!(out.contents().is_empty());
-}
-
-#[tokio::test]
-async fn list_encoding_type_url() {
-    let c = gw().client();
-    let b = gw().bucket("listenc").await;
-    let key = "dir one/ä+b=c%d.txt";
-    put(&c, &b, key, b"x").await;
-    // The SDK URL-decodes keys itself when it asked for encoding-type=url.
-    let out = c
-        .list_objects_v2()
-        .bucket(&b)
-        .encoding_type(EncodingType::Url)
-        .send()
-        .await
-        .expect("list url");
-    assert_eq!(out.encoding_type(), Some(&EncodingType::Url));
-    let keys: Vec<&str> = out.contents().iter().filter_map(|o| o.key()).collect();
-    assert!(
-        keys == vec![key]
-            || keys == vec!["dir+one/%C3%A4%2Bb%3Dc%25d.txt"]
-            || keys == vec!["dir%20one/%C3%A4%2Bb%3Dc%25d.txt"],
-        "keys {keys:?}"
-    );
-    let out = c
-        .list_objects()
-        .bucket(&b)
-        .encoding_type(EncodingType::Url)
-        .delimiter("/")
-        .send()
-        .await
-        .expect("list v1 url");
-    assert_eq!(out.encoding_type(), Some(&EncodingType::Url));
-    assert_eq!(out.common_prefixes().len(), 1);
 }

@@ -25,7 +25,8 @@ async fn versioning_probes() {
         .bucket("no-such-bucket-h2")
         .send()
         .await;
-    assert_eq!(fail(r).1, "NoSuchBucket");
+    let (status, code, _) = fail(r);
+    assert_eq!((status, code.as_str()), (404, "NoSuchBucket"));
 
     let keys = ["a", "b/1", "b/2", "c", "d/x/1", "e"];
     for k in keys {

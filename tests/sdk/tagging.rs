@@ -222,14 +222,16 @@ async fn tagging_limits_and_errors() {
         .tagging(tagging(&[("a", "b")]))
         .send()
         .await;
-    assert_eq!(fail(r).1, "NoSuchKey");
+    let (status, code, _) = fail(r);
+    assert_eq!((status, code.as_str()), (404, "NoSuchKey"));
     let r = c
         .delete_object_tagging()
         .bucket(&b)
         .key("missing")
         .send()
         .await;
-    assert_eq!(fail(r).1, "NoSuchKey");
+    let (status, code, _) = fail(r);
+    assert_eq!((status, code.as_str()), (404, "NoSuchKey"));
 }
 
 #[tokio::test]

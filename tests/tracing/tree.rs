@@ -1,109 +1,13 @@
-//! Contract 6, traces: with an OTLP endpoint configured, the spans of one S3 request
-//! reach a real OTLP/HTTP receiver (protobuf decoded here) from the edge process and
-//! the worker process, and form one tree that continues the caller's `traceparent`.
+//! One trace per S3 request: the spans of the edge and worker processes form one tree
+//! that continues the caller's `traceparent`; a stopped edge flushes what it holds.
 
-mod common;
-
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::primitives::ByteStream;
-use common::{Gateway, GatewayOptions};
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value, KeyValue};
-use prost::Message;
 
-/// One exported span, flattened with its process's service name.
-#[derive(Debug, Clone)]
-struct Span {
-    service: String,
-    name: String,
-    trace_id: String,
-    span_id: String,
-    parent: String,
-    attrs: HashMap<String, String>,
-}
-
-fn value_string(kv: &KeyValue) -> String {
-    match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
-        Some(any_value::Value::StringValue(s)) => s.clone(),
-        Some(any_value::Value::IntValue(i)) => i.to_string(),
-        Some(any_value::Value::BoolValue(b)) => b.to_string(),
-        Some(any_value::Value::DoubleValue(d)) => d.to_string(),
-        other => format!("{other:?}"),
-    }
-}
-
-/// An OTLP/HTTP receiver on 127.0.0.1:0 that keeps every span it is sent.
-struct Receiver {
-    url: String,
-    spans: Arc<Mutex<Vec<Span>>>,
-    requests: Arc<Mutex<u32>>,
-}
-
-impl Receiver {
-    async fn start() -> Receiver {
-        use axum::body::Bytes;
-        use axum::extract::State;
-        use axum::routing::post;
-        type Shared = (Arc<Mutex<Vec<Span>>>, Arc<Mutex<u32>>);
-
-        async fn export(State((spans, requests)): State<Shared>, body: Bytes) -> Vec<u8> {
-            let req = ExportTraceServiceRequest::decode(body).expect("protobuf export request");
-            *requests.lock().expect("lock") += 1;
-            let mut out = spans.lock().expect("lock");
-            for rs in req.resource_spans {
-                let service = rs
-                    .resource
-                    .as_ref()
-                    .and_then(|r| r.attributes.iter().find(|a| a.key == "service.name"))
-                    .map(value_string)
-                    .unwrap_or_default();
-                for ss in rs.scope_spans {
-                    for s in ss.spans {
-                        out.push(Span {
-                            service: service.clone(),
-                            name: s.name.clone(),
-                            trace_id: hex::encode(&s.trace_id),
-                            span_id: hex::encode(&s.span_id),
-                            parent: hex::encode(&s.parent_span_id),
-                            attrs: s
-                                .attributes
-                                .iter()
-                                .map(|a| (a.key.clone(), value_string(a)))
-                                .collect(),
-                        });
-                    }
-                }
-            }
-            // An empty ExportTraceServiceResponse: everything accepted.
-            Vec::new()
-        }
-
-        let spans = Arc::new(Mutex::new(Vec::new()));
-        let requests = Arc::new(Mutex::new(0));
-        let app = axum::Router::new()
-            .route("/v1/traces", post(export))
-            .with_state((spans.clone(), requests.clone()));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind receiver");
-        let addr = listener.local_addr().expect("receiver addr");
-        tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("receiver");
-        });
-        Receiver {
-            url: format!("http://{addr}"),
-            spans,
-            requests,
-        }
-    }
-
-    fn spans(&self) -> Vec<Span> {
-        self.spans.lock().expect("lock").clone()
-    }
-}
+use super::common::{self, Gateway, GatewayOptions};
+use super::receiver::{Receiver, Span};
 
 /// What is still missing from the trace of the request sent with `caller`'s context;
 /// an empty list when the trace is complete and forms one tree under the caller.
