@@ -85,6 +85,14 @@ fn jetgate(
     Proc::spawn(name, &jetgate_bin(), &a, &envs, log)
 }
 
+async fn next_message(
+    sub: &mut async_nats::Subscriber,
+    wait: Duration,
+) -> Option<async_nats::Message> {
+    use futures::StreamExt;
+    tokio::time::timeout(wait, sub.next()).await.ok().flatten()
+}
+
 async fn nats_as(url: &str, creds: &Path) -> async_nats::Client {
     async_nats::ConnectOptions::with_credentials_file(creds)
         .await
@@ -384,25 +392,40 @@ async fn operator_mode_round_trip_and_permissions() {
             .subscribe(subject.clone())
             .await
             .expect("spy subscribe");
-        admin_nc.flush().await.expect("flush");
+        // `flush` only writes the socket, so the subscription is known to be live
+        // once the spy receives a probe that the edge published after it.
+        let mut live = false;
+        for _ in 0..50 {
+            edge_nc
+                .publish(subject.clone(), "probe".into())
+                .await
+                .expect("probe");
+            if next_message(&mut spy, Duration::from_millis(200))
+                .await
+                .is_some()
+            {
+                live = true;
+                break;
+            }
+        }
+        assert!(live, "the spy never saw the edge's probe on {subject}");
         for (who, c) in [("auth", &auth_nc), ("data", &data_nc), ("edge", &edge_nc)] {
             c.publish(subject.clone(), who.as_bytes().to_vec().into())
                 .await
                 .expect("publish");
             c.flush().await.expect("flush");
         }
-        // Each publisher's message was processed by the server before its flush
-        // returned, so anything from auth or data would arrive before the edge's.
+        // Messages from different connections have no order, so after the edge's
+        // message the spy keeps listening a while for anything auth or data got through.
         let mut seen = Vec::new();
-        while let Ok(Some(m)) = tokio::time::timeout(Duration::from_secs(10), {
-            use futures::StreamExt;
-            spy.next()
-        })
-        .await
-        {
+        let mut wait = Duration::from_secs(10);
+        while let Some(m) = next_message(&mut spy, wait).await {
+            if m.payload == "probe" {
+                continue;
+            }
             seen.push(String::from_utf8_lossy(&m.payload).to_string());
             if m.payload == "edge" {
-                break;
+                wait = Duration::from_secs(1);
             }
         }
         assert_eq!(

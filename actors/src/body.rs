@@ -2,10 +2,12 @@
 //! asked for) the rest streamed from the edge under credit.
 
 use bytes::{Bytes, BytesMut};
-use jetgate_protocol::messages::{BodyIn, SignedRequest};
+use jetgate_protocol::messages::{BodyIn, ChunkBatch, ChunkSig, Principal, SignedRequest};
 use jetgate_protocol::stream::{BodyReceiver, StreamError};
 use jetgate_protocol::{S3Error, S3ErrorCode};
+use tokio::task::JoinSet;
 
+use crate::incoming::Incoming;
 use crate::payload::PayloadVerifier;
 use crate::worker::Worker;
 
@@ -86,24 +88,42 @@ impl RequestBody {
     }
 }
 
+/// Chunk signatures sent to the auth verifier per call.
+pub(crate) const SIG_BATCH: usize = 256;
+
 /// A small request body (an XML document) read whole and verified before anything
-/// parses it: aws-chunked decoded, then lengths, SHA-256, Content-MD5 and any additional
-/// checksum checked ([`PayloadVerifier`]). Larger than `limit` is an error.
+/// parses it: aws-chunked decoded, then lengths, SHA-256, Content-MD5, any additional
+/// checksum ([`PayloadVerifier`]) and every chunk and trailer signature (by the auth
+/// verifier: a forged chunk must never be acted on). Larger than `limit` is an error.
 pub async fn read_small_verified(
     worker: &Worker,
+    inc: &Incoming,
+    principal: &Principal,
     signed: &SignedRequest,
     spec: Option<BodyIn>,
     inline: Bytes,
     limit: usize,
 ) -> Result<Vec<u8>, S3Error> {
     let mut verifier = PayloadVerifier::new(signed)?;
+    let mut checks = SigChecks::new(worker, inc, principal, verifier.mode().is_signed_chunked())?;
     let mut body = RequestBody::new(worker, spec, inline);
     let raw = body.read_small(limit).await?;
     let mut doc = Vec::with_capacity(raw.len());
     for piece in verifier.push(raw)? {
         doc.extend_from_slice(&piece);
     }
-    verifier.finish().await?;
+    let mut digests = verifier.finish().await?;
+    let chunks = std::mem::take(&mut digests.chunk_sigs);
+    let mut trailer = digests.trailer_sig.take();
+    let mut batches = chunks.chunks(SIG_BATCH).peekable();
+    while let Some(batch) = batches.next() {
+        let last = batches.peek().is_none();
+        checks.submit(batch.to_vec(), if last { trailer.take() } else { None });
+    }
+    if trailer.is_some() {
+        checks.submit(Vec::new(), trailer);
+    }
+    checks.wait().await?;
     Ok(doc)
 }
 
@@ -119,5 +139,80 @@ pub fn stream_error(e: StreamError) -> S3Error {
             format!("The request body ended early ({reason})."),
         ),
         other => S3Error::internal(other),
+    }
+}
+
+/// Chunk-signature batches checked by the auth verifier while the body still flows.
+pub(crate) struct SigChecks {
+    worker: Worker,
+    ctx: jetgate_protocol::headers::RequestContext,
+    access_key: String,
+    context: Option<jetgate_protocol::messages::ChunkContext>,
+    prev: String,
+    tasks: JoinSet<Result<(), S3Error>>,
+}
+
+impl SigChecks {
+    pub(crate) fn new(
+        worker: &Worker,
+        inc: &Incoming,
+        principal: &Principal,
+        signed: bool,
+    ) -> Result<Self, S3Error> {
+        let context = principal.chunk_context.clone();
+        if signed && context.is_none() {
+            return Err(S3Error::new(
+                S3ErrorCode::InvalidRequest,
+                "Signed chunked payload without a signed seed",
+            ));
+        }
+        Ok(SigChecks {
+            worker: worker.clone(),
+            ctx: inc.ctx.clone(),
+            access_key: principal.access_key.clone(),
+            prev: context
+                .as_ref()
+                .map(|c| c.seed_signature.clone())
+                .unwrap_or_default(),
+            context,
+            tasks: JoinSet::new(),
+        })
+    }
+
+    pub(crate) fn submit(&mut self, chunks: Vec<ChunkSig>, trailer: Option<ChunkSig>) {
+        let Some(context) = self.context.clone() else {
+            return;
+        };
+        let next = chunks.last().map(|c| c.signature.clone());
+        let prev = match next {
+            Some(n) => std::mem::replace(&mut self.prev, n),
+            None => self.prev.clone(),
+        };
+        let batch = ChunkBatch {
+            access_key: self.access_key.clone(),
+            context,
+            prev_signature: prev,
+            chunks,
+            trailer,
+        };
+        let worker = self.worker.clone();
+        let ctx = self.ctx.clone();
+        self.tasks
+            .spawn(async move { worker.verify_chunks(&ctx, &batch).await });
+    }
+
+    /// Fails fast if a finished check already rejected a chunk.
+    pub(crate) fn poll_failed(&mut self) -> Result<(), S3Error> {
+        while let Some(done) = self.tasks.try_join_next() {
+            done.map_err(S3Error::internal)??;
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn wait(&mut self) -> Result<(), S3Error> {
+        while let Some(done) = self.tasks.join_next().await {
+            done.map_err(S3Error::internal)??;
+        }
+        Ok(())
     }
 }

@@ -127,9 +127,9 @@ pub async fn put_bucket_cors(worker: &Worker, inc: &Incoming) -> Result<(), S3Er
     let env = inc.call::<BucketOp>()?;
     let call = env.msg;
     validate_bucket(&call.op.bucket)?;
-    worker.authenticate(&inc.ctx, &call.signed).await?;
+    let principal = worker.authenticate(&inc.ctx, &call.signed).await?;
     let doc =
-        read_small_verified(worker, &call.signed, call.body.clone(), env.body, MAX_DOC).await?;
+        read_small_verified(worker, inc, &principal, &call.signed, call.body.clone(), env.body, MAX_DOC).await?;
     let cfg = xml::parse(&doc)?;
     validate(&cfg)?;
     save(worker, &bucket_to_nats(&call.op.bucket), Some(&cfg)).await?;

@@ -75,9 +75,9 @@ pub async fn create_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Erro
     let env = inc.call::<BucketOp>()?;
     let call = env.msg;
     validate_bucket(&call.op.bucket)?;
-    worker.authenticate(&inc.ctx, &call.signed).await?;
+    let principal = worker.authenticate(&inc.ctx, &call.signed).await?;
     let xml =
-        read_small_verified(worker, &call.signed, call.body.clone(), env.body, 64 * 1024).await?;
+        read_small_verified(worker, inc, &principal, &call.signed, call.body.clone(), env.body, 64 * 1024).await?;
     if !xml.iter().all(u8::is_ascii_whitespace) {
         let doc: CreateBucketConfiguration = std::str::from_utf8(&xml)
             .ok()

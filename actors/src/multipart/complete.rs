@@ -36,9 +36,11 @@ pub async fn complete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let call: Call<CompleteUpload> = env.msg;
     let op = &call.op;
     let nats_bucket = crate::object::target(&op.bucket, &op.key)?;
-    worker.authenticate(&inc.ctx, &call.signed).await?;
+    let principal = worker.authenticate(&inc.ctx, &call.signed).await?;
     let xml = crate::body::read_small_verified(
         worker,
+        inc,
+        &principal,
         &call.signed,
         call.body.clone(),
         env.body,

@@ -21,7 +21,7 @@ use super::state::{
 use crate::body::RequestBody;
 use crate::incoming::Incoming;
 use crate::object::RangeReader;
-use crate::object::{SigChecks, SIG_BATCH};
+use crate::body::{SigChecks, SIG_BATCH};
 use crate::payload::md5x::Md5Stream;
 use crate::payload::{Digests, PayloadVerifier};
 use crate::store::ChunkWriter;

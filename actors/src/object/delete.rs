@@ -74,7 +74,7 @@ pub async fn delete_many(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
     let call = env.msg;
     validate_bucket(&call.op.bucket)?;
     let nats_bucket = bucket_to_nats(&call.op.bucket);
-    worker.authenticate(&inc.ctx, &call.signed).await?;
+    let principal = worker.authenticate(&inc.ctx, &call.signed).await?;
     let has_digest = call.signed.header("content-md5").is_some()
         || call
             .signed
@@ -90,6 +90,8 @@ pub async fn delete_many(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
     }
     let xml = crate::body::read_small_verified(
         worker,
+        inc,
+        &principal,
         &call.signed,
         call.body.clone(),
         env.body,

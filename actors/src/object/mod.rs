@@ -19,7 +19,6 @@ pub use get::get;
 pub(crate) use get::RangeReader;
 pub use post::post;
 pub use put::put;
-pub(crate) use put::{SigChecks, SIG_BATCH};
 pub use tagging::{delete_tagging, get_tagging, put_tagging};
 
 use base64::Engine;

@@ -1,18 +1,14 @@
 //! PutObject: stream the verified body into chunks, then publish the metadata. The object
 //! becomes visible only with that last publish; any failure before it purges the chunks.
 
-use jetgate_protocol::messages::{ChunkBatch, ChunkSig, Principal, PutObject, PutReply};
+use jetgate_protocol::messages::{Principal, PutObject, PutReply};
 use jetgate_protocol::{S3Error, S3ErrorCode};
-use tokio::task::JoinSet;
 
-use crate::body::RequestBody;
+use crate::body::{RequestBody, SigChecks, SIG_BATCH};
 use crate::incoming::Incoming;
 use crate::payload::{Digests, PayloadVerifier};
 use crate::store::ChunkWriter;
 use crate::worker::Worker;
-
-/// Chunk signatures sent to the auth verifier per call.
-pub(crate) const SIG_BATCH: usize = 256;
 
 pub async fn put(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let env = inc.call::<PutObject>()?;
@@ -112,79 +108,4 @@ fn precondition_failed() -> S3Error {
         S3ErrorCode::PreconditionFailed,
         "At least one of the pre-conditions you specified did not hold",
     )
-}
-
-/// Chunk-signature batches checked by the auth verifier while the body still flows.
-pub(crate) struct SigChecks {
-    worker: Worker,
-    ctx: jetgate_protocol::headers::RequestContext,
-    access_key: String,
-    context: Option<jetgate_protocol::messages::ChunkContext>,
-    prev: String,
-    tasks: JoinSet<Result<(), S3Error>>,
-}
-
-impl SigChecks {
-    pub(crate) fn new(
-        worker: &Worker,
-        inc: &Incoming,
-        principal: &Principal,
-        signed: bool,
-    ) -> Result<Self, S3Error> {
-        let context = principal.chunk_context.clone();
-        if signed && context.is_none() {
-            return Err(S3Error::new(
-                S3ErrorCode::InvalidRequest,
-                "Signed chunked payload without a signed seed",
-            ));
-        }
-        Ok(SigChecks {
-            worker: worker.clone(),
-            ctx: inc.ctx.clone(),
-            access_key: principal.access_key.clone(),
-            prev: context
-                .as_ref()
-                .map(|c| c.seed_signature.clone())
-                .unwrap_or_default(),
-            context,
-            tasks: JoinSet::new(),
-        })
-    }
-
-    pub(crate) fn submit(&mut self, chunks: Vec<ChunkSig>, trailer: Option<ChunkSig>) {
-        let Some(context) = self.context.clone() else {
-            return;
-        };
-        let next = chunks.last().map(|c| c.signature.clone());
-        let prev = match next {
-            Some(n) => std::mem::replace(&mut self.prev, n),
-            None => self.prev.clone(),
-        };
-        let batch = ChunkBatch {
-            access_key: self.access_key.clone(),
-            context,
-            prev_signature: prev,
-            chunks,
-            trailer,
-        };
-        let worker = self.worker.clone();
-        let ctx = self.ctx.clone();
-        self.tasks
-            .spawn(async move { worker.verify_chunks(&ctx, &batch).await });
-    }
-
-    /// Fails fast if a finished check already rejected a chunk.
-    pub(crate) fn poll_failed(&mut self) -> Result<(), S3Error> {
-        while let Some(done) = self.tasks.try_join_next() {
-            done.map_err(S3Error::internal)??;
-        }
-        Ok(())
-    }
-
-    pub(crate) async fn wait(&mut self) -> Result<(), S3Error> {
-        while let Some(done) = self.tasks.join_next().await {
-            done.map_err(S3Error::internal)??;
-        }
-        Ok(())
-    }
 }

@@ -173,9 +173,9 @@ pub async fn put_tagging(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
     let env = inc.call::<PutObjectTagging>()?;
     let call = env.msg;
     let nats_bucket = super::target(&call.op.bucket, &call.op.key)?;
-    worker.authenticate(&inc.ctx, &call.signed).await?;
+    let principal = worker.authenticate(&inc.ctx, &call.signed).await?;
     let xml =
-        read_small_verified(worker, &call.signed, call.body.clone(), env.body, MAX_BODY).await?;
+        read_small_verified(worker, inc, &principal, &call.signed, call.body.clone(), env.body, MAX_BODY).await?;
     let tags = parse_tagging(&xml)?;
     update(worker, &nats_bucket, &call.op.key, &tags).await?;
     tracing::debug!(tags = tags.len(), "object tagged");

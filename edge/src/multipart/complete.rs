@@ -1,10 +1,13 @@
 //! CompleteMultipartUpload at the edge. Errors found while the worker validates the
 //! request come back with their own status. Once the worker has claimed the upload it
-//! answers `pending`; the edge then starts `200 OK` at once, sends the XML declaration,
-//! a space for every worker heartbeat (so clients and proxies do not time out, as S3
-//! does), and finally the result or an `<Error>` document.
+//! answers `pending`. A Complete that settles within [`QUICK_COMPLETE`] still answers
+//! with its own status (a lost `If-None-Match: *` race is a 412, as S3 answers it);
+//! a longer one makes the edge start `200 OK`, send the XML declaration, a space for
+//! every worker heartbeat (so clients and proxies do not time out, as S3 does), and
+//! finally the result or an `<Error>` document.
 
 use std::io;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::response::Response;
@@ -16,12 +19,15 @@ use jetgate_protocol::messages::SignedRequest;
 use jetgate_protocol::multipart::{CompleteFinal, CompleteReply, CompleteUpload};
 use jetgate_protocol::mux::Route;
 use jetgate_protocol::stream::{classify, Frame};
-use jetgate_protocol::{Endpoint, S3Error};
+use jetgate_protocol::{Endpoint, S3Error, S3ErrorCode};
 
 use super::xml;
 use crate::call::call;
 use crate::encode;
 use crate::EdgeState;
+
+/// How long the edge waits for a pending Complete before it commits to `200 OK`.
+const QUICK_COMPLETE: Duration = Duration::from_secs(2);
 
 #[allow(clippy::too_many_arguments)]
 pub async fn handle(
@@ -81,9 +87,19 @@ pub async fn handle(
             &ctx.request_id,
         ));
     }
-    let Some(route) = r.route else {
+    let Some(mut route) = r.route else {
         return Err(S3Error::internal("pending Complete without a route"));
     };
+    let quick = Instant::now() + QUICK_COMPLETE;
+    loop {
+        let left = quick.saturating_duration_since(Instant::now());
+        let Some(msg) = route.recv_timeout(left).await else {
+            break;
+        };
+        if route.kind_of(&msg) == "d" {
+            return quick_final(&msg.payload, &resource, &ctx.request_id);
+        }
+    }
     let idle = state.cfg.stream.idle_timeout;
     let rid = ctx.request_id.clone();
     let stream = futures::stream::unfold(Phase::Start(route), move |phase| {
@@ -123,6 +139,22 @@ enum Phase {
     Start(Route),
     Wait(Route),
     Done,
+}
+
+/// The answer of a Complete that settled within the grace: the result, or the error
+/// with its own status.
+fn quick_final(payload: &Bytes, resource: &str, rid: &str) -> Result<Response, S3Error> {
+    let fin = jetgate_protocol::decode::<CompleteFinal>(payload)
+        .map_err(S3Error::internal)?
+        .msg;
+    match (fin.result, fin.error) {
+        (Some(r), _) => Ok(encode::xml_response(xml::complete(&r, resource), rid)),
+        (None, Some(e)) => Err(S3Error::new(
+            S3ErrorCode::from_wire(&e.code, e.status),
+            e.message,
+        )),
+        (None, None) => Err(S3Error::internal("Complete answered without a result")),
+    }
 }
 
 fn final_doc(payload: &Bytes, resource: &str, rid: &str) -> Bytes {
