@@ -163,6 +163,15 @@ pub enum CredentialsCmd {
         #[command(flatten)]
         policy: PolicyArgs,
     },
+    /// Seal every plaintext (format 1) record with the credentials key. Plaintext
+    /// records are refused by the auth role; run this once on a store written by an
+    /// old version.
+    Reseal {
+        #[command(flatten)]
+        nats: NatsArgs,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
     /// Remove an access key.
     Remove {
         #[command(flatten)]
@@ -302,6 +311,14 @@ pub async fn credentials(cmd: CredentialsCmd) -> anyhow::Result<()> {
                     describe(c.policy.as_ref())
                 );
             }
+        }
+        CredentialsCmd::Reseal { nats, key } => {
+            let store = keyed_store(&nats, &key).await?;
+            let resealed = store.reseal().await?;
+            for k in &resealed {
+                println!("sealed {k}");
+            }
+            println!("{} plaintext record(s) sealed", resealed.len());
         }
         CredentialsCmd::Remove { nats, access_key } => {
             let client = nats.connect("jetgate-credentials").await?;

@@ -110,6 +110,10 @@ struct CommonOpts {
     /// open each window shrinks to its share (never below one 252 KiB frame).
     #[arg(long, env = "JETGATE_STREAM_BUDGET", default_value_t = 32 * 1024 * 1024)]
     stream_budget: u64,
+    /// Address for /metrics and /healthz on their own listener (off when absent). With
+    /// it, the edge no longer answers unauthenticated /metrics on its S3 port.
+    #[arg(long, env = "JETGATE_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
 }
 
 impl CommonOpts {
@@ -130,9 +134,6 @@ struct WorkerOpts {
     /// Key sealing the S3 secrets (auth role only; `jetgate dev` makes one).
     #[command(flatten)]
     key: admin::KeyArgs,
-    /// Address for the worker's /metrics and /healthz (off when absent).
-    #[arg(long, env = "JETGATE_METRICS_LISTEN")]
-    metrics_listen: Option<SocketAddr>,
     /// Allowed clock skew of signed requests, in seconds.
     #[arg(long, env = "JETGATE_MAX_SKEW_SECS", default_value_t = 900)]
     max_skew_secs: u64,
@@ -239,6 +240,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Dev(a) => dev(a).await,
         Command::Edge(a) => {
+            serve_metrics(a.common.metrics_listen).await?;
             let client = a.nats.connect("jetgate-edge").await?;
             let (addr, server) = serve_edge(client, &a.edge, &a.common).await?;
             println!("endpoint: http://{addr}");
@@ -246,6 +248,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Worker(a) => {
+            serve_metrics(a.common.metrics_listen).await?;
             let client = a.nats.connect("jetgate-worker").await?;
             let sup = start_worker(client, &a.common, &a.worker, a.roles.clone()).await?;
             let names: Vec<&str> = a.roles.iter().map(|r| r.as_str()).collect();
@@ -272,6 +275,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn dev(a: DevArgs) -> anyhow::Result<()> {
+    serve_metrics(a.common.metrics_listen).await?;
     // An explicit --nats-url (flag or env) means "use that server"; otherwise start one.
     let own_server = !url_given() && std::env::var_os("JETGATE_NATS_URL").is_none();
     let mut nats_args = a.nats.clone();
@@ -367,6 +371,7 @@ async fn serve_edge(
         domain: opts.domain.clone(),
         region: common.region.clone(),
         stream: common.stream(),
+        metrics_on_s3_port: common.metrics_listen.is_none(),
         ..EdgeConfig::default()
     };
     let state = EdgeState::new(client, cfg).await?;
@@ -419,9 +424,6 @@ async fn start_worker(
         ..WorkerConfig::default()
     };
     let worker = Worker::new(client, cfg).await?;
-    if let Some(addr) = opts.metrics_listen {
-        serve_metrics(addr).await?;
-    }
     if roles.contains(&Role::Object) {
         spawn_janitor(worker.clone());
     }
@@ -434,8 +436,11 @@ async fn start_worker(
     Ok(sup)
 }
 
-/// The worker's own /metrics and /healthz (the edge serves both on its S3 port).
-async fn serve_metrics(addr: SocketAddr) -> anyhow::Result<()> {
+/// /metrics and /healthz on their own listener, when `--metrics-listen` names one.
+async fn serve_metrics(addr: Option<SocketAddr>) -> anyhow::Result<()> {
+    let Some(addr) = addr else {
+        return Ok(());
+    };
     use axum::routing::get;
     let app = axum::Router::new()
         .route(
@@ -446,7 +451,7 @@ async fn serve_metrics(addr: SocketAddr) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding metrics listener {addr}"))?;
-    tracing::info!(%addr, "worker metrics listening");
+    tracing::info!(%addr, "metrics listening");
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "metrics server failed");

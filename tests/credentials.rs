@@ -107,7 +107,8 @@ async fn secrets_sealed_policies_and_rotation() {
     assert!(listed.contains(common::ACCESS_KEY) && listed.contains("encrypted"));
     assert!(!listed.contains("NOKEYADD"));
 
-    // A plaintext format-1 record (older versions) is still served.
+    // A plaintext format-1 record (older versions) is refused: whoever could write one
+    // would choose a key's secret. `credentials reseal` seals it, and then it serves.
     let kv = g
         .nats
         .jetstream()
@@ -127,6 +128,34 @@ async fn secrets_sealed_policies_and_rotation() {
     .expect("put legacy");
     let legacy = g.client_with("LEGACYKEY", legacy_secret, |b| b);
     let bucket = g.bucket("sealed").await;
+    wait_for(
+        &legacy,
+        "the plaintext record refused",
+        "InvalidAccessKeyId",
+    )
+    .await;
+    let logs: String = g
+        .procs()
+        .iter()
+        .map(|p| std::fs::read_to_string(p.log_path()).unwrap_or_default())
+        .collect();
+    assert!(logs.contains("plaintext credential refused"), "{logs}");
+    let before = kv.get("LEGACYKEY").await.expect("get").expect("record");
+    let resealed = ok(credentials(&g, Some(CREDENTIALS_KEY), &["reseal"]));
+    assert!(resealed.contains("sealed LEGACYKEY"), "{resealed}");
+    assert!(
+        resealed.contains("1 plaintext record(s) sealed"),
+        "{resealed}"
+    );
+    let after = kv.get("LEGACYKEY").await.expect("get").expect("record");
+    assert_ne!(before, after);
+    assert!(
+        !String::from_utf8_lossy(&after).contains(legacy_secret),
+        "the resealed record still holds the secret in clear"
+    );
+    let again = ok(credentials(&g, Some(CREDENTIALS_KEY), &["reseal"]));
+    assert!(again.contains("0 plaintext record(s) sealed"), "{again}");
+    wait_for(&legacy, "the resealed record", "OK").await;
     legacy
         .put_object()
         .bucket(&bucket)
@@ -134,7 +163,7 @@ async fn secrets_sealed_policies_and_rotation() {
         .body(ByteStream::from_static(b"x"))
         .send()
         .await
-        .expect("format-1 credential still works");
+        .expect("the resealed credential works");
 
     // --- Policies -----------------------------------------------------------------
     let other = g.bucket("other").await;
@@ -286,8 +315,8 @@ async fn secrets_sealed_policies_and_rotation() {
     let log = std::fs::read_to_string(&wrong).expect("worker log");
     assert!(log.contains("sealed with credentials key"), "{log}");
     assert!(!log.contains(SECRET_KEY));
-    // The plaintext format-1 record is not affected by the key.
-    assert_eq!(code(legacy.list_buckets().send().await), "OK");
+    // The resealed record is sealed with the good key too.
+    assert_eq!(code(legacy.list_buckets().send().await), "InternalError");
 
     // A worker without any key refuses to start the auth role.
     let dir = common::temp_dir("nokey-");

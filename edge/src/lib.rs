@@ -10,7 +10,6 @@ pub mod features;
 mod handler;
 mod multipart;
 mod post_object;
-pub mod router;
 pub mod telemetry;
 
 use std::sync::Arc;
@@ -34,6 +33,9 @@ pub struct EdgeConfig {
     pub stream: StreamConfig,
     /// Request-body bytes sent inline with the call (the rest streams under credit).
     pub inline_body_limit: usize,
+    /// Answers unauthenticated `GET /metrics` on the S3 port; off when the process
+    /// serves metrics on a listener of their own (`--metrics-listen`).
+    pub metrics_on_s3_port: bool,
 }
 
 impl Default for EdgeConfig {
@@ -43,6 +45,7 @@ impl Default for EdgeConfig {
             region: "us-east-1".into(),
             stream: StreamConfig::default(),
             inline_body_limit: 128 * 1024,
+            metrics_on_s3_port: true,
         }
     }
 }
@@ -76,7 +79,7 @@ async fn dispatch(state: State<Arc<EdgeState>>, req: Request) -> Response {
     match (req.method().as_str(), req.uri().path(), plain) {
         ("GET", "/healthz", true) => (StatusCode::OK, "ok\n").into_response(),
         ("GET", "/readyz", true) => readyz(&state).await,
-        ("GET", "/metrics", true) => (
+        ("GET", "/metrics", true) if state.cfg.metrics_on_s3_port => (
             StatusCode::OK,
             [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
             telemetry::render(),

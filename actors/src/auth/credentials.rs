@@ -1,12 +1,15 @@
 //! Access keys and their secrets in a NATS KV bucket that only the auth role (and the
 //! `jetgate credentials` admin command) reads. Auth workers cache entries and follow the
-//! bucket with a watch, so an added or removed key takes effect at once on every worker.
+//! bucket with a watch, so an added or removed key takes effect at once on every worker;
+//! a cached entry is trusted for at most 30 s, and not at all while the watch is down.
 //! Secrets are sealed with the credentials key (see `sealed`); a key can hold several
 //! secrets at once while it is rotated.
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, kv};
 use futures::StreamExt;
@@ -37,6 +40,8 @@ pub enum CredentialError {
     BadKey(String),
     #[error("no access key {0}")]
     NotFound(String),
+    #[error("credential {0} is stored in plaintext (format 1) and is refused; run `jetgate credentials reseal`")]
+    Plaintext(String),
 }
 
 /// One access key. `Debug` never prints the secret.
@@ -140,12 +145,35 @@ fn check_secret(secret_key: &str) -> Result<(), CredentialError> {
     Ok(())
 }
 
-/// The credential bucket plus this process's cache of it.
+/// How long a cached credential is trusted even while the watch runs: a watch that
+/// stalls without ending cannot keep a removed key alive longer than this.
+const MAX_AGE: Duration = Duration::from_secs(30);
+/// How long "no such key" is remembered, so a flood of random access keys does not cost
+/// a KV read each; bounded in entries.
+const MISS_TTL: Duration = Duration::from_secs(2);
+const MISS_ENTRIES: usize = 10_000;
+/// Pause before the watch is restarted after it ended.
+const WATCH_RETRY: Duration = Duration::from_secs(1);
+
+struct Cached {
+    cred: Credential,
+    at: Instant,
+}
+
+#[derive(Default)]
+struct Cache {
+    hits: HashMap<String, Cached>,
+    misses: HashMap<String, Instant>,
+}
+
+/// The credential bucket plus this process's cache of it. The cache is trusted only
+/// while the watch runs; while it is down every lookup reads the bucket.
 #[derive(Clone)]
 pub struct CredentialStore {
     kv: kv::Store,
-    cache: Arc<RwLock<HashMap<String, Credential>>>,
-    /// Opens sealed records; without it only format-1 (plaintext) records are readable.
+    cache: Arc<RwLock<Cache>>,
+    watching: Arc<AtomicBool>,
+    /// Opens sealed records; without it no record is readable (plaintext ones never are).
     key: Option<Arc<CredentialsKey>>,
 }
 
@@ -167,7 +195,8 @@ impl CredentialStore {
         };
         Ok(CredentialStore {
             kv,
-            cache: Arc::new(RwLock::new(HashMap::new())),
+            cache: Arc::default(),
+            watching: Arc::default(),
             key: None,
         })
     }
@@ -178,67 +207,119 @@ impl CredentialStore {
         self
     }
 
-    /// Keeps the cache in step with the bucket until the process ends.
+    /// Keeps the cache in step with the bucket until the process ends; a watch that
+    /// ends is restarted, and until it is, lookups go to the bucket.
     pub async fn follow(&self) -> Result<(), CredentialError> {
-        let mut watch = self
-            .kv
-            .watch_all()
-            .await
-            .map_err(|e| CredentialError::Unavailable(e.to_string()))?;
-        let cache = self.cache.clone();
-        let key = self.key.clone();
+        let first = self.watch().await?;
+        let store = self.clone();
         tokio::spawn(async move {
-            while let Some(entry) = watch.next().await {
-                let Ok(entry) = entry else { continue };
-                let mut c = cache.write().unwrap_or_else(|p| p.into_inner());
-                match entry.operation {
-                    kv::Operation::Put => {
-                        match sealed::open(&entry.value, &entry.key, key.as_deref()) {
-                            Ok(cred) => {
-                                c.insert(entry.key.clone(), cred);
-                            }
-                            Err(e) => {
-                                // Dropped from the cache: requests for it re-read the
-                                // bucket and fail closed (InternalError), never plaintext.
-                                c.remove(&entry.key);
-                                tracing::error!(access_key = %entry.key, error = %e, "unreadable credential")
-                            }
-                        }
-                    }
-                    kv::Operation::Delete | kv::Operation::Purge => {
-                        c.remove(&entry.key);
-                    }
+            let mut watch = Some(first);
+            loop {
+                if let Some(w) = watch.take() {
+                    store.apply(w).await;
+                    tracing::warn!(
+                        "credential watch ended; lookups read the bucket until it is back"
+                    );
+                }
+                tokio::time::sleep(WATCH_RETRY).await;
+                match store.watch().await {
+                    Ok(w) => watch = Some(w),
+                    Err(e) => tracing::warn!(error = %e, "credential watch not restarted yet"),
                 }
             }
         });
         Ok(())
     }
 
-    pub async fn get(&self, access_key: &str) -> Result<Option<Credential>, CredentialError> {
-        if let Some(c) = self
-            .cache
-            .read()
+    async fn watch(&self) -> Result<kv::Watch, CredentialError> {
+        self.kv
+            .watch_all()
+            .await
+            .map_err(|e| CredentialError::Unavailable(e.to_string()))
+    }
+
+    /// Applies watch entries to the cache until the watch ends.
+    async fn apply(&self, mut watch: kv::Watch) {
+        self.watching.store(true, Ordering::SeqCst);
+        while let Some(entry) = watch.next().await {
+            let Ok(entry) = entry else { break };
+            let mut c = self.cache.write().unwrap_or_else(|p| p.into_inner());
+            c.misses.remove(&entry.key);
+            match entry.operation {
+                kv::Operation::Put => {
+                    match sealed::open(&entry.value, &entry.key, self.key.as_deref()) {
+                        Ok(cred) => {
+                            let at = Instant::now();
+                            c.hits.insert(entry.key.clone(), Cached { cred, at });
+                        }
+                        Err(e) => {
+                            // Dropped from the cache: requests for it re-read the bucket
+                            // and fail closed, never plaintext.
+                            c.hits.remove(&entry.key);
+                            tracing::error!(access_key = %entry.key, error = %e, "unreadable credential")
+                        }
+                    }
+                }
+                kv::Operation::Delete | kv::Operation::Purge => {
+                    c.hits.remove(&entry.key);
+                }
+            }
+        }
+        self.watching.store(false, Ordering::SeqCst);
+        self.cache
+            .write()
             .unwrap_or_else(|p| p.into_inner())
+            .misses
+            .clear();
+    }
+
+    /// What the cache knows: `Some(Some(cred))`, `Some(None)` for a recent miss, `None`
+    /// when the bucket must be read.
+    fn cached(&self, access_key: &str) -> Option<Option<Credential>> {
+        if !self.watching.load(Ordering::SeqCst) {
+            return None;
+        }
+        let c = self.cache.read().unwrap_or_else(|p| p.into_inner());
+        if let Some(hit) = c.hits.get(access_key).filter(|h| h.at.elapsed() < MAX_AGE) {
+            return Some(Some(hit.cred.clone()));
+        }
+        c.misses
             .get(access_key)
-        {
-            return Ok(Some(c.clone()));
+            .filter(|at| at.elapsed() < MISS_TTL)
+            .map(|_| None)
+    }
+
+    pub async fn get(&self, access_key: &str) -> Result<Option<Credential>, CredentialError> {
+        if let Some(known) = self.cached(access_key) {
+            return Ok(known);
         }
         if access_key.is_empty() || !access_key.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Ok(None);
         }
-        let Some(raw) = self
+        let raw = self
             .kv
             .get(access_key)
             .await
-            .map_err(|e| CredentialError::Unavailable(e.to_string()))?
-        else {
+            .map_err(|e| CredentialError::Unavailable(e.to_string()))?;
+        let mut c = self.cache.write().unwrap_or_else(|p| p.into_inner());
+        let Some(raw) = raw else {
+            if c.misses.len() >= MISS_ENTRIES {
+                c.misses.retain(|_, at| at.elapsed() < MISS_TTL);
+            }
+            if c.misses.len() < MISS_ENTRIES {
+                c.misses.insert(access_key.to_string(), Instant::now());
+            }
             return Ok(None);
         };
         let cred = sealed::open(&raw, access_key, self.key.as_deref())?;
-        self.cache
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(access_key.to_string(), cred.clone());
+        let at = Instant::now();
+        c.hits.insert(
+            access_key.to_string(),
+            Cached {
+                cred: cred.clone(),
+                at,
+            },
+        );
         Ok(Some(cred))
     }
 
@@ -264,6 +345,7 @@ impl CredentialStore {
         self.cache
             .write()
             .unwrap_or_else(|p| p.into_inner())
+            .hits
             .remove(access_key);
         Ok(true)
     }
@@ -285,6 +367,35 @@ impl CredentialStore {
             .get(access_key)
             .await
             .map_err(|e| CredentialError::Unavailable(e.to_string()))
+    }
+
+    /// Seals every plaintext (format 1) record; returns their access keys. Each is
+    /// written only if unchanged since it was read, so a concurrent edit is not lost.
+    pub async fn reseal(&self) -> Result<Vec<String>, CredentialError> {
+        let key = self.key.as_deref().ok_or(CredentialError::KeyMissing)?;
+        let mut done = Vec::new();
+        for part in self.list().await? {
+            if part.format >= 2 {
+                continue;
+            }
+            let unavailable = |e: String| CredentialError::Unavailable(e);
+            let Some(entry) = self
+                .kv
+                .entry(&part.access_key)
+                .await
+                .map_err(|e| unavailable(e.to_string()))?
+            else {
+                continue;
+            };
+            let cred = sealed::open_plaintext(&entry.value, &part.access_key)?;
+            let raw = sealed::seal(&cred, key)?;
+            self.kv
+                .update(&part.access_key, raw.into(), entry.revision)
+                .await
+                .map_err(|e| unavailable(e.to_string()))?;
+            done.push(part.access_key);
+        }
+        Ok(done)
     }
 
     /// Every key's readable part (no credentials key needed).

@@ -38,13 +38,22 @@ async fn credential(worker: &Worker, access_key: &str) -> Result<Credential, S3E
         .await?
         .get(access_key)
         .await
-        .map_err(S3Error::internal)?
-        .ok_or_else(|| {
-            S3Error::new(
-                S3ErrorCode::InvalidAccessKeyId,
-                "The AWS Access Key Id you provided does not exist in our records.",
-            )
-        })
+        .map_err(|e| match e {
+            // Refused, never served: the operator migrates it with `credentials reseal`.
+            credentials::CredentialError::Plaintext(_) => {
+                tracing::error!(access_key, error = %e, "plaintext credential refused");
+                no_such_key()
+            }
+            e => S3Error::internal(e),
+        })?
+        .ok_or_else(no_such_key)
+}
+
+fn no_such_key() -> S3Error {
+    S3Error::new(
+        S3ErrorCode::InvalidAccessKeyId,
+        "The AWS Access Key Id you provided does not exist in our records.",
+    )
 }
 
 fn verify_config(worker: &Worker) -> sigv4::VerifyConfig {

@@ -197,15 +197,9 @@ pub fn open(
     key: Option<&CredentialsKey>,
 ) -> Result<Credential, CredentialError> {
     let cred = match format_of(raw)? {
-        1 => {
-            let c: Credential =
-                serde_json::from_slice(raw).map_err(|e| CredentialError::Corrupt(e.to_string()))?;
-            tracing::warn!(
-                access_key = %c.access_key,
-                "credential stored in plaintext (format 1); re-add it to encrypt it"
-            );
-            c
-        }
+        // A plaintext record is refused, never a fallback: whoever could write one into
+        // the bucket would choose the secret of any key.
+        1 => return Err(CredentialError::Plaintext(stored_under.to_string())),
         SEALED_FORMAT => {
             let rec: SealedRecord =
                 serde_json::from_slice(raw).map_err(|e| CredentialError::Corrupt(e.to_string()))?;
@@ -249,6 +243,23 @@ pub fn open(
         )));
     }
     Ok(cred)
+}
+
+/// Reads a plaintext (format 1) record, for `jetgate credentials reseal` only: the
+/// operator migrating a store they trust. Nothing that serves requests calls this.
+pub fn open_plaintext(raw: &[u8], stored_under: &str) -> Result<Credential, CredentialError> {
+    if format_of(raw)? != 1 {
+        return Err(CredentialError::Corrupt("not a plaintext record".into()));
+    }
+    let c: Credential =
+        serde_json::from_slice(raw).map_err(|e| CredentialError::Corrupt(e.to_string()))?;
+    if c.access_key != stored_under {
+        return Err(CredentialError::Corrupt(format!(
+            "record for {:?} stored under {stored_under:?}",
+            c.access_key
+        )));
+    }
+    Ok(c)
 }
 
 /// The readable part of any record, for listings (no key needed).
@@ -322,12 +333,25 @@ mod tests {
     }
 
     #[test]
-    fn plaintext_format_1_is_still_read() {
+    fn plaintext_records_are_refused_and_only_reseal_reads_them() {
         let raw = br#"{"format":1,"access_key":"OLDKEY","secret_key":"oldsecret123","owner_id":"o","display_name":"d"}"#;
-        let c = open(raw, "OLDKEY", None).expect("format 1");
-        assert_eq!(c.secret_key, "oldsecret123");
         let legacy = br#"{"access_key":"OLDKEY","secret_key":"oldsecret123","owner_id":"o","display_name":"d"}"#;
-        assert!(open(legacy, "OLDKEY", Some(&CredentialsKey::generate())).is_ok());
+        let key = CredentialsKey::generate();
+        for r in [&raw[..], &legacy[..]] {
+            for k in [None, Some(&key)] {
+                assert!(matches!(
+                    open(r, "OLDKEY", k),
+                    Err(CredentialError::Plaintext(_))
+                ));
+            }
+            assert_eq!(
+                open_plaintext(r, "OLDKEY")
+                    .expect("reseal reads it")
+                    .secret_key,
+                "oldsecret123"
+            );
+            assert!(open_plaintext(r, "OTHER").is_err(), "moved record");
+        }
         assert_eq!(public_part(raw).expect("public").access_key, "OLDKEY");
     }
 

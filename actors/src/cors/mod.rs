@@ -28,6 +28,9 @@ use crate::worker::Worker;
 /// How long a worker trusts its cached copy of a bucket's rules.
 pub const CACHE_TTL: Duration = Duration::from_millis(1500);
 
+/// Most buckets whose rules a worker caches.
+const CACHE_ENTRIES: usize = 10_000;
+
 /// Largest PutBucketCors document accepted (100 rules fit comfortably).
 const MAX_DOC: usize = 256 * 1024;
 
@@ -44,11 +47,14 @@ fn cache_get(nats_bucket: &str) -> Option<Option<Arc<CorsConfiguration>>> {
 
 fn cache_put(nats_bucket: &str, cfg: Option<Arc<CorsConfiguration>>) {
     if let Ok(mut cache) = CACHE.lock() {
-        // Bounded: expired entries go whenever the map grows large.
-        if cache.len() > 10_000 {
+        // Bounded: expired entries go whenever the map grows large, and while it is
+        // still full new buckets are not cached (they are read each time instead).
+        if cache.len() >= CACHE_ENTRIES {
             cache.retain(|_, (at, _)| at.elapsed() < CACHE_TTL);
         }
-        cache.insert(nats_bucket.to_string(), (Instant::now(), cfg));
+        if cache.len() < CACHE_ENTRIES || cache.contains_key(nats_bucket) {
+            cache.insert(nats_bucket.to_string(), (Instant::now(), cfg));
+        }
     }
 }
 
@@ -127,9 +133,17 @@ pub async fn put_bucket_cors(worker: &Worker, inc: &Incoming) -> Result<(), S3Er
     let env = inc.call::<BucketOp>()?;
     let call = env.msg;
     validate_bucket(&call.op.bucket)?;
-    let principal = worker.authenticate(&inc.ctx, &call.signed).await?;
-    let doc =
-        read_small_verified(worker, inc, &principal, &call.signed, call.body.clone(), env.body, MAX_DOC).await?;
+    let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
+    let doc = read_small_verified(
+        worker,
+        inc,
+        &principal,
+        &call.signed,
+        call.body.clone(),
+        env.body,
+        MAX_DOC,
+    )
+    .await?;
     let cfg = xml::parse(&doc)?;
     validate(&cfg)?;
     save(worker, &bucket_to_nats(&call.op.bucket), Some(&cfg)).await?;
@@ -140,7 +154,7 @@ pub async fn put_bucket_cors(worker: &Worker, inc: &Incoming) -> Result<(), S3Er
 pub async fn get_bucket_cors(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let call = inc.call::<BucketOp>()?.msg;
     validate_bucket(&call.op.bucket)?;
-    worker.authenticate(&inc.ctx, &call.signed).await?;
+    worker.authenticate(inc, &call.signed, &call.op).await?;
     let config = load(worker, &bucket_to_nats(&call.op.bucket))
         .await?
         .ok_or_else(|| {
@@ -155,7 +169,7 @@ pub async fn get_bucket_cors(worker: &Worker, inc: &Incoming) -> Result<(), S3Er
 pub async fn delete_bucket_cors(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let call = inc.call::<BucketOp>()?.msg;
     validate_bucket(&call.op.bucket)?;
-    worker.authenticate(&inc.ctx, &call.signed).await?;
+    worker.authenticate(inc, &call.signed, &call.op).await?;
     save(worker, &bucket_to_nats(&call.op.bucket), None).await?;
     tracing::info!(bucket = %call.op.bucket, "bucket CORS deleted");
     inc.reply(&Ack {}, &[]).await
