@@ -4,6 +4,7 @@
 pub mod auth;
 mod body;
 pub mod cors;
+mod gate;
 mod incoming;
 pub mod listing;
 pub mod multipart;

@@ -14,6 +14,8 @@ use jetgate_protocol::{Endpoint, S3Error, S3ErrorCode};
 use serde::{de::DeserializeOwned, Serialize};
 use tracing::Instrument;
 
+use crate::gate::Acts;
+use crate::incoming::Incoming;
 use crate::store::Store;
 
 /// Settings of a worker process.
@@ -188,14 +190,18 @@ impl Worker {
     }
 
     /// Has the auth verifier check the signature; returns who signed.
+    /// Checks that the signed request is the call (see `gate`), that its signature
+    /// holds, and that the key's policy allows what it does.
     pub async fn authenticate(
         &self,
-        ctx: &RequestContext,
+        inc: &Incoming,
         signed: &SignedRequest,
+        op: &impl Acts,
     ) -> Result<Principal, S3Error> {
-        let principal = self.verify_signature(ctx, signed).await?;
+        let routed = crate::gate::check(inc.endpoint, signed, &op.names())?;
+        let principal = self.verify_signature(&inc.ctx, signed).await?;
         // The key's policy (buckets, prefixes, operations) applies to every endpoint.
-        crate::auth::policy::enforce(&principal, signed)?;
+        crate::auth::policy::enforce(&principal, &routed, &signed.query)?;
         Ok(principal)
     }
 

@@ -22,29 +22,8 @@ use tokio::task::JoinHandle;
 
 use crate::call::ask;
 use crate::encode::{self, xml::escape};
-use crate::router::{Operation, Routed};
 use crate::EdgeState;
-
-/// The operations of this module, as the router names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CorsAction {
-    PutBucketCors,
-    GetBucketCors,
-    DeleteBucketCors,
-    /// `OPTIONS /bucket[/key]`.
-    Preflight,
-}
-
-impl CorsAction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CorsAction::PutBucketCors => "PutBucketCors",
-            CorsAction::GetBucketCors => "GetBucketCors",
-            CorsAction::DeleteBucketCors => "DeleteBucketCors",
-            CorsAction::Preflight => "PreflightRequest",
-        }
-    }
-}
+use jetgate_protocol::route::{CorsAction, Operation, Routed};
 
 const METHODS: &[&str] = &["GET", "PUT", "POST", "DELETE", "HEAD"];
 

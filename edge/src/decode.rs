@@ -7,60 +7,18 @@ use http::HeaderMap;
 use jetgate_protocol::messages::{
     ByteRange, Conditions, CopyObject, GetObject, ObjectHeaders, PutObject,
 };
-use jetgate_protocol::names::{validate_bucket, validate_key};
 use jetgate_protocol::{S3Error, S3ErrorCode};
 
 mod list;
 
+pub use jetgate_protocol::query::{percent_decode, query_pairs, query_value};
+pub use jetgate_protocol::route::copy_source;
 pub use list::list_objects;
 
 /// Largest total size of `x-amz-meta-*` names and values, as S3 counts it.
 pub const MAX_USER_METADATA: usize = 2048;
 
 const META_PREFIX: &str = "x-amz-meta-";
-
-/// Query pairs in order, names and values percent-decoded. A `+` decodes to a space, as
-/// S3 reads query strings (form encoding); SDKs send a literal plus as `%2B`. Bytes that
-/// are not UTF-8 become U+FFFD: query values are never used as names.
-pub fn query_pairs(raw: &str) -> Vec<(String, String)> {
-    raw.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode_lossy(name), decode_lossy(value))
-        })
-        .collect()
-}
-
-/// The first value of a query parameter.
-pub fn query_value<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    query
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
-}
-
-fn decode_lossy(raw: &str) -> String {
-    let raw = raw.replace('+', " ");
-    percent_encoding::percent_decode_str(&raw)
-        .decode_utf8_lossy()
-        .into_owned()
-}
-
-/// Percent-decodes a path component; invalid UTF-8 is `InvalidURI` as S3 answers.
-pub(crate) fn percent_decode(raw: &str, plus_as_space: bool) -> Result<String, S3Error> {
-    let spaced;
-    let raw = if plus_as_space && raw.contains('+') {
-        spaced = raw.replace('+', " ");
-        spaced.as_str()
-    } else {
-        raw
-    };
-    percent_encoding::percent_decode_str(raw)
-        .decode_utf8()
-        .map(|s| s.into_owned())
-        .map_err(|_| S3Error::new(S3ErrorCode::InvalidURI, "Couldn't parse the specified URI."))
-}
 
 /// A header as text. Values with bytes beyond ASCII are kept when they are UTF-8
 /// (hyper accepts them as obs-text); anything else is replaced, never a panic.
@@ -184,31 +142,6 @@ pub fn copy_source_range(h: &HeaderMap) -> Result<Option<(u64, u64)>, S3Error> {
             "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy",
         )),
     }
-}
-
-/// `x-amz-copy-source` → (bucket, key): URL-encoded `bucket/key` or `/bucket/key`,
-/// optionally `?versionId=null` (the only version an unversioned bucket has).
-pub fn copy_source(value: &str) -> Result<(String, String), S3Error> {
-    let invalid = |msg: &str| S3Error::new(S3ErrorCode::InvalidArgument, msg);
-    // A `?` that belongs to the key arrives as %3F, so a literal one starts the query.
-    let (path, query) = value.trim().split_once('?').unwrap_or((value.trim(), ""));
-    for (name, v) in query_pairs(query) {
-        match (name.as_str(), v.as_str()) {
-            ("versionId", "null") => {}
-            ("versionId", _) => return Err(invalid("Invalid version id specified")),
-            _ => return Err(invalid("Invalid copy source")),
-        }
-    }
-    let path = path.strip_prefix('/').unwrap_or(path);
-    // Header, not URL: `+` stays a plus; SDKs percent-encode spaces here.
-    let decoded =
-        percent_decode(path, false).map_err(|_| invalid("Invalid copy source encoding"))?;
-    let (bucket, key) = decoded.split_once('/').ok_or_else(|| {
-        invalid("Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
-    })?;
-    validate_bucket(bucket).map_err(|_| invalid("Invalid copy source bucket name"))?;
-    validate_key(key)?;
-    Ok((bucket.to_string(), key.to_string()))
 }
 
 /// `response-*` query parameters and the header each one overrides.

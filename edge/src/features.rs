@@ -18,35 +18,8 @@ pub use decode::{object_attributes, object_attributes_call, object_versions, Att
 
 use crate::call::ask;
 use crate::encode;
-use crate::router::Routed;
 use crate::EdgeState;
-
-/// The operations of this module, as the router names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FeatureAction {
-    GetObjectTagging,
-    PutObjectTagging,
-    DeleteObjectTagging,
-    GetObjectAttributes,
-    GetBucketVersioning,
-    ListObjectVersions,
-    GetObjectLockConfiguration,
-}
-
-impl FeatureAction {
-    /// The S3 action name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FeatureAction::GetObjectTagging => "GetObjectTagging",
-            FeatureAction::PutObjectTagging => "PutObjectTagging",
-            FeatureAction::DeleteObjectTagging => "DeleteObjectTagging",
-            FeatureAction::GetObjectAttributes => "GetObjectAttributes",
-            FeatureAction::GetBucketVersioning => "GetBucketVersioning",
-            FeatureAction::ListObjectVersions => "ListObjectVersions",
-            FeatureAction::GetObjectLockConfiguration => "GetObjectLockConfiguration",
-        }
-    }
-}
+use jetgate_protocol::route::{FeatureAction, Routed};
 
 /// A routed request of this module, as the handler hands it over.
 pub struct FeatureRequest<'a> {

@@ -19,8 +19,8 @@ use tracing::Instrument;
 use crate::call::{ask, call, Reply};
 use crate::decode;
 use crate::encode::{self, xml};
-use crate::router::{route, Operation, Routed};
 use crate::EdgeState;
+use jetgate_protocol::route::{route, Operation, Routed};
 
 pub async fn s3(State(state): State<Arc<EdgeState>>, req: Request) -> Response {
     // A caller's traceparent (Traefik, an instrumented client) continues its trace.
@@ -134,7 +134,7 @@ pub async fn s3(State(state): State<Arc<EdgeState>>, req: Request) -> Response {
 
 fn signed_request(req: &Request, domain: Option<&str>) -> SignedRequest {
     SignedRequest {
-        virtual_host_bucket: crate::router::virtual_host_bucket(req.headers(), domain),
+        virtual_host_bucket: jetgate_protocol::route::virtual_host_bucket(req.headers(), domain),
         method: req.method().as_str().to_string(),
         path: req.uri().path().to_string(),
         query: req.uri().query().unwrap_or("").to_string(),

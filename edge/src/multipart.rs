@@ -20,8 +20,8 @@ use jetgate_protocol::{Endpoint, S3Error, S3ErrorCode};
 use crate::call::ask;
 use crate::decode::{self, query_pairs, query_value};
 use crate::encode;
-use crate::router::{MultipartAction, Routed};
 use crate::EdgeState;
+use jetgate_protocol::route::{MultipartAction, Routed};
 
 /// A routed multipart request, as the handler hands it over.
 pub struct MultipartRequest<'a> {

@@ -15,7 +15,9 @@ pub mod names;
 pub mod otel;
 pub mod policy;
 pub mod post;
+pub mod query;
 pub mod roles;
+pub mod route;
 pub mod stream;
 pub mod tagging;
 

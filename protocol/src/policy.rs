@@ -1,11 +1,13 @@
 //! Per-access-key policies: which buckets, key prefixes and kinds of operation a key may
 //! use. The auth verifier returns the signer's policy with the principal; the data role
 //! that received the request checks it against what the request does (derived here from
-//! the signed request itself, so every endpoint is covered by one check).
+//! the route table's reading of the signed request, so every endpoint is covered by one
+//! check).
 
 use serde::{Deserialize, Serialize};
 
-use crate::messages::SignedRequest;
+use crate::query::{query_pairs, query_value};
+use crate::route::Routed;
 
 /// Kinds of operation a policy grants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -105,126 +107,84 @@ fn bucket_matches(pattern: &str, bucket: &str) -> bool {
     }
 }
 
-fn query_has(query: &str, name: &str) -> bool {
-    query
-        .split('&')
-        .any(|kv| kv.split_once('=').map_or(kv, |(k, _)| k) == name)
-}
-
-fn query_value(query: &str, name: &str) -> Option<String> {
-    query.split('&').find_map(|kv| {
-        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-        (k == name).then(|| decode(&v.replace('+', " ")))
-    })
-}
-
-/// Percent-decodes a path or query component (invalid escapes are kept as they are).
-fn decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s)
-        .decode_utf8_lossy()
-        .into_owned()
-}
-
-/// What a signed S3 request does, as policy accesses (copies also read their source).
-pub fn accesses(signed: &SignedRequest) -> Vec<Access> {
-    let path = signed.path.trim_start_matches('/');
-    let (bucket, key) = match &signed.virtual_host_bucket {
-        Some(b) => (Some(b.clone()), (!path.is_empty()).then(|| decode(path))),
-        None => match path.split_once('/') {
-            Some((b, k)) if !k.is_empty() => (Some(decode(b)), Some(decode(k))),
-            Some((b, _)) => (Some(decode(b)), None),
-            None if path.is_empty() => (None, None),
-            None => (Some(decode(path)), None),
-        },
-    };
-    let q = signed.query.as_str();
-    let method = signed.method.to_ascii_uppercase();
-    let mut out = Vec::new();
-    let Some(bucket) = bucket else {
-        out.push(Access {
+/// What a routed S3 request does, as policy accesses (copies also read their source).
+/// Read off the route table's own reading of the request, so the policy cannot judge
+/// one operation while the worker runs another (`POST /b?%64elete` is DeleteObjects
+/// to both, a second `%70refix` is the same parameter to both).
+pub fn accesses(routed: &Routed, query: &str) -> Vec<Access> {
+    use crate::route::{CorsAction as C, FeatureAction as F, MultipartAction as M, Operation as O};
+    let Some(bucket) = routed.bucket.clone() else {
+        return vec![Access {
             op: Operation::List,
             bucket: None,
             target: Target::Bucket,
-        });
-        return out;
+        }];
     };
-    let on = |op, target| Access {
-        op,
-        bucket: Some(bucket.clone()),
-        target,
+    let key = || Target::Key(routed.key.clone().unwrap_or_default());
+    let prefix = || {
+        let pairs = query_pairs(query);
+        Target::Prefix(
+            query_value(&pairs, "prefix")
+                .unwrap_or_default()
+                .to_string(),
+        )
     };
-    match key {
-        None => out.push(match method.as_str() {
-            "GET" | "HEAD" if query_has(q, "cors") => on(Operation::Admin, Target::Bucket),
-            "GET" if query_has(q, "uploads") || !has_subresource(q) => on(
-                Operation::List,
-                Target::Prefix(query_value(q, "prefix").unwrap_or_default()),
-            ),
-            "GET" | "HEAD" => on(Operation::List, Target::Bucket),
-            "POST" if query_has(q, "delete") => on(Operation::Delete, Target::Unknown),
-            // Browser form uploads name their key in the form: verified by the POST policy.
-            "POST" => on(Operation::Write, Target::Unknown),
-            _ => on(Operation::Admin, Target::Bucket),
-        }),
-        Some(key) => {
-            let op = match method.as_str() {
-                "GET" | "HEAD" => Operation::Read,
-                "DELETE" if !query_has(q, "uploadId") && !query_has(q, "tagging") => {
-                    Operation::Delete
-                }
-                _ => Operation::Write,
-            };
-            out.push(on(op, Target::Key(key)));
-            if let Some(src) = signed.header("x-amz-copy-source") {
-                out.push(copy_source(src));
-            }
+    let (op, target) = match routed.op {
+        O::ListBuckets => (Operation::List, Target::Bucket),
+        O::HeadBucket
+        | O::GetBucketLocation
+        | O::Feature(
+            F::GetBucketVersioning | F::GetObjectLockConfiguration | F::ListObjectVersions,
+        ) => (Operation::List, Target::Bucket),
+        O::ListObjects { .. } | O::Multipart(M::ListMultipartUploads) => {
+            (Operation::List, prefix())
         }
+        O::CreateBucket | O::DeleteBucket => (Operation::Admin, Target::Bucket),
+        O::Cors(C::PutBucketCors | C::GetBucketCors | C::DeleteBucketCors) => {
+            (Operation::Admin, Target::Bucket)
+        }
+        // Unsigned: answered from the bucket's CORS rules, never acting on data.
+        O::Cors(C::Preflight) => return Vec::new(),
+        O::DeleteObjects => (Operation::Delete, Target::Unknown),
+        // Browser form uploads name their key in the form: verified by the POST policy.
+        O::PostObject => (Operation::Write, Target::Unknown),
+        O::GetObject
+        | O::HeadObject
+        | O::Multipart(M::ListParts)
+        | O::Feature(F::GetObjectTagging | F::GetObjectAttributes) => (Operation::Read, key()),
+        O::DeleteObject => (Operation::Delete, key()),
+        O::PutObject
+        | O::CopyObject
+        | O::Multipart(
+            M::CreateMultipartUpload
+            | M::UploadPart
+            | M::UploadPartCopy
+            | M::CompleteMultipartUpload
+            | M::AbortMultipartUpload,
+        )
+        | O::Feature(F::PutObjectTagging | F::DeleteObjectTagging) => (Operation::Write, key()),
+    };
+    let mut out = vec![Access {
+        op,
+        bucket: Some(bucket),
+        target,
+    }];
+    if let Some((b, k)) = &routed.source {
+        out.push(Access {
+            op: Operation::Read,
+            bucket: Some(b.clone()),
+            target: Target::Key(k.clone()),
+        });
     }
     out
-}
-
-/// Listing subresources (`?location`, `?versioning`…) as opposed to ListObjects' own
-/// parameters.
-fn has_subresource(q: &str) -> bool {
-    const LIST_PARAMS: &[&str] = &[
-        "list-type",
-        "prefix",
-        "delimiter",
-        "marker",
-        "max-keys",
-        "continuation-token",
-        "start-after",
-        "fetch-owner",
-        "encoding-type",
-        "x-id",
-    ];
-    q.split('&')
-        .filter(|kv| !kv.is_empty())
-        .map(|kv| kv.split_once('=').map_or(kv, |(k, _)| k))
-        .any(|k| {
-            !LIST_PARAMS.contains(&k)
-                && !k.starts_with("X-Amz-")
-                && k != "AWSAccessKeyId"
-                && k != "Signature"
-                && k != "Expires"
-        })
-}
-
-/// `x-amz-copy-source: /bucket/key?versionId=…` (leading slash optional, key encoded).
-fn copy_source(src: &str) -> Access {
-    let src = src.split('?').next().unwrap_or_default();
-    let src = decode(src.trim_start_matches('/'));
-    let (b, k) = src.split_once('/').unwrap_or((src.as_str(), ""));
-    Access {
-        op: Operation::Read,
-        bucket: Some(b.to_string()),
-        target: Target::Key(k.to_string()),
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::messages::SignedRequest;
+    use crate::route::route_signed;
 
     fn req(method: &str, path: &str, query: &str) -> SignedRequest {
         SignedRequest {
@@ -234,6 +194,10 @@ mod tests {
             headers: vec![],
             virtual_host_bucket: None,
         }
+    }
+
+    fn accesses(r: &SignedRequest) -> Vec<Access> {
+        super::accesses(&route_signed(r).unwrap(), &r.query)
     }
 
     fn policy() -> Policy {
@@ -250,36 +214,52 @@ mod tests {
 
     #[test]
     fn classifies_requests() {
-        let a = accesses(&req("GET", "/b/dir/a%20b.txt", ""));
+        let a = accesses(&req("GET", "/bkt/dir/a%20b.txt", ""));
         assert_eq!(a[0].op, Operation::Read);
         assert_eq!(a[0].target, Target::Key("dir/a b.txt".into()));
         assert_eq!(accesses(&req("GET", "/", ""))[0].bucket, None);
         assert_eq!(
-            accesses(&req("GET", "/b", "list-type=2&prefix=x%2Fy"))[0].target,
+            accesses(&req("GET", "/bkt", "list-type=2&prefix=x%2Fy"))[0].target,
             Target::Prefix("x/y".into())
         );
-        assert_eq!(accesses(&req("PUT", "/b", ""))[0].op, Operation::Admin);
+        assert_eq!(accesses(&req("PUT", "/bkt", ""))[0].op, Operation::Admin);
         assert_eq!(
-            accesses(&req("GET", "/b", "location"))[0].target,
+            accesses(&req("GET", "/bkt", "location"))[0].target,
             Target::Bucket
         );
+        // The route table's reading: an encoded sub-resource is that sub-resource, and
+        // the first `prefix` (however encoded) is the one the listing uses.
         assert_eq!(
-            accesses(&req("POST", "/b", "delete"))[0].op,
+            accesses(&req("POST", "/bkt", "%64elete"))[0].op,
             Operation::Delete
         );
         assert_eq!(
-            accesses(&req("DELETE", "/b/k", "uploadId=1"))[0].op,
+            accesses(&req("GET", "/bkt", "%63ors"))[0].op,
+            Operation::Admin
+        );
+        assert_eq!(
+            accesses(&req("GET", "/bkt", "uploads&prefix=a%2F&%70refix=b"))[0].target,
+            Target::Prefix("a/".into())
+        );
+        assert_eq!(
+            accesses(&req("POST", "/bkt", "delete"))[0].op,
+            Operation::Delete
+        );
+        assert_eq!(
+            accesses(&req("DELETE", "/bkt/k", "uploadId=1"))[0].op,
             Operation::Write
         );
-        let mut copy = req("PUT", "/b/k", "");
-        copy.headers
-            .push(("x-amz-copy-source".into(), "/src/a%2Fb?versionId=1".into()));
+        let mut copy = req("PUT", "/bkt/k", "");
+        copy.headers.push((
+            "x-amz-copy-source".into(),
+            "/src/a%2Fb?versionId=null".into(),
+        ));
         let a = accesses(&copy);
         assert_eq!(a[1].bucket.as_deref(), Some("src"));
         assert_eq!(a[1].target, Target::Key("a/b".into()));
         let mut vh = req("GET", "/k/x", "");
-        vh.virtual_host_bucket = Some("vb".into());
-        assert_eq!(accesses(&vh)[0].bucket.as_deref(), Some("vb"));
+        vh.virtual_host_bucket = Some("vbk".into());
+        assert_eq!(accesses(&vh)[0].bucket.as_deref(), Some("vbk"));
         assert_eq!(accesses(&vh)[0].target, Target::Key("k/x".into()));
     }
 
@@ -305,6 +285,6 @@ mod tests {
         copy.headers
             .push(("x-amz-copy-source".into(), "other/alice/x".into()));
         assert!(!allowed(&p, &copy), "copy source outside the policy");
-        assert!(Policy::default().allows(&accesses(&req("DELETE", "/x", ""))[0]));
+        assert!(Policy::default().allows(&accesses(&req("DELETE", "/xkt", ""))[0]));
     }
 }

@@ -8,6 +8,7 @@ mod attributes;
 mod buckets;
 mod checksums;
 mod copy_conditions;
+mod forged;
 mod if_none_match_race;
 mod listing;
 mod listing_encoding;

@@ -54,11 +54,27 @@ fn bad_signature(req: &RawRequest, sig: &str) -> RawRequest {
 
 /// A presigned (query-auth) PUT, valid for `expires` seconds from `stamp`.
 fn presigned_put(bucket: &str, key: &str, data: &[u8], stamp: &Stamp, expires: u64) -> RawRequest {
+    presigned_put_hashed(bucket, key, data, stamp, expires, None)
+}
+
+/// [`presigned_put`] that also signs `X-Amz-Content-Sha256=<content_sha256>` in the URL.
+fn presigned_put_hashed(
+    bucket: &str,
+    key: &str,
+    data: &[u8],
+    stamp: &Stamp,
+    expires: u64,
+    content_sha256: Option<&str>,
+) -> RawRequest {
     let s = signer();
     let path = format!("/{bucket}/{}", uri_encode(key, true));
     let credential = format!("{}/{}", s.access, s.scope(stamp));
+    // Canonical order: X-Amz-Content-Sha256 sorts between Algorithm and Credential.
+    let hashed = content_sha256
+        .map(|h| format!("&X-Amz-Content-Sha256={h}"))
+        .unwrap_or_default();
     let query = format!(
-        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={}&X-Amz-Date={}\
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256{hashed}&X-Amz-Credential={}&X-Amz-Date={}\
          &X-Amz-Expires={expires}&X-Amz-SignedHeaders=host",
         uri_encode(&credential, false),
         stamp.time
@@ -68,7 +84,8 @@ fn presigned_put(bucket: &str, key: &str, data: &[u8], stamp: &Stamp, expires: u
         &path,
         &query,
         &[("host".into(), host())],
-        "UNSIGNED-PAYLOAD",
+        // A signed X-Amz-Content-Sha256 is the canonical payload hash of the URL.
+        content_sha256.unwrap_or("UNSIGNED-PAYLOAD"),
     );
     let sig = s.sign_canonical(stamp, &canonical);
     RawRequest {
@@ -173,6 +190,22 @@ async fn unsigned_payload_and_presigned_twins() {
 
 /// The Rust SDK's own plain-body forms over HTTP: an in-memory body signs its SHA-256,
 /// `disable_payload_signing` sends `UNSIGNED-PAYLOAD`, a presigned PUT the query form.
+/// A presigned URL that signs `X-Amz-Content-Sha256` accepts that body only: a changed
+/// byte is `XAmzContentSHA256Mismatch` with nothing stored, the signed body is stored.
+#[tokio::test]
+async fn presigned_content_sha256_binds_the_body() {
+    let b = gw().bucket("sig-presigned-hash").await;
+    let key = "hashed.bin";
+    let data = random_bytes(3000, 177);
+    let stamp = Stamp::now();
+    let hash = sha256_hex(&data);
+    let good = presigned_put_hashed(&b, key, &data, &stamp, 600, Some(&hash));
+    let mut changed = good.clone();
+    changed.body[7] ^= 0x01;
+    refused(&changed, &b, key, 400, "XAmzContentSHA256Mismatch").await;
+    accepted(&good, &b, key, &data).await;
+}
+
 #[tokio::test]
 async fn rust_sdk_plain_body_forms() {
     let b = gw().bucket("sig-sdk-plain").await;

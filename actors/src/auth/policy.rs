@@ -1,19 +1,20 @@
 //! Per-key policy enforcement: after the signature checks out, the role serving the
 //! request compares what the request does with the policy the auth verifier returned.
 
-use jetgate_protocol::messages::{Principal, SignedRequest};
+use jetgate_protocol::messages::Principal;
 use jetgate_protocol::policy::{accesses, Access};
+use jetgate_protocol::route::Routed;
 use jetgate_protocol::{S3Error, S3ErrorCode};
 
 /// `AccessDenied` unless the principal's policy allows every access of the request.
-pub fn enforce(principal: &Principal, signed: &SignedRequest) -> Result<(), S3Error> {
+pub fn enforce(principal: &Principal, routed: &Routed, query: &str) -> Result<(), S3Error> {
     let Some(policy) = &principal.policy else {
         return Ok(());
     };
     if policy.is_unrestricted() {
         return Ok(());
     }
-    accesses(signed)
+    accesses(routed, query)
         .iter()
         .try_for_each(|a| enforce_access(principal, a))
 }

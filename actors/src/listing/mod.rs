@@ -44,7 +44,7 @@ async fn exists(worker: &Worker, nats_bucket: &str) -> Result<bool, S3Error> {
 
 pub async fn list_buckets(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let call = inc.call::<ListBuckets>()?.msg;
-    let principal = worker.authenticate(&inc.ctx, &call.signed).await?;
+    let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
     let mut buckets: Vec<BucketEntry> = worker
         .store()
         .nats_buckets()
@@ -75,9 +75,17 @@ pub async fn create_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Erro
     let env = inc.call::<BucketOp>()?;
     let call = env.msg;
     validate_bucket(&call.op.bucket)?;
-    let principal = worker.authenticate(&inc.ctx, &call.signed).await?;
-    let xml =
-        read_small_verified(worker, inc, &principal, &call.signed, call.body.clone(), env.body, 64 * 1024).await?;
+    let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
+    let xml = read_small_verified(
+        worker,
+        inc,
+        &principal,
+        &call.signed,
+        call.body.clone(),
+        env.body,
+        64 * 1024,
+    )
+    .await?;
     if !xml.iter().all(u8::is_ascii_whitespace) {
         let doc: CreateBucketConfiguration = std::str::from_utf8(&xml)
             .ok()
@@ -125,7 +133,7 @@ pub async fn create_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Erro
 pub async fn delete_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let call = inc.call::<BucketOp>()?.msg;
     validate_bucket(&call.op.bucket)?;
-    worker.authenticate(&inc.ctx, &call.signed).await?;
+    worker.authenticate(inc, &call.signed, &call.op).await?;
     let nats_bucket = bucket_to_nats(&call.op.bucket);
     if !exists(worker, &nats_bucket).await? {
         return Err(no_such_bucket());
@@ -149,7 +157,7 @@ pub async fn delete_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Erro
 pub async fn head_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let call = inc.call::<BucketOp>()?.msg;
     validate_bucket(&call.op.bucket)?;
-    worker.authenticate(&inc.ctx, &call.signed).await?;
+    worker.authenticate(inc, &call.signed, &call.op).await?;
     if !exists(worker, &bucket_to_nats(&call.op.bucket)).await? {
         return Err(no_such_bucket());
     }
@@ -159,7 +167,7 @@ pub async fn head_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
 pub async fn bucket_location(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let call = inc.call::<BucketOp>()?.msg;
     validate_bucket(&call.op.bucket)?;
-    worker.authenticate(&inc.ctx, &call.signed).await?;
+    worker.authenticate(inc, &call.signed, &call.op).await?;
     if !exists(worker, &bucket_to_nats(&call.op.bucket)).await? {
         return Err(no_such_bucket());
     }
@@ -218,7 +226,7 @@ pub async fn list_objects(worker: &Worker, inc: &Incoming) -> Result<(), S3Error
     let call = inc.call::<ListObjects>()?.msg;
     let op = &call.op;
     validate_bucket(&op.bucket)?;
-    let principal = worker.authenticate(&inc.ctx, &call.signed).await?;
+    let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
     let nats_bucket = bucket_to_nats(&op.bucket);
     if !exists(worker, &nats_bucket).await? {
         return Err(no_such_bucket());

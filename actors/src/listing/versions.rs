@@ -17,7 +17,7 @@ pub const NULL_VERSION: &str = "null";
 pub async fn get_versioning(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let call: Call<BucketOp> = inc.call()?.msg;
     validate_bucket(&call.op.bucket)?;
-    worker.authenticate(&inc.ctx, &call.signed).await?;
+    worker.authenticate(inc, &call.signed, &call.op).await?;
     if !super::exists(worker, &bucket_to_nats(&call.op.bucket)).await? {
         return Err(super::no_such_bucket());
     }
@@ -44,7 +44,7 @@ pub async fn list_versions(worker: &Worker, inc: &Incoming) -> Result<(), S3Erro
     let call: Call<ListObjectVersions> = inc.call()?.msg;
     let op = &call.op;
     validate_bucket(&op.bucket)?;
-    let principal = worker.authenticate(&inc.ctx, &call.signed).await?;
+    let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
     let after = start_after(op)?;
     let nats_bucket = bucket_to_nats(&op.bucket);
     if !super::exists(worker, &nats_bucket).await? {

@@ -14,7 +14,7 @@ pub async fn abort(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let call: Call<AbortUpload> = inc.call()?.msg;
     let op = &call.op;
     crate::object::target(&op.bucket, &op.key)?;
-    worker.authenticate(&inc.ctx, &call.signed).await?;
+    worker.authenticate(inc, &call.signed, &call.op).await?;
     let uploads = super::uploads(worker).await?;
     let (upload, rev) = uploads
         .upload_for(&op.upload_id, &op.bucket, &op.key)

@@ -36,7 +36,7 @@ pub async fn complete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let call: Call<CompleteUpload> = env.msg;
     let op = &call.op;
     let nats_bucket = crate::object::target(&op.bucket, &op.key)?;
-    let principal = worker.authenticate(&inc.ctx, &call.signed).await?;
+    let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
     let xml = crate::body::read_small_verified(
         worker,
         inc,

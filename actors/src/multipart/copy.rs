@@ -22,7 +22,7 @@ pub async fn upload_part_copy(worker: &Worker, inc: &Incoming) -> Result<(), S3E
     }
     crate::object::target(&op.bucket, &op.key)?;
     let src_bucket = crate::object::target(&op.source_bucket, &op.source_key)?;
-    worker.authenticate(&inc.ctx, &call.signed).await?;
+    worker.authenticate(inc, &call.signed, &call.op).await?;
     let uploads = super::uploads(worker).await?;
     let (upload, _) = uploads
         .upload_for(&op.upload_id, &op.bucket, &op.key)

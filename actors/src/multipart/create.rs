@@ -15,7 +15,7 @@ pub async fn create(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let call: Call<CreateUpload> = inc.call()?.msg;
     let op = &call.op;
     let nats_bucket = crate::object::target(&op.bucket, &op.key)?;
-    let principal = worker.authenticate(&inc.ctx, &call.signed).await?;
+    let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
     let tags = crate::object::tagging::header_tags(&call.signed)?;
     if let Some(a) = &op.checksum_algorithm {
         if ChecksumAlgorithm::from_name(a).is_none() {

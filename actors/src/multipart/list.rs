@@ -15,7 +15,7 @@ pub async fn list_parts(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> 
     let call: Call<ListParts> = inc.call()?.msg;
     let op = &call.op;
     crate::object::target(&op.bucket, &op.key)?;
-    worker.authenticate(&inc.ctx, &call.signed).await?;
+    worker.authenticate(inc, &call.signed, &call.op).await?;
     let uploads = super::uploads(worker).await?;
     let (upload, _) = uploads
         .upload_for(&op.upload_id, &op.bucket, &op.key)
@@ -63,9 +63,9 @@ pub async fn all_uploads(uploads: &Uploads) -> Result<Vec<(UploadRecord, u64)>, 
 
 pub async fn list_uploads(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let call: Call<ListUploads> = inc.call()?.msg;
+    validate_bucket(&call.op.bucket)?;
+    worker.authenticate(inc, &call.signed, &call.op).await?;
     let op = call.op;
-    validate_bucket(&op.bucket)?;
-    worker.authenticate(&inc.ctx, &call.signed).await?;
     let uploads = super::uploads(worker).await?;
     let mut found: Vec<UploadRecord> = all_uploads(uploads)
         .await?

@@ -19,9 +19,9 @@ use super::state::{
     Uploads, LEASE,
 };
 use crate::body::RequestBody;
+use crate::body::{SigChecks, SIG_BATCH};
 use crate::incoming::Incoming;
 use crate::object::RangeReader;
-use crate::body::{SigChecks, SIG_BATCH};
 use crate::payload::md5x::Md5Stream;
 use crate::payload::{Digests, PayloadVerifier};
 use crate::store::ChunkWriter;
@@ -46,7 +46,7 @@ pub async fn upload_part(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
         ));
     }
     crate::object::target(&op.bucket, &op.key)?;
-    let principal = worker.authenticate(&inc.ctx, &call.signed).await?;
+    let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
     let uploads = super::uploads(worker).await?;
     let (upload, _) = uploads
         .upload_for(&op.upload_id, &op.bucket, &op.key)

@@ -140,7 +140,7 @@ pub async fn get_attributes(worker: &Worker, inc: &Incoming) -> Result<(), S3Err
     let call: Call<GetObjectAttributes> = inc.call()?.msg;
     let op = &call.op;
     let nats_bucket = super::target(&op.bucket, &op.key)?;
-    worker.authenticate(&inc.ctx, &call.signed).await?;
+    worker.authenticate(inc, &call.signed, &call.op).await?;
     let meta = worker
         .store()
         .lookup(&nats_bucket, &op.key)
@@ -166,7 +166,7 @@ pub async fn get_attributes(worker: &Worker, inc: &Incoming) -> Result<(), S3Err
 pub async fn object_lock(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let call: Call<BucketOp> = inc.call()?.msg;
     validate_bucket(&call.op.bucket)?;
-    worker.authenticate(&inc.ctx, &call.signed).await?;
+    worker.authenticate(inc, &call.signed, &call.op).await?;
     let stream = stream_name(&bucket_to_nats(&call.op.bucket));
     if worker.store().js.get_stream(stream).await.is_err() {
         return Err(S3Error::new(

@@ -58,7 +58,7 @@ pub async fn copy(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let op = &call.op;
     let dst_bucket = super::target(&op.bucket, &op.key)?;
     let src_bucket = super::target(&op.source_bucket, &op.source_key)?;
-    worker.authenticate(&inc.ctx, &call.signed).await?;
+    worker.authenticate(inc, &call.signed, &call.op).await?;
     let src = copy_source(worker, &src_bucket, &op.source_key, &op.source_conditions).await?;
     if src_bucket == dst_bucket && op.source_key == op.key && !op.replace_metadata {
         return Err(S3Error::new(

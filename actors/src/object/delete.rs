@@ -15,7 +15,7 @@ pub async fn delete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let env = inc.call::<DeleteObject>()?;
     let call = env.msg;
     let nats_bucket = super::target(&call.op.bucket, &call.op.key)?;
-    worker.authenticate(&inc.ctx, &call.signed).await?;
+    worker.authenticate(inc, &call.signed, &call.op).await?;
     delete_one(worker, &nats_bucket, &call.op.key).await?;
     inc.reply(&Ack {}, &[]).await
 }
@@ -74,7 +74,7 @@ pub async fn delete_many(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
     let call = env.msg;
     validate_bucket(&call.op.bucket)?;
     let nats_bucket = bucket_to_nats(&call.op.bucket);
-    let principal = worker.authenticate(&inc.ctx, &call.signed).await?;
+    let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
     let has_digest = call.signed.header("content-md5").is_some()
         || call
             .signed

@@ -16,7 +16,7 @@ pub async fn get(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let call = env.msg;
     let op = &call.op;
     let nats_bucket = super::target(&op.bucket, &op.key)?;
-    worker.authenticate(&inc.ctx, &call.signed).await?;
+    worker.authenticate(inc, &call.signed, &call.op).await?;
     let meta = worker
         .store()
         .lookup(&nats_bucket, &op.key)

@@ -15,7 +15,7 @@ pub async fn put(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let call = env.msg;
     let op = &call.op;
     let nats_bucket = super::target(&op.bucket, &op.key)?;
-    let principal = worker.authenticate(&inc.ctx, &call.signed).await?;
+    let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
     let verifier = PayloadVerifier::new(&call.signed)?;
     let tags = super::tagging::header_tags(&call.signed)?;
     let (existing, seq) = worker.store().lookup_seq(&nats_bucket, &op.key).await?;

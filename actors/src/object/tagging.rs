@@ -157,7 +157,7 @@ fn no_such_key() -> S3Error {
 pub async fn get_tagging(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let call: Call<ObjectTagging> = inc.call()?.msg;
     let nats_bucket = super::target(&call.op.bucket, &call.op.key)?;
-    worker.authenticate(&inc.ctx, &call.signed).await?;
+    worker.authenticate(inc, &call.signed, &call.op).await?;
     let meta = worker
         .store()
         .lookup(&nats_bucket, &call.op.key)
@@ -173,9 +173,17 @@ pub async fn put_tagging(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
     let env = inc.call::<PutObjectTagging>()?;
     let call = env.msg;
     let nats_bucket = super::target(&call.op.bucket, &call.op.key)?;
-    let principal = worker.authenticate(&inc.ctx, &call.signed).await?;
-    let xml =
-        read_small_verified(worker, inc, &principal, &call.signed, call.body.clone(), env.body, MAX_BODY).await?;
+    let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
+    let xml = read_small_verified(
+        worker,
+        inc,
+        &principal,
+        &call.signed,
+        call.body.clone(),
+        env.body,
+        MAX_BODY,
+    )
+    .await?;
     let tags = parse_tagging(&xml)?;
     update(worker, &nats_bucket, &call.op.key, &tags).await?;
     tracing::debug!(tags = tags.len(), "object tagged");
@@ -185,7 +193,7 @@ pub async fn put_tagging(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
 pub async fn delete_tagging(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let call: Call<ObjectTagging> = inc.call()?.msg;
     let nats_bucket = super::target(&call.op.bucket, &call.op.key)?;
-    worker.authenticate(&inc.ctx, &call.signed).await?;
+    worker.authenticate(inc, &call.signed, &call.op).await?;
     update(worker, &nats_bucket, &call.op.key, &[]).await?;
     inc.reply(&TaggingReply::default(), &[]).await
 }

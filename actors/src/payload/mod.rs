@@ -16,6 +16,7 @@ pub use checksum::{ChecksumAlgorithm, ChecksumHasher};
 pub use chunked::{ChunkEvent, ChunkedDecoder};
 pub use verifier::{Digests, PayloadVerifier};
 
+use jetgate_protocol::query::query_pairs;
 use jetgate_protocol::{S3Error, S3ErrorCode, SignedRequest};
 
 /// Header values of `x-amz-content-sha256` that name a body encoding.
@@ -73,9 +74,22 @@ impl PayloadMode {
         })
     }
 
-    /// The mode of a request, from its `x-amz-content-sha256` header.
+    /// The mode of a request, from its `x-amz-content-sha256` header or, in a presigned
+    /// URL, its signed `X-Amz-Content-Sha256` parameter: a URL that signs the body's hash
+    /// accepts only that body. The two disagreeing is a mismatch, never a choice.
     pub fn from_request(req: &SignedRequest) -> Result<Self, S3Error> {
-        Self::parse(req.header("x-amz-content-sha256"))
+        let pairs = query_pairs(&req.query);
+        let in_query = pairs
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("x-amz-content-sha256"))
+            .map(|(_, v)| v.as_str());
+        match (req.header("x-amz-content-sha256"), in_query) {
+            (Some(h), Some(q)) if h != q => Err(S3Error::new(
+                S3ErrorCode::XAmzContentSHA256Mismatch,
+                "The provided 'x-amz-content-sha256' header does not match the signed URL.",
+            )),
+            (h, q) => Self::parse(h.or(q)),
+        }
     }
 
     /// The body is `aws-chunked` framed.
@@ -109,6 +123,28 @@ impl PayloadMode {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn presigned_content_sha256_is_the_mode() {
+        let hash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        let mut req = SignedRequest {
+            method: "PUT".into(),
+            path: "/b/k".into(),
+            query: format!("X-Amz-Signature=x&X-Amz-Content-Sha256={hash}"),
+            headers: vec![],
+            virtual_host_bucket: None,
+        };
+        assert!(matches!(
+            PayloadMode::from_request(&req).unwrap(),
+            PayloadMode::Literal(_)
+        ));
+        req.headers
+            .push(("x-amz-content-sha256".into(), "UNSIGNED-PAYLOAD".into()));
+        assert_eq!(
+            PayloadMode::from_request(&req).unwrap_err().code,
+            S3ErrorCode::XAmzContentSHA256Mismatch
+        );
+    }
 
     #[test]
     fn payload_mode_parse() {

@@ -46,7 +46,7 @@ impl Store {
                 .info()
                 .map(|i| i.pending)
                 .map_err(|e| StoreError::Request(e.to_string()))?;
-            match serde_json::from_slice::<ObjectMeta>(&msg.payload) {
+            match ObjectMeta::parse(&msg.payload) {
                 Ok(meta) if !meta.deleted => out.push(meta),
                 Ok(_) => {}
                 Err(e) => {

@@ -152,6 +152,31 @@ impl ObjectMeta {
     }
 }
 
+impl ObjectMeta {
+    /// Metadata read back from NATS is peer data: any client allowed to publish on the
+    /// bucket's subjects (a native object-store writer among them) wrote it. The chunk
+    /// id goes into a subject we read and purge, so it must be one plain token; `*`,
+    /// `>` or a `.` would reach other objects' chunks or the whole bucket.
+    pub fn parse(payload: &[u8]) -> Result<ObjectMeta, StoreError> {
+        let meta: ObjectMeta =
+            serde_json::from_slice(payload).map_err(|e| StoreError::BadMeta(e.to_string()))?;
+        if !meta.deleted && !is_token(&meta.nuid) {
+            return Err(StoreError::BadMeta(format!(
+                "chunk id {:?} is not a single subject token",
+                meta.nuid
+            )));
+        }
+        Ok(meta)
+    }
+}
+
+/// One NATS subject token that matches only itself.
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'.' | b'*' | b'>'))
+}
+
 impl Store {
     /// Current metadata of an object; `None` when absent or deleted.
     pub async fn lookup(
@@ -196,8 +221,7 @@ impl Store {
                 .unwrap_or(0);
             (msg.payload, seq)
         };
-        let meta: ObjectMeta =
-            serde_json::from_slice(&payload).map_err(|e| StoreError::BadMeta(e.to_string()))?;
+        let meta = ObjectMeta::parse(&payload)?;
         Ok(((!meta.deleted).then_some(meta), seq))
     }
 
@@ -290,5 +314,21 @@ mod tests {
             serde_json::from_str(&serde_json::to_string(&m).expect("json")).expect("parse");
         assert_eq!(back.object_headers(), oh);
         assert_eq!(back.etag(), "0123");
+    }
+
+    #[test]
+    fn chunk_ids_that_are_not_one_token_are_refused() {
+        let meta = |nuid: &str| {
+            format!(r#"{{"name":"k","bucket":"b","nuid":"{nuid}","size":1,"chunks":1}}"#)
+        };
+        assert!(ObjectMeta::parse(meta("AbC123xyz").as_bytes()).is_ok());
+        for bad in ["", "*", ">", "a.b", "a b", "a*", "x>"] {
+            assert!(
+                ObjectMeta::parse(meta(bad).as_bytes()).is_err(),
+                "{bad:?} accepted"
+            );
+        }
+        let deleted = r#"{"name":"k","bucket":"b","nuid":"","deleted":true}"#;
+        assert!(ObjectMeta::parse(deleted.as_bytes()).is_ok());
     }
 }

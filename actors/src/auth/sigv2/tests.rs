@@ -125,8 +125,10 @@ fn from_url(method: &str, url: &str, headers: &[(&str, &str)]) -> SignedRequest 
     req
 }
 
+/// An hour before the botocore URLs above expire: within the 7 days a presigned URL
+/// may run.
 fn now() -> OffsetDateTime {
-    OffsetDateTime::now_utc()
+    unix(BOTO_EXPIRES - 3600)
 }
 
 /// `HmacV1Auth` (header auth) for an UploadPart with sub-resources, a percent-encoded

@@ -21,6 +21,9 @@ use super::string_to_sign::{
 use super::{query_params, ParsedV2, V2Kind, SUB_RESOURCES};
 use crate::auth::sigv4::canonical_uri;
 
+/// The longest a presigned URL may stay valid, as SigV4 allows.
+const MAX_PRESIGNED_SECS: i64 = 7 * 24 * 3600;
+
 /// Base64 as clients write it: padded or not.
 const LENIENT_BASE64: GeneralPurpose = GeneralPurpose::new(
     &alphabet::STANDARD,
@@ -85,6 +88,14 @@ fn check_time(
                 return Err(S3Error::new(
                     S3ErrorCode::AccessDenied,
                     "Request has expired",
+                ));
+            }
+            // SigV2 itself sets no bound; a URL valid for years is a standing grant,
+            // so it gets SigV4's 7 days.
+            if expires.saturating_sub(now.unix_timestamp()) > MAX_PRESIGNED_SECS {
+                return Err(S3Error::new(
+                    S3ErrorCode::AccessDenied,
+                    "Expires must be less than a week (604800 seconds) in the future",
                 ));
             }
         }

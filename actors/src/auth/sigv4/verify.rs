@@ -139,7 +139,7 @@ fn check_unsigned_headers(req: &SignedRequest, auth: &ParsedAuth) -> Result<(), 
 ///
 /// The canonical URI is the S3 one ([`canonical_uri`]). If that does not match and the
 /// raw path differs from it, the raw path as sent is tried too: some signers sign the
-/// path bytes exactly as they put them on the wire (e.g. a literal `+` or `$`), and a
+/// path bytes exactly as they put them on the wire (e.g. a literal `$`), and a
 /// signature over the exact bytes received is just as binding.
 pub fn verify(
     req: &SignedRequest,
@@ -156,9 +156,12 @@ pub fn verify(
 
     let key = signing_key(secret, &auth.date, &auth.region, &auth.service);
     let scope = auth.scope();
-    let normalized = canonical_uri(&req.path);
+    // The route table reads a raw `+` in the path as a space, as S3 does; the signature
+    // must bind that same key, so a raw `+` canonicalises as `%20`, and the exact-bytes
+    // candidate is not offered for such a path (it would bind a key with a plus).
+    let normalized = canonical_uri(&req.path.replace('+', "%20"));
     let mut candidates = vec![normalized.as_str()];
-    if req.path.starts_with('/') && req.path != normalized {
+    if req.path.starts_with('/') && req.path != normalized && !req.path.contains('+') {
         candidates.push(req.path.as_str());
     }
     for uri in candidates {

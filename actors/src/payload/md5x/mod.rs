@@ -26,9 +26,9 @@ mod avx512 {
         false
     }
 }
-mod scalar;
 #[cfg(test)]
 mod lanes_tests;
+mod scalar;
 #[cfg(test)]
 mod tests;
 mod worker;

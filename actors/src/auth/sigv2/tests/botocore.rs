@@ -189,3 +189,14 @@ fn normalised_path_fallback() {
     );
     check(&req, BOTO_SECRET, at(date), None).expect("verifies");
 }
+
+/// A SigV2 URL valid for more than 7 days is refused, like SigV4's `X-Amz-Expires`.
+#[test]
+fn presigned_expiry_is_bounded() {
+    let req = from_url("GET", BOTO_GET, &[]);
+    let week = 7 * 24 * 3600;
+    check(&req, BOTO_SECRET, unix(BOTO_EXPIRES - week), None).expect("exactly 7 days");
+    let err = check(&req, BOTO_SECRET, unix(BOTO_EXPIRES - week - 1), None)
+        .expect_err("more than 7 days");
+    assert_eq!(err.code, S3ErrorCode::AccessDenied);
+}

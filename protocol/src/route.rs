@@ -1,16 +1,69 @@
 //! Routing: method, path style, query sub-resources and key headers → one closed
 //! [`Operation`]. Pure, so every S3 doc example is a table row in the tests below.
 //!
+//! The one route table: the edge routes the HTTP request with it, and the worker routes
+//! the signed request again ([`route_signed`]) and acts only if that names the endpoint,
+//! bucket and key it was called with, so a caller on NATS cannot turn a signature for
+//! one request into another operation. The key's policy is checked on the same reading.
+//!
 //! Anything the table does not know is `NotImplemented`: an unknown sub-resource must
 //! never fall through to a neighbouring operation (`GET /b/k?acl` is not a GetObject).
 
 use http::{HeaderMap, Method};
-use jetgate_protocol::names::{validate_bucket, validate_key};
-use jetgate_protocol::{S3Error, S3ErrorCode};
 
-pub use crate::cors::CorsAction;
-use crate::decode::{percent_decode, query_pairs};
-pub use crate::features::FeatureAction;
+use crate::messages::SignedRequest;
+use crate::names::{validate_bucket, validate_key};
+use crate::query::{percent_decode, query_pairs};
+use crate::roles::Endpoint;
+use crate::{S3Error, S3ErrorCode};
+
+/// Tagging, GetObjectAttributes and the versioning probes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeatureAction {
+    GetObjectTagging,
+    PutObjectTagging,
+    DeleteObjectTagging,
+    GetObjectAttributes,
+    GetBucketVersioning,
+    ListObjectVersions,
+    GetObjectLockConfiguration,
+}
+
+impl FeatureAction {
+    /// The S3 action name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeatureAction::GetObjectTagging => "GetObjectTagging",
+            FeatureAction::PutObjectTagging => "PutObjectTagging",
+            FeatureAction::DeleteObjectTagging => "DeleteObjectTagging",
+            FeatureAction::GetObjectAttributes => "GetObjectAttributes",
+            FeatureAction::GetBucketVersioning => "GetBucketVersioning",
+            FeatureAction::ListObjectVersions => "ListObjectVersions",
+            FeatureAction::GetObjectLockConfiguration => "GetObjectLockConfiguration",
+        }
+    }
+}
+
+/// Bucket CORS and the preflight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CorsAction {
+    PutBucketCors,
+    GetBucketCors,
+    DeleteBucketCors,
+    /// `OPTIONS /bucket[/key]`.
+    Preflight,
+}
+
+impl CorsAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CorsAction::PutBucketCors => "PutBucketCors",
+            CorsAction::GetBucketCors => "GetBucketCors",
+            CorsAction::DeleteBucketCors => "DeleteBucketCors",
+            CorsAction::Preflight => "PreflightRequest",
+        }
+    }
+}
 
 /// Every S3 operation the edge serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,11 +83,11 @@ pub enum Operation {
     DeleteObject,
     DeleteObjects,
     Multipart(MultipartAction),
-    /// Tagging, GetObjectAttributes and the versioning probes (`features.rs`).
+    /// Tagging, GetObjectAttributes and the versioning probes.
     Feature(FeatureAction),
-    /// Bucket CORS and the preflight (`cors.rs`).
+    /// Bucket CORS and the preflight.
     Cors(CorsAction),
-    /// Browser form upload (`post_object.rs`).
+    /// Browser form upload.
     PostObject,
 }
 
@@ -90,12 +143,56 @@ impl Operation {
     }
 }
 
+impl Operation {
+    /// The worker endpoint that serves this operation.
+    pub fn endpoint(self) -> Endpoint {
+        use Endpoint as E;
+        use FeatureAction as F;
+        use MultipartAction as M;
+        match self {
+            Operation::ListBuckets => E::ListBuckets,
+            Operation::CreateBucket => E::CreateBucket,
+            Operation::DeleteBucket => E::DeleteBucket,
+            Operation::HeadBucket => E::HeadBucket,
+            Operation::GetBucketLocation => E::GetBucketLocation,
+            Operation::ListObjects { .. } => E::ListObjects,
+            Operation::PutObject => E::PutObject,
+            Operation::CopyObject => E::CopyObject,
+            // HEAD is a GET whose body the edge does not send.
+            Operation::GetObject | Operation::HeadObject => E::GetObject,
+            Operation::DeleteObject => E::DeleteObject,
+            Operation::DeleteObjects => E::DeleteObjects,
+            Operation::Multipart(M::CreateMultipartUpload) => E::CreateUpload,
+            Operation::Multipart(M::UploadPart) => E::UploadPart,
+            Operation::Multipart(M::UploadPartCopy) => E::UploadPartCopy,
+            Operation::Multipart(M::CompleteMultipartUpload) => E::CompleteUpload,
+            Operation::Multipart(M::AbortMultipartUpload) => E::AbortUpload,
+            Operation::Multipart(M::ListParts) => E::ListParts,
+            Operation::Multipart(M::ListMultipartUploads) => E::ListUploads,
+            Operation::Feature(F::GetObjectTagging) => E::GetObjectTagging,
+            Operation::Feature(F::PutObjectTagging) => E::PutObjectTagging,
+            Operation::Feature(F::DeleteObjectTagging) => E::DeleteObjectTagging,
+            Operation::Feature(F::GetObjectAttributes) => E::GetObjectAttributes,
+            Operation::Feature(F::GetBucketVersioning) => E::GetBucketVersioning,
+            Operation::Feature(F::ListObjectVersions) => E::ListObjectVersions,
+            Operation::Feature(F::GetObjectLockConfiguration) => E::GetObjectLockConfiguration,
+            Operation::Cors(CorsAction::PutBucketCors) => E::PutBucketCors,
+            Operation::Cors(CorsAction::GetBucketCors) => E::GetBucketCors,
+            Operation::Cors(CorsAction::DeleteBucketCors) => E::DeleteBucketCors,
+            Operation::Cors(CorsAction::Preflight) => E::CorsCheck,
+            Operation::PostObject => E::PostObject,
+        }
+    }
+}
+
 /// A routed request: the operation and the (validated, percent-decoded) names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Routed {
     pub op: Operation,
     pub bucket: Option<String>,
     pub key: Option<String>,
+    /// The bucket and key a CopyObject or UploadPartCopy reads (`x-amz-copy-source`).
+    pub source: Option<(String, String)>,
 }
 
 impl Routed {
@@ -171,6 +268,10 @@ const PLAIN_PARAMS: &[&str] = &[
     "AWSAccessKeyId",
     "Signature",
     "Expires",
+    // boto3's SigV2 presigned PUT moves the signed Content-Type and Content-MD5 into the
+    // query; the request sends them as headers too, and the signature binds both.
+    "content-type",
+    "content-md5",
 ];
 
 /// Routes one request. `domain` is the edge's `--domain`; a Host of `<bucket>.<domain>`
@@ -182,16 +283,65 @@ pub fn route(
     headers: &HeaderMap,
     domain: Option<&str>,
 ) -> Result<Routed, S3Error> {
+    let copy = headers
+        .get("x-amz-copy-source")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    route_parts(
+        method.as_str(),
+        raw_path,
+        raw_query,
+        copy.as_deref(),
+        virtual_host_bucket(headers, domain),
+    )
+}
+
+/// Routes a signed request as the worker received it. The virtual-host bucket is the
+/// one the edge read from Host; the worker checks it against the signed Host first.
+pub fn route_signed(signed: &SignedRequest) -> Result<Routed, S3Error> {
+    route_parts(
+        &signed.method,
+        &signed.path,
+        &signed.query,
+        signed.header("x-amz-copy-source"),
+        signed.virtual_host_bucket.clone(),
+    )
+}
+
+fn route_parts(
+    method: &str,
+    raw_path: &str,
+    raw_query: &str,
+    copy: Option<&str>,
+    vhost_bucket: Option<String>,
+) -> Result<Routed, S3Error> {
     let sub = sub_resources(&query_pairs(raw_query))?;
-    let (bucket, key) = names(raw_path, headers, domain)?;
+    let (bucket, key) = names(raw_path, vhost_bucket)?;
     if let Some(b) = &bucket {
         validate_bucket(b)?;
     }
     if let Some(k) = &key {
         validate_key(k)?;
     }
-    let op = operation(method, bucket.is_some(), key.is_some(), &sub, headers)?;
-    Ok(Routed { op, bucket, key })
+    let op = operation(
+        method,
+        bucket.is_some(),
+        key.is_some(),
+        &sub,
+        copy.is_some(),
+    )?;
+    let source = match (op, copy) {
+        (
+            Operation::CopyObject | Operation::Multipart(MultipartAction::UploadPartCopy),
+            Some(v),
+        ) => Some(copy_source(v)?),
+        _ => None,
+    };
+    Ok(Routed {
+        op,
+        bucket,
+        key,
+        source,
+    })
 }
 
 /// Classifies the query: our sub-resources are recorded, plain parameters pass, and
@@ -248,11 +398,35 @@ fn sub_resources(query: &[(String, String)]) -> Result<SubResources, S3Error> {
     Ok(sub)
 }
 
+/// `x-amz-copy-source` → (bucket, key): URL-encoded `bucket/key` or `/bucket/key`,
+/// optionally `?versionId=null` (the only version an unversioned bucket has).
+pub fn copy_source(value: &str) -> Result<(String, String), S3Error> {
+    let invalid = |msg: &str| S3Error::new(S3ErrorCode::InvalidArgument, msg);
+    // A `?` that belongs to the key arrives as %3F, so a literal one starts the query.
+    let (path, query) = value.trim().split_once('?').unwrap_or((value.trim(), ""));
+    for (name, v) in query_pairs(query) {
+        match (name.as_str(), v.as_str()) {
+            ("versionId", "null") => {}
+            ("versionId", _) => return Err(invalid("Invalid version id specified")),
+            _ => return Err(invalid("Invalid copy source")),
+        }
+    }
+    let path = path.strip_prefix('/').unwrap_or(path);
+    // Header, not URL: `+` stays a plus; SDKs percent-encode spaces here.
+    let decoded =
+        percent_decode(path, false).map_err(|_| invalid("Invalid copy source encoding"))?;
+    let (bucket, key) = decoded.split_once('/').ok_or_else(|| {
+        invalid("Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+    })?;
+    validate_bucket(bucket).map_err(|_| invalid("Invalid copy source bucket name"))?;
+    validate_key(key)?;
+    Ok((bucket.to_string(), key.to_string()))
+}
+
 /// Bucket and key from Host and path, percent-decoded.
 fn names(
     raw_path: &str,
-    headers: &HeaderMap,
-    domain: Option<&str>,
+    vhost_bucket: Option<String>,
 ) -> Result<(Option<String>, Option<String>), S3Error> {
     let Some(path) = raw_path.strip_prefix('/') else {
         return Err(S3Error::new(
@@ -260,7 +434,7 @@ fn names(
             "Couldn't parse the specified URI.",
         ));
     };
-    if let Some(bucket) = virtual_host_bucket(headers, domain) {
+    if let Some(bucket) = vhost_bucket {
         let key = decode_name(path)?;
         return Ok((Some(bucket), key));
     }
@@ -304,18 +478,17 @@ fn strip_port(host: &str) -> &str {
 
 /// The routing table proper.
 fn operation(
-    method: &Method,
+    method: &str,
     has_bucket: bool,
     has_key: bool,
     sub: &SubResources,
-    headers: &HeaderMap,
+    copy: bool,
 ) -> Result<Operation, S3Error> {
     use FeatureAction as F;
     use MultipartAction as M;
     use Operation as O;
-    let copy = headers.contains_key("x-amz-copy-source");
     let plain = sub.count() == 0;
-    let op = match (method.as_str(), has_bucket, has_key) {
+    let op = match (method, has_bucket, has_key) {
         ("GET", false, _) if plain => O::ListBuckets,
         ("GET", true, false) if plain => O::ListObjects { v2: sub.list_v2 },
         ("GET", true, false) if sub.location => O::GetBucketLocation,

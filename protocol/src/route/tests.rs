@@ -321,6 +321,7 @@ fn operation_names() {
         op: O::GetObject,
         bucket: Some("b".into()),
         key: Some("k/x".into()),
+        source: None,
     };
     assert_eq!(r.resource(), "/b/k/x");
 }
