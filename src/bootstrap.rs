@@ -68,11 +68,19 @@ fn data_deny() -> Vec<String> {
     d
 }
 
-/// The permission table of deploy/nats/operator/README.md.
+/// Each process may answer the requests it receives once (`allow_responses`), which is
+/// how replies reach another user's private inbox without a publish permission there.
+fn responses() -> Value {
+    json!({"max": 1, "ttl": 0})
+}
+
+/// The permission table of deploy/nats/operator/README.md. Inboxes are private: each
+/// user subscribes only to its own prefix (`_INBOX_<user>`, replies) and stream prefix
+/// (`_INBOX_<user>_S`, body streams, see `protocol::mux`); the only other inbox subjects
+/// it may publish to are the body-stream routes of the component it streams with.
 fn users() -> Vec<UserSpec> {
     let mut auth_pub = vec![
-        "_INBOX.>".to_string(),
-        "$JS.API.INFO".into(),
+        "$JS.API.INFO".to_string(),
         "$JS.FC.>".into(),
         format!("$JS.ACK.{CRED_STREAM}.>"),
     ];
@@ -81,15 +89,16 @@ fn users() -> Vec<UserSpec> {
         UserSpec {
             name: "edge",
             permissions: Some(json!({
-                "pub": {"allow": ["jetgate.v1.>", "$SRV.PING.>", "$SRV.INFO.>", "_INBOX.>"]},
-                "sub": {"allow": ["_INBOX.>"]},
+                "pub": {"allow": ["jetgate.v1.>", "$SRV.PING.>", "$SRV.INFO.>", "_INBOX_data_S.>"]},
+                "sub": {"allow": ["_INBOX_edge.>", "_INBOX_edge_S.>"]},
             })),
         },
         UserSpec {
             name: "auth",
             permissions: Some(json!({
                 "pub": {"allow": auth_pub},
-                "sub": {"allow": ["jetgate.v1.auth.> q", "$SRV.>", "_INBOX.>"]},
+                "sub": {"allow": ["jetgate.v1.auth.> q", "$SRV.>", "_INBOX_auth.>", "_INBOX_auth_S.>"]},
+                "resp": responses(),
             })),
         },
         UserSpec {
@@ -97,7 +106,7 @@ fn users() -> Vec<UserSpec> {
             permissions: Some(json!({
                 "pub": {
                     // $KV.>: multipart upload state lives in KV buckets (puts publish there).
-                    "allow": ["jetgate.v1.auth.>", "_INBOX.>", "$JS.API.>", "$JS.FC.>", "$JS.ACK.>", "$O.>", "$KV.>"],
+                    "allow": ["jetgate.v1.auth.>", "_INBOX_edge_S.>", "$JS.API.>", "$JS.FC.>", "$JS.ACK.>", "$O.>", "$KV.>"],
                     "deny": data_deny(),
                 },
                 "sub": {"allow": [
@@ -105,8 +114,10 @@ fn users() -> Vec<UserSpec> {
                     "jetgate.v1.multipart.> q",
                     "jetgate.v1.object.> q",
                     "$SRV.>",
-                    "_INBOX.>",
+                    "_INBOX_data.>",
+                    "_INBOX_data_S.>",
                 ]},
+                "resp": responses(),
             })),
         },
         UserSpec {
@@ -423,6 +434,31 @@ mod tests {
             .any(|s| s == "$JS.API.DIRECT.GET.KV_jetgate-credentials.>"));
         let data_sub = data["sub"]["allow"].to_string();
         assert!(!data_sub.contains("jetgate.v1.auth"), "{data_sub}");
+        // Private inboxes: nobody but admin subscribes to another user's replies, and
+        // nobody may publish into another user's reply inbox.
+        for u in ["edge", "auth", "data"] {
+            let p = get(u);
+            let subs = p["sub"]["allow"].to_string();
+            assert!(!subs.contains("\"_INBOX.>\""), "{u}: {subs}");
+            for other in ["edge", "auth", "data"].iter().filter(|o| **o != u) {
+                assert!(
+                    !subs.contains(&format!("_INBOX_{other}")),
+                    "{u} sees {other}"
+                );
+            }
+            let pubs = p["pub"]["allow"].to_string();
+            for inbox in [
+                "_INBOX.>",
+                "_INBOX_edge.>",
+                "_INBOX_auth.>",
+                "_INBOX_data.>",
+            ] {
+                assert!(
+                    !pubs.contains(&format!("\"{inbox}\"")),
+                    "{u} publishes {inbox}"
+                );
+            }
+        }
         assert!(us
             .iter()
             .any(|u| u.name == "admin" && u.permissions.is_none()));

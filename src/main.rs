@@ -241,7 +241,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Dev(a) => dev(a).await,
         Command::Edge(a) => {
             serve_metrics(a.common.metrics_listen).await?;
-            let client = a.nats.connect("jetgate-edge").await?;
+            let client = a
+                .nats
+                .connect_with_inbox("jetgate-edge", nats::EDGE_INBOX)
+                .await?;
             let (addr, server) = serve_edge(client, &a.edge, &a.common).await?;
             println!("endpoint: http://{addr}");
             drain_edge(server).await;
@@ -249,7 +252,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Worker(a) => {
             serve_metrics(a.common.metrics_listen).await?;
-            let client = a.nats.connect("jetgate-worker").await?;
+            let inbox = if a.roles.iter().all(|r| *r == Role::Auth) {
+                nats::AUTH_INBOX
+            } else {
+                nats::DATA_INBOX
+            };
+            let client = a.nats.connect_with_inbox("jetgate-worker", inbox).await?;
             let sup = start_worker(client, &a.common, &a.worker, a.roles.clone()).await?;
             let names: Vec<&str> = a.roles.iter().map(|r| r.as_str()).collect();
             println!("worker ready: {}", names.join(","));

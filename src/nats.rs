@@ -29,13 +29,41 @@ pub struct NatsArgs {
     /// Credentials file with a user JWT and its seed.
     #[arg(long, env = "JETGATE_NATS_CREDS")]
     pub nats_creds: Option<PathBuf>,
+    /// Inbox prefix of this connection (default per process: `_INBOX_edge` for an edge,
+    /// `_INBOX_auth` for an auth-only worker, `_INBOX_data` for other workers, `_INBOX`
+    /// for `dev` and the admin commands). NATS permissions give each user only its own
+    /// prefix, so no component can read another's replies; body streams use
+    /// `<prefix>_S`.
+    #[arg(long, env = "JETGATE_NATS_INBOX_PREFIX")]
+    pub nats_inbox_prefix: Option<String>,
 }
+
+/// The inbox prefix of processes that have no role of their own (dev, admin commands).
+pub const DEFAULT_INBOX: &str = "_INBOX";
+/// The edge's inbox prefix.
+pub const EDGE_INBOX: &str = "_INBOX_edge";
+/// The inbox prefix of a worker that serves the auth role only.
+pub const AUTH_INBOX: &str = "_INBOX_auth";
+/// The inbox prefix of a worker that serves data roles (listing, multipart, object).
+pub const DATA_INBOX: &str = "_INBOX_data";
 
 impl NatsArgs {
     /// Connects with the configured auth; `name` shows in the server's connz.
     pub async fn connect(&self, name: &str) -> anyhow::Result<async_nats::Client> {
+        self.connect_with_inbox(name, DEFAULT_INBOX).await
+    }
+
+    /// [`NatsArgs::connect`] with this process's own inbox prefix unless
+    /// `--nats-inbox-prefix` names one.
+    pub async fn connect_with_inbox(
+        &self,
+        name: &str,
+        default_inbox: &str,
+    ) -> anyhow::Result<async_nats::Client> {
+        let inbox = self.nats_inbox_prefix.as_deref().unwrap_or(default_inbox);
         let mut opts = async_nats::ConnectOptions::new()
             .name(name)
+            .custom_inbox_prefix(inbox)
             .retry_on_initial_connect()
             .max_reconnects(None);
         if let (Some(u), Some(p)) = (&self.nats_user, &self.nats_password) {

@@ -93,10 +93,12 @@ async fn next_message(
     tokio::time::timeout(wait, sub.next()).await.ok().flatten()
 }
 
-async fn nats_as(url: &str, creds: &Path) -> async_nats::Client {
+/// A raw client as one user, with the inbox prefix jetgate gives that user's processes.
+async fn nats_as(url: &str, creds: &Path, inbox: &str) -> async_nats::Client {
     async_nats::ConnectOptions::with_credentials_file(creds)
         .await
         .expect("read creds")
+        .custom_inbox_prefix(inbox)
         .connect(url)
         .await
         .unwrap_or_else(|e| panic!("connect with {}: {e}", creds.display()))
@@ -331,10 +333,10 @@ async fn operator_mode_round_trip_and_permissions() {
 
     // Negative checks, each beside the positive control that makes it able to fail.
     let [edge_nc, auth_nc, data_nc, admin_nc] = [
-        nats_as(&url, &creds("edge")).await,
-        nats_as(&url, &creds("auth")).await,
-        nats_as(&url, &creds("data")).await,
-        nats_as(&url, &creds("admin")).await,
+        nats_as(&url, &creds("edge"), "_INBOX_edge").await,
+        nats_as(&url, &creds("auth"), "_INBOX_auth").await,
+        nats_as(&url, &creds("data"), "_INBOX_data").await,
+        nats_as(&url, &creds("admin"), "_INBOX").await,
     ];
     assert!(answered(&admin_nc, "$JS.API.STREAM.LIST").await);
     assert!(answered(&data_nc, "$JS.API.STREAM.LIST").await);
@@ -436,6 +438,58 @@ async fn operator_mode_round_trip_and_permissions() {
             nats.log_tail(30)
         );
     }
+    // Private inboxes. The replies to a data worker's JetStream requests travel on
+    // `_INBOX_data.>`: admin (the positive control) sees them, the edge cannot; and
+    // nobody but admin can publish there (an injected reply).
+    let mut admin_spy = admin_nc
+        .subscribe("_INBOX_data.>")
+        .await
+        .expect("subscribe");
+    let mut live = false;
+    for _ in 0..50 {
+        admin_nc
+            .publish("_INBOX_data.probe", "probe".into())
+            .await
+            .expect("probe");
+        if next_message(&mut admin_spy, Duration::from_millis(200))
+            .await
+            .is_some()
+        {
+            live = true;
+            break;
+        }
+    }
+    assert!(live, "the admin spy never saw its probe on _INBOX_data");
+    let mut edge_spy = edge_nc.subscribe("_INBOX_data.>").await.expect("subscribe");
+    for (who, c) in [("edge", &edge_nc), ("auth", &auth_nc)] {
+        c.publish("_INBOX_data.injected", who.as_bytes().to_vec().into())
+            .await
+            .expect("publish");
+        c.flush().await.expect("flush");
+    }
+    assert!(answered(&data_nc, "$JS.API.STREAM.LIST").await);
+    let mut seen_by_admin = Vec::new();
+    while let Some(m) = next_message(&mut admin_spy, Duration::from_secs(2)).await {
+        seen_by_admin.push((m.subject.to_string(), m.payload.clone()));
+    }
+    assert!(
+        seen_by_admin
+            .iter()
+            .any(|(s, p)| s != "_INBOX_data.probe" && s != "_INBOX_data.injected" && p != "probe"),
+        "the data worker's JetStream reply never reached _INBOX_data: {seen_by_admin:?}"
+    );
+    assert!(
+        !seen_by_admin
+            .iter()
+            .any(|(s, _)| s == "_INBOX_data.injected"),
+        "edge or auth published into the data user's inbox: {seen_by_admin:?}"
+    );
+    assert!(
+        next_message(&mut edge_spy, Duration::from_millis(500))
+            .await
+            .is_none(),
+        "the edge read the data user's inbox"
+    );
     let log = std::fs::read_to_string(nats.log_path()).expect("nats log");
     assert!(
         log.contains("Violation"),

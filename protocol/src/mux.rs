@@ -1,6 +1,12 @@
 //! One wildcard inbox subscription per NATS connection, demultiplexed into per-request
 //! routes. A request needs a reply subject and, when a body streams, control and data
 //! subjects; subscribing per request would cost a SUB/UNSUB round each time.
+//!
+//! Routes live under the connection's *stream* prefix, `<inbox prefix>_S.<nuid>`, not
+//! under its inbox prefix: the peer of a body stream (the edge for a worker, a worker
+//! for the edge) must be allowed to publish to the other's routes, and that permission
+//! (`_INBOX_data_S.>`) must not also reach the replies to the other's JetStream and
+//! auth requests (`_INBOX_data.>`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -22,10 +28,18 @@ struct Inner {
     routes: Mutex<HashMap<String, mpsc::UnboundedSender<Message>>>,
 }
 
+/// `<inbox prefix>.<nuid>` (what `Client::new_inbox` makes) → `<inbox prefix>_S.<nuid>`.
+pub fn stream_prefix(inbox: &str) -> String {
+    match inbox.rsplit_once('.') {
+        Some((prefix, id)) => format!("{prefix}_S.{id}"),
+        None => format!("{inbox}_S"),
+    }
+}
+
 impl Mux {
-    /// Subscribes `<inbox>.*.*` and starts the dispatcher task.
+    /// Subscribes `<stream prefix>.*.*` and starts the dispatcher task.
     pub async fn new(client: Client) -> Result<Self, async_nats::SubscribeError> {
-        let prefix = client.new_inbox();
+        let prefix = stream_prefix(&client.new_inbox());
         let mut sub = client.subscribe(format!("{prefix}.*.*")).await?;
         let inner = Arc::new(Inner {
             client,
@@ -113,5 +127,18 @@ impl Drop for Route {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&self.token);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stream_prefix;
+
+    #[test]
+    fn stream_prefix_is_beside_the_inbox_not_under_it() {
+        assert_eq!(stream_prefix("_INBOX_edge.abc"), "_INBOX_edge_S.abc");
+        assert_eq!(stream_prefix("_INBOX.abc"), "_INBOX_S.abc");
+        // `_INBOX_edge.>` does not match it, so reply permissions do not reach routes.
+        assert!(!stream_prefix("_INBOX_edge.abc").starts_with("_INBOX_edge."));
     }
 }
