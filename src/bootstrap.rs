@@ -68,8 +68,11 @@ fn data_deny() -> Vec<String> {
     d
 }
 
-/// Each process may answer the requests it receives once (`allow_responses`), which is
-/// how replies reach another user's private inbox without a publish permission there.
+/// Each process may answer the requests it receives (`allow_responses`), which is how
+/// replies reach another user's private inbox without a publish permission there. A
+/// connection may answer a request once however many of its subscriptions received it,
+/// so broadcast discovery (`$SRV.PING` to three services on one data connection) is
+/// answered to the `_INBOX_svc` prefix instead, which workers may publish to.
 fn responses() -> Value {
     json!({"max": 1, "ttl": 0})
 }
@@ -80,7 +83,9 @@ fn responses() -> Value {
 /// it may publish to are the body-stream routes of the component it streams with.
 fn users() -> Vec<UserSpec> {
     let mut auth_pub = vec![
-        "$JS.API.INFO".to_string(),
+        // Discovery answers to `jetgate services` (see SERVICES_INBOX in nats.rs).
+        "_INBOX_svc.>".to_string(),
+        "$JS.API.INFO".into(),
         "$JS.FC.>".into(),
         format!("$JS.ACK.{CRED_STREAM}.>"),
     ];
@@ -106,7 +111,7 @@ fn users() -> Vec<UserSpec> {
             permissions: Some(json!({
                 "pub": {
                     // $KV.>: multipart upload state lives in KV buckets (puts publish there).
-                    "allow": ["jetgate.v1.auth.>", "_INBOX_edge_S.>", "$JS.API.>", "$JS.FC.>", "$JS.ACK.>", "$O.>", "$KV.>"],
+                    "allow": ["jetgate.v1.auth.>", "_INBOX_edge_S.>", "_INBOX_svc.>", "$JS.API.>", "$JS.FC.>", "$JS.ACK.>", "$O.>", "$KV.>"],
                     "deny": data_deny(),
                 },
                 "sub": {"allow": [

@@ -270,13 +270,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Nats(NatsCmd::Bootstrap(a)) => bootstrap::run(&a),
         Command::Services(c) => match c {
             ServicesCmd::Ls { nats } => {
-                services::ls(&nats.connect("jetgate-services").await?).await
+                services::ls(
+                    &nats
+                        .connect_with_inbox("jetgate-services", nats::SERVICES_INBOX)
+                        .await?,
+                )
+                .await
             }
             ServicesCmd::Info { nats, name } => {
-                services::info(&nats.connect("jetgate-services").await?, &name).await
+                services::info(
+                    &nats
+                        .connect_with_inbox("jetgate-services", nats::SERVICES_INBOX)
+                        .await?,
+                    &name,
+                )
+                .await
             }
             ServicesCmd::Stats { nats, name } => {
-                services::stats(&nats.connect("jetgate-services").await?, &name).await
+                services::stats(
+                    &nats
+                        .connect_with_inbox("jetgate-services", nats::SERVICES_INBOX)
+                        .await?,
+                    &name,
+                )
+                .await
             }
         },
     }
