@@ -197,7 +197,7 @@ mod tests {
     }
 
     fn accesses(r: &SignedRequest) -> Vec<Access> {
-        super::accesses(&route_signed(r).unwrap(), &r.query)
+        super::accesses(&route_signed(r).expect("routes"), &r.query)
     }
 
     fn policy() -> Policy {
