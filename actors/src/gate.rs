@@ -28,6 +28,8 @@ pub struct Names<'a> {
     /// Query parameters whose (decoded, first) value the call must carry; a parameter
     /// the request does not have counts as empty.
     pub params: Vec<(&'static str, &'a str)>,
+    /// The part an UploadPart or UploadPartCopy writes (`partNumber`, as a number).
+    pub part: Option<u32>,
 }
 
 /// A call that names what it acts on.
@@ -69,6 +71,12 @@ pub fn check(
     for (name, value) in &names.params {
         if query_value(&pairs, name).unwrap_or_default() != *value {
             return Err(forged(endpoint, name));
+        }
+    }
+    if let Some(part) = names.part {
+        let signed_part = query_value(&pairs, "partNumber").and_then(|v| v.trim().parse().ok());
+        if signed_part != Some(part) {
+            return Err(forged(endpoint, "partNumber"));
         }
     }
     Ok(routed)
@@ -161,7 +169,16 @@ macro_rules! acts_on_upload {
         }
     )*};
 }
-acts_on_upload!(CompleteUpload, ListParts, AbortUpload, UploadPart);
+acts_on_upload!(CompleteUpload, ListParts, AbortUpload);
+
+impl Acts for UploadPart {
+    fn names(&self) -> Names<'_> {
+        Names {
+            part: Some(self.part_number),
+            ..upload(&self.bucket, &self.key, &self.upload_id)
+        }
+    }
+}
 
 impl Acts for CopyObject {
     fn names(&self) -> Names<'_> {
@@ -176,6 +193,7 @@ impl Acts for UploadPartCopy {
     fn names(&self) -> Names<'_> {
         Names {
             source: Some((&self.source_bucket, &self.source_key)),
+            part: Some(self.part_number),
             ..upload(&self.bucket, &self.key, &self.upload_id)
         }
     }
@@ -267,6 +285,16 @@ mod tests {
         let req = signed("DELETE", "/bkt/k", "uploadId=u1");
         assert!(check(Endpoint::AbortUpload, &req, &abort("u1").names()).is_ok());
         assert!(check(Endpoint::AbortUpload, &req, &abort("u2").names()).is_err());
+        // A signed part 1 cannot be written as part 2 of the same upload.
+        let part = |n: u32| UploadPart {
+            bucket: "bkt".into(),
+            key: "k".into(),
+            upload_id: "u1".into(),
+            part_number: n,
+        };
+        let req = signed("PUT", "/bkt/k", "partNumber=01&uploadId=u1");
+        assert!(check(Endpoint::UploadPart, &req, &part(1).names()).is_ok());
+        assert!(check(Endpoint::UploadPart, &req, &part(2).names()).is_err());
     }
 
     #[test]
