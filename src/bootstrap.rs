@@ -1,10 +1,14 @@
 //! `jetgate nats bootstrap`: mints a NATS operator, its accounts and one user per kind of
-//! jetgate process (edge, auth, data, admin), as JWTs signed with nkeys, and writes the
-//! creds files plus a nats-server config fragment (operator mode, MEMORY resolver).
+//! jetgate process (edge, data, admin in the gateway account; auth, auth-admin in the
+//! AUTH account), as JWTs signed with nkeys, and writes the creds files plus a
+//! nats-server config fragment (operator mode, MEMORY resolver).
 //!
 //! The permissions are those of `deploy/nats/operator/README.md` (and of the plain-user
-//! `deploy/nats/accounts.conf`): the edge cannot touch JetStream, only the edge may
-//! publish S3 calls to the data roles, only auth and admin may read the credentials.
+//! `deploy/nats/accounts.conf`). The credential store lives in the AUTH account's
+//! JetStream, so no user of the gateway account can reach it by any JetStream API form,
+//! mirror, source or republish: accounts, not a deny list, are the boundary. AUTH
+//! exports the auth service (`jetgate.v1.auth.>`) and its discovery (`$SRV.>`); the
+//! gateway account imports both, so the edge and data workers call auth as before.
 //!
 //! Why not the `jsonwebtoken` crate: NATS JWTs carry `"alg": "ed25519-nkey"` and are
 //! signed with the raw Ed25519 nkey of the issuer. jsonwebtoken's `Algorithm` is a closed
@@ -38,17 +42,36 @@ pub struct BootstrapArgs {
     /// Operator name written into the operator JWT.
     #[arg(long, default_value = "jetgate")]
     pub operator_name: String,
-    /// Name of the account the jetgate processes live in.
+    /// Name of the gateway account (edge, data workers, admin).
     #[arg(long, default_value = "JETGATE")]
     pub account_name: String,
+    /// Name of the account that holds the credential store (auth workers, auth-admin).
+    #[arg(long, default_value = "AUTH")]
+    pub auth_account_name: String,
+}
+
+/// The account a user belongs to.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Home {
+    /// Edge, data workers, admin: object stores, upload state, S3 calls.
+    Gateway,
+    /// Auth workers and the credentials admin: the credential store, nothing else.
+    Auth,
 }
 
 /// One NATS user per kind of jetgate process.
 struct UserSpec {
     name: &'static str,
-    /// `None`: no restrictions (admin).
+    home: Home,
+    /// `None`: no restrictions within its account (admin, auth-admin).
     permissions: Option<Value>,
 }
+
+/// What AUTH exports and the gateway account imports: the auth service, and its
+/// discovery so `nats micro ls` / `jetgate services` in the gateway account see auth
+/// workers beside the data roles (nats-server delivers `$SRV.PING` to the local
+/// subscribers and to the import alike; tested in tests/operator.rs).
+const AUTH_EXPORTS: &[(&str, &str)] = &[("jetgate.v1.auth.>", "Singleton"), ("$SRV.>", "Stream")];
 
 /// The credential bucket as JetStream API subjects (stream/consumer info, direct get…).
 fn cred_api() -> Vec<String> {
@@ -61,7 +84,9 @@ fn cred_api() -> Vec<String> {
     ]
 }
 
-/// What the data roles may not publish: anything that reads or writes the credentials.
+/// What the data roles may not publish: the credential bucket's names. The store is in
+/// another account, so this only keeps a data user from planting a look-alike bucket in
+/// the gateway account that an auth worker given the wrong creds would trust.
 fn data_deny() -> Vec<String> {
     let mut d = cred_api();
     d.push("$KV.jetgate-credentials.>".into());
@@ -72,7 +97,8 @@ fn data_deny() -> Vec<String> {
 /// replies reach another user's private inbox without a publish permission there. A
 /// connection may answer a request once however many of its subscriptions received it,
 /// so broadcast discovery (`$SRV.PING` to three services on one data connection) is
-/// answered to the `_INBOX_svc` prefix instead, which workers may publish to.
+/// answered to the `_INBOX_svc` prefix instead, which data workers may publish to (auth
+/// workers host one service and answer through the import's reply mapping).
 fn responses() -> Value {
     json!({"max": 1, "ttl": 0})
 }
@@ -83,9 +109,7 @@ fn responses() -> Value {
 /// it may publish to are the body-stream routes of the component it streams with.
 fn users() -> Vec<UserSpec> {
     let mut auth_pub = vec![
-        // Discovery answers to `jetgate services` (see SERVICES_INBOX in nats.rs).
-        "_INBOX_svc.>".to_string(),
-        "$JS.API.INFO".into(),
+        "$JS.API.INFO".to_string(),
         "$JS.FC.>".into(),
         format!("$JS.ACK.{CRED_STREAM}.>"),
     ];
@@ -93,6 +117,7 @@ fn users() -> Vec<UserSpec> {
     vec![
         UserSpec {
             name: "edge",
+            home: Home::Gateway,
             permissions: Some(json!({
                 "pub": {"allow": ["jetgate.v1.>", "$SRV.PING.>", "$SRV.INFO.>", "_INBOX_data_S.>"]},
                 "sub": {"allow": ["_INBOX_edge.>", "_INBOX_edge_S.>"]},
@@ -100,6 +125,7 @@ fn users() -> Vec<UserSpec> {
         },
         UserSpec {
             name: "auth",
+            home: Home::Auth,
             permissions: Some(json!({
                 "pub": {"allow": auth_pub},
                 "sub": {"allow": ["jetgate.v1.auth.> q", "$SRV.>", "_INBOX_auth.>", "_INBOX_auth_S.>"]},
@@ -108,6 +134,7 @@ fn users() -> Vec<UserSpec> {
         },
         UserSpec {
             name: "data",
+            home: Home::Gateway,
             permissions: Some(json!({
                 "pub": {
                     // $KV.>: multipart upload state lives in KV buckets (puts publish there).
@@ -127,6 +154,13 @@ fn users() -> Vec<UserSpec> {
         },
         UserSpec {
             name: "admin",
+            home: Home::Gateway,
+            permissions: None,
+        },
+        // `jetgate credentials ...`: the only way besides auth into the credential store.
+        UserSpec {
+            name: "auth-admin",
+            home: Home::Auth,
             permissions: None,
         },
     ]
@@ -150,16 +184,24 @@ pub fn run(a: &BootstrapArgs) -> anyhow::Result<()> {
         }
     }
     create_private_dir(&a.out)?;
-    let minted = mint(&a.operator_name, &a.account_name)?;
+    let minted = mint(&a.operator_name, &a.account_name, &a.auth_account_name)?;
     for (name, contents) in &minted.files {
         write_private(&a.out.join(name), contents)?;
     }
     println!("operator: {}", minted.operator);
     println!("system account (SYS): {}", minted.system_account);
-    println!("account ({}): {}", a.account_name, minted.account);
+    println!("gateway account ({}): {}", a.account_name, minted.account);
+    println!(
+        "credential account ({}): {}",
+        a.auth_account_name, minted.auth_account
+    );
     for u in users() {
+        let account = match u.home {
+            Home::Gateway => &a.account_name,
+            Home::Auth => &a.auth_account_name,
+        };
         println!(
-            "creds: {}",
+            "creds ({account}): {}",
             a.out.join(format!("{}.creds", u.name)).display()
         );
     }
@@ -175,16 +217,27 @@ pub struct Minted {
     pub operator: String,
     pub system_account: String,
     pub account: String,
+    pub auth_account: String,
     pub files: Vec<(String, String)>,
 }
 
-pub fn mint(operator_name: &str, account_name: &str) -> anyhow::Result<Minted> {
+pub fn mint(
+    operator_name: &str,
+    account_name: &str,
+    auth_account_name: &str,
+) -> anyhow::Result<Minted> {
+    anyhow::ensure!(
+        account_name != auth_account_name,
+        "the gateway and credential accounts need different names"
+    );
     let operator = KeyPair::new_operator();
     let operator_sk = KeyPair::new_operator();
     let sys = KeyPair::new_account();
     let sys_sk = KeyPair::new_account();
     let acct = KeyPair::new_account();
     let acct_sk = KeyPair::new_account();
+    let auth = KeyPair::new_account();
+    let auth_sk = KeyPair::new_account();
 
     let operator_jwt = encode_jwt(
         &operator,
@@ -205,11 +258,40 @@ pub fn mint(operator_name: &str, account_name: &str) -> anyhow::Result<Minted> {
         "SYS",
         account_claims(&sys_sk, false),
     )?;
-    let acct_jwt = encode_jwt(
+    let mut acct_claims = account_claims(&acct_sk, true);
+    acct_claims["imports"] = Value::Array(
+        AUTH_EXPORTS
+            .iter()
+            .map(|(subject, _)| {
+                json!({
+                    "name": format!("{auth_account_name} {subject}"),
+                    "subject": subject,
+                    "account": auth.public_key(),
+                    "type": "service",
+                })
+            })
+            .collect(),
+    );
+    let acct_jwt = encode_jwt(&operator_sk, &acct.public_key(), account_name, acct_claims)?;
+    let mut auth_claims = account_claims(&auth_sk, true);
+    auth_claims["exports"] = Value::Array(
+        AUTH_EXPORTS
+            .iter()
+            .map(|(subject, response)| {
+                json!({
+                    "name": subject,
+                    "subject": subject,
+                    "type": "service",
+                    "response_type": response,
+                })
+            })
+            .collect(),
+    );
+    let auth_jwt = encode_jwt(
         &operator_sk,
-        &acct.public_key(),
-        account_name,
-        account_claims(&acct_sk, true),
+        &auth.public_key(),
+        auth_account_name,
+        auth_claims,
     )?;
 
     let mut files = vec![
@@ -219,17 +301,24 @@ pub fn mint(operator_name: &str, account_name: &str) -> anyhow::Result<Minted> {
         ("SYS-signing.nk".to_string(), seed(&sys_sk)?),
         (format!("{account_name}.nk"), seed(&acct)?),
         (format!("{account_name}-signing.nk"), seed(&acct_sk)?),
+        (format!("{auth_account_name}.nk"), seed(&auth)?),
+        (format!("{auth_account_name}-signing.nk"), seed(&auth_sk)?),
         ("operator.jwt".to_string(), operator_jwt.clone()),
         ("SYS.jwt".to_string(), sys_jwt.clone()),
         (format!("{account_name}.jwt"), acct_jwt.clone()),
+        (format!("{auth_account_name}.jwt"), auth_jwt.clone()),
     ];
     for u in users() {
+        let (account, signing) = match u.home {
+            Home::Gateway => (&acct, &acct_sk),
+            Home::Auth => (&auth, &auth_sk),
+        };
         let user = KeyPair::new_user();
         let jwt = encode_jwt(
-            &acct_sk,
+            signing,
             &user.public_key(),
             u.name,
-            user_claims(&acct.public_key(), u.permissions),
+            user_claims(&account.public_key(), u.permissions),
         )?;
         files.push((format!("{}.creds", u.name), creds_file(&jwt, &seed(&user)?)));
     }
@@ -253,6 +342,7 @@ pub fn mint(operator_name: &str, account_name: &str) -> anyhow::Result<Minted> {
             &[
                 (&sys.public_key(), &sys_jwt),
                 (&acct.public_key(), &acct_jwt),
+                (&auth.public_key(), &auth_jwt),
             ],
         ),
     ));
@@ -260,6 +350,7 @@ pub fn mint(operator_name: &str, account_name: &str) -> anyhow::Result<Minted> {
         operator: operator.public_key(),
         system_account: sys.public_key(),
         account: acct.public_key(),
+        auth_account: auth.public_key(),
         files,
     })
 }
@@ -467,11 +558,23 @@ mod tests {
         assert!(us
             .iter()
             .any(|u| u.name == "admin" && u.permissions.is_none()));
+        // Only auth and auth-admin live with the credential store.
+        let homes: Vec<(&str, Home)> = us.iter().map(|u| (u.name, u.home)).collect();
+        assert_eq!(
+            homes,
+            [
+                ("edge", Home::Gateway),
+                ("auth", Home::Auth),
+                ("data", Home::Gateway),
+                ("admin", Home::Gateway),
+                ("auth-admin", Home::Auth),
+            ]
+        );
     }
 
     #[test]
     fn mint_writes_creds_and_config() {
-        let m = mint("op", "JETGATE").expect("mint");
+        let m = mint("op", "JETGATE", "AUTH").expect("mint");
         let file = |n: &str| {
             m.files
                 .iter()
@@ -493,5 +596,50 @@ mod tests {
         );
         assert_eq!(user_claims["nats"]["issuer_account"], m.account);
         assert_eq!(user_claims["nats"]["type"], "user");
+
+        // The credential store's users live in the other account, and the gateway
+        // account reaches auth only through the service imports.
+        let issuer = |f: &str| {
+            let c = file(f);
+            decode_part(
+                c.lines()
+                    .nth(1)
+                    .and_then(|l| l.split('.').nth(1))
+                    .expect("jwt line"),
+            )["nats"]["issuer_account"]
+                .clone()
+        };
+        for (f, acct) in [
+            ("auth.creds", &m.auth_account),
+            ("auth-admin.creds", &m.auth_account),
+            ("data.creds", &m.account),
+            ("admin.creds", &m.account),
+        ] {
+            assert_eq!(issuer(f), Value::String(acct.clone()), "{f}");
+        }
+        assert_ne!(m.account, m.auth_account);
+        let claims =
+            |f: &str| decode_part(file(f).split('.').nth(1).expect("claims part"))["nats"].clone();
+        let gw = claims("JETGATE.jwt");
+        let imports = gw["imports"].as_array().expect("imports");
+        assert_eq!(imports.len(), 2);
+        for i in imports {
+            assert_eq!(i["account"], m.auth_account.as_str());
+            assert_eq!(i["type"], "service");
+        }
+        assert!(
+            gw.get("exports").is_none(),
+            "the gateway account exports nothing"
+        );
+        let auth = claims("AUTH.jwt");
+        let exports: Vec<&str> = auth["exports"]
+            .as_array()
+            .expect("exports")
+            .iter()
+            .filter_map(|e| e["subject"].as_str())
+            .collect();
+        assert_eq!(exports, ["jetgate.v1.auth.>", "$SRV.>"]);
+        assert!(auth.get("imports").is_none(), "AUTH imports nothing");
+        assert!(mint("op", "X", "X").is_err());
     }
 }

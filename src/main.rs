@@ -38,13 +38,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run nats-server (unless --nats-url is given), the edge and every role in one process tree.
+    /// Run nats-server (unless --nats-url is given), the edge and every role in one process tree
+    /// (one NATS account, no per-role users: for development, not deployment).
     Dev(DevArgs),
     /// Run the HTTP edge alone.
     Edge(EdgeArgs),
     /// Run worker roles.
     Worker(WorkerArgs),
-    /// Manage S3 access keys in the NATS credential store.
+    /// Manage S3 access keys in the NATS credential store (log in as `auth-admin`, the
+    /// AUTH account's user, in the per-role layouts).
     #[command(subcommand)]
     Credentials(CredentialsCmd),
     /// Show the worker services as `nats micro ls|info|stats` would.

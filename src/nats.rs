@@ -46,7 +46,7 @@ pub const EDGE_INBOX: &str = "_INBOX_edge";
 pub const AUTH_INBOX: &str = "_INBOX_auth";
 /// The inbox prefix of a worker that serves data roles (listing, multipart, object).
 pub const DATA_INBOX: &str = "_INBOX_data";
-/// The inbox prefix of `jetgate services`: the one inbox workers may publish to, since
+/// The inbox prefix of `jetgate services`: the one inbox data workers may publish to, since
 /// nats-server lets a connection answer a `$SRV.PING` once however many services it
 /// hosts (allow_responses), and a data worker hosts three.
 pub const SERVICES_INBOX: &str = "_INBOX_svc";

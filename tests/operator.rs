@@ -1,116 +1,22 @@
-//! Contract 7, operator mode: `jetgate nats bootstrap` mints the operator, accounts and
-//! per-role users; a nats-server runs on the generated config; edge, auth worker, data
-//! worker and the admin command each log in with their own creds file; an S3 round trip
-//! works; and each user is refused what the permission table denies it.
+//! Contract 7, operator mode: `jetgate nats bootstrap` mints the operator, the two
+//! accounts (JETGATE, AUTH) and per-role users; a nats-server runs on the generated
+//! config; edge, auth worker, data worker and the credentials admin each log in with
+//! their own creds file; an S3 round trip works across the account boundary; discovery
+//! sees every role; and each user is refused what the permission table denies it.
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Duration;
 
 use aws_sdk_s3::config::{Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use common::{jetgate_bin, which, Proc, CREDENTIALS_KEY, STARTUP_TIMEOUT};
+use common::{answered, bootstrap, next_message, Layout, STARTUP_TIMEOUT};
 use jetgate_protocol::Endpoint;
 
 const AK: &str = "JGOPERATORKEY";
 const SK: &str = "operatorSecret/0123456789abcdefghijklmnop";
-
-fn bootstrap(out: &Path, force: bool) -> std::process::Output {
-    let mut cmd = Command::new(jetgate_bin());
-    cmd.args(["nats", "bootstrap", "--out"]).arg(out);
-    if force {
-        cmd.arg("--force");
-    }
-    cmd.output().expect("run jetgate nats bootstrap")
-}
-
-fn start_nats(dir: &Path, keys: &Path) -> (Proc, String) {
-    let conf = dir.join("nats.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "jetstream {{ store_dir: \"{}\" }}\ninclude \"{}\"\n",
-            dir.join("store").display(),
-            // Includes are relative to the including file.
-            keys.strip_prefix(dir)
-                .expect("keys under dir")
-                .join("server.conf")
-                .display()
-        ),
-    )
-    .expect("write nats.conf");
-    let bin = which("nats-server").expect("nats-server on PATH");
-    let args: Vec<String> = vec![
-        "-c".into(),
-        conf.display().to_string(),
-        "-a".into(),
-        "127.0.0.1".into(),
-        "-p".into(),
-        "-1".into(),
-    ];
-    let p = Proc::spawn("nats-server", &bin, &args, &[], dir.join("nats.log"));
-    let hostport = p
-        .wait_matching(STARTUP_TIMEOUT, |l| {
-            l.split_once("Listening for client connections on ")
-                .map(|(_, r)| r.trim().to_string())
-        })
-        .unwrap_or_else(|e| panic!("nats-server did not start: {e}\n{}", p.log_tail(40)));
-    p.wait_matching(STARTUP_TIMEOUT, |l| {
-        l.contains("Server is ready").then(String::new)
-    })
-    .unwrap_or_else(|e| panic!("nats-server not ready: {e}\n{}", p.log_tail(40)));
-    (p, format!("nats://{hostport}"))
-}
-
-fn jetgate(
-    name: &str,
-    args: &[&str],
-    env: &[(&str, &str)],
-    creds: &Path,
-    url: &str,
-    log: PathBuf,
-) -> Proc {
-    let mut a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    a.extend([
-        "--nats-url".into(),
-        url.into(),
-        "--nats-creds".into(),
-        creds.display().to_string(),
-    ]);
-    let mut envs = vec![("RUST_LOG", "info")];
-    envs.extend_from_slice(env);
-    Proc::spawn(name, &jetgate_bin(), &a, &envs, log)
-}
-
-async fn next_message(
-    sub: &mut async_nats::Subscriber,
-    wait: Duration,
-) -> Option<async_nats::Message> {
-    use futures::StreamExt;
-    tokio::time::timeout(wait, sub.next()).await.ok().flatten()
-}
-
-/// A raw client as one user, with the inbox prefix jetgate gives that user's processes.
-async fn nats_as(url: &str, creds: &Path, inbox: &str) -> async_nats::Client {
-    async_nats::ConnectOptions::with_credentials_file(creds)
-        .await
-        .expect("read creds")
-        .custom_inbox_prefix(inbox)
-        .connect(url)
-        .await
-        .unwrap_or_else(|e| panic!("connect with {}: {e}", creds.display()))
-}
-
-/// True when a request is answered (as opposed to dropped by a permission check).
-async fn answered(client: &async_nats::Client, subject: &str) -> bool {
-    let req = async_nats::Request::new()
-        .payload("".into())
-        .timeout(Some(Duration::from_secs(2)));
-    client.send_request(subject.to_string(), req).await.is_ok()
-}
 
 /// True when the credential bucket can be opened and its entry read.
 async fn reads_credentials(client: &async_nats::Client) -> bool {
@@ -125,20 +31,17 @@ async fn reads_credentials(client: &async_nats::Client) -> bool {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn operator_mode_round_trip_and_permissions() {
-    let dir = common::temp_dir("operator-");
-    let keys = dir.path().join("keys");
-
-    // Bootstrap, then refuse to overwrite, then overwrite on --force.
-    let out = bootstrap(&keys, false);
+/// `jetgate nats bootstrap` refuses to overwrite keys, replaces them on --force, and
+/// writes every secret 0600.
+fn bootstrap_refuses_then_forces(keys: &Path) {
+    let out = bootstrap(keys, false);
     assert!(
         out.status.success(),
         "bootstrap: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     let first_edge = std::fs::read_to_string(keys.join("edge.creds")).expect("edge.creds");
-    let again = bootstrap(&keys, false);
+    let again = bootstrap(keys, false);
     assert!(!again.status.success(), "second bootstrap must refuse");
     assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
     assert_eq!(
@@ -146,7 +49,7 @@ async fn operator_mode_round_trip_and_permissions() {
         first_edge,
         "a refused bootstrap must not touch the keys"
     );
-    let forced = bootstrap(&keys, true);
+    let forced = bootstrap(keys, true);
     assert!(forced.status.success());
     assert_ne!(
         std::fs::read_to_string(keys.join("edge.creds")).expect("edge.creds"),
@@ -158,7 +61,9 @@ async fn operator_mode_round_trip_and_permissions() {
         "auth.creds",
         "data.creds",
         "admin.creds",
+        "auth-admin.creds",
         "operator.nk",
+        "AUTH.nk",
     ] {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(keys.join(f))
@@ -167,48 +72,44 @@ async fn operator_mode_round_trip_and_permissions() {
             .mode();
         assert_eq!(mode & 0o777, 0o600, "{f} mode {mode:o}");
     }
+}
 
-    let (nats, url) = start_nats(dir.path(), &keys);
-    let creds = |u: &str| keys.join(format!("{u}.creds"));
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_mode_round_trip_and_permissions() {
+    let dir = common::temp_dir("operator-");
+    bootstrap_refuses_then_forces(&dir.path().join("keys-check"));
+    let layout = Layout::bootstrap(dir.path());
+    let nats = &layout.nats;
 
-    // The admin command seeds an S3 key.
-    let st = Command::new(jetgate_bin())
-        .args(["credentials", "add", "--nats-url", &url, "--nats-creds"])
-        .arg(creds("admin"))
-        .args(["--access-key", AK, "--secret-key", SK])
-        .env("JETGATE_CREDENTIALS_KEY", CREDENTIALS_KEY)
-        .output()
-        .expect("credentials add");
+    // The credentials admin of the AUTH account seeds an S3 key.
+    let st = layout.jetgate_cmd(
+        "auth-admin",
+        &["credentials", "add", "--access-key", AK, "--secret-key", SK],
+    );
     assert!(
         st.status.success(),
         "credentials add: {}",
         String::from_utf8_lossy(&st.stderr)
     );
 
-    let auth = jetgate(
+    let auth = layout.jetgate(
         "jetgate-auth",
+        "auth",
         &["worker", "--roles", "auth"],
-        &[("JETGATE_CREDENTIALS_KEY", CREDENTIALS_KEY)],
-        &creds("auth"),
-        &url,
         dir.path().join("auth.log"),
     );
     auth.wait_for_line("worker ready", STARTUP_TIMEOUT);
-    let data = jetgate(
+    let data = layout.jetgate(
         "jetgate-data",
+        "data",
         &["worker", "--roles", "listing,multipart,object"],
-        &[],
-        &creds("data"),
-        &url,
         dir.path().join("data.log"),
     );
     data.wait_for_line("worker ready", STARTUP_TIMEOUT);
-    let edge = jetgate(
+    let edge = layout.jetgate(
         "jetgate-edge",
+        "edge",
         &["edge", "--listen", "127.0.0.1:0"],
-        &[],
-        &creds("edge"),
-        &url,
         dir.path().join("edge.log"),
     );
     let endpoint = edge
@@ -331,12 +232,26 @@ async fn operator_mode_round_trip_and_permissions() {
         "permission violations during the S3 round trip:\n{log}"
     );
 
+    // Discovery from the gateway account sees the auth workers through the import.
+    let ls = layout.jetgate_cmd("admin", &["services", "ls"]);
+    let listed = String::from_utf8_lossy(&ls.stdout);
+    assert!(ls.status.success(), "services ls: {listed}");
+    for svc in [
+        "jetgate-auth",
+        "jetgate-listing",
+        "jetgate-multipart",
+        "jetgate-object",
+    ] {
+        assert!(listed.contains(svc), "services ls without {svc}:\n{listed}");
+    }
+
     // Negative checks, each beside the positive control that makes it able to fail.
-    let [edge_nc, auth_nc, data_nc, admin_nc] = [
-        nats_as(&url, &creds("edge"), "_INBOX_edge").await,
-        nats_as(&url, &creds("auth"), "_INBOX_auth").await,
-        nats_as(&url, &creds("data"), "_INBOX_data").await,
-        nats_as(&url, &creds("admin"), "_INBOX").await,
+    let [edge_nc, auth_nc, data_nc, admin_nc, auth_admin_nc] = [
+        layout.client("edge").await,
+        layout.client("auth").await,
+        layout.client("data").await,
+        layout.client("admin").await,
+        layout.client("auth-admin").await,
     ];
     assert!(answered(&admin_nc, "$JS.API.STREAM.LIST").await);
     assert!(answered(&data_nc, "$JS.API.STREAM.LIST").await);
@@ -349,43 +264,13 @@ async fn operator_mode_round_trip_and_permissions() {
         "auth may only reach the credential stream"
     );
 
-    assert!(reads_credentials(&admin_nc).await);
+    // The credentials live in the AUTH account: its two users read them, nobody in the
+    // gateway account does, its admin included (tests/least_privilege.rs tries harder).
+    assert!(reads_credentials(&auth_admin_nc).await);
     assert!(reads_credentials(&auth_nc).await);
-    assert!(
-        !reads_credentials(&data_nc).await,
-        "data roles must not read the credentials"
-    );
-    assert!(!reads_credentials(&edge_nc).await);
-    assert!(
-        !answered(
-            &data_nc,
-            &format!("$JS.API.DIRECT.GET.KV_jetgate-credentials.$KV.jetgate-credentials.{AK}")
-        )
-        .await
-    );
-
-    // Nor write one (a forged access key).
-    let forge = async {
-        async_nats::jetstream::new(data_nc.clone())
-            .publish("$KV.jetgate-credentials.FORGED", "{}".into())
-            .await
-            .ok()?
-            .await
-            .ok()
-    };
-    assert!(
-        matches!(
-            tokio::time::timeout(Duration::from_secs(5), forge).await,
-            Ok(None) | Err(_)
-        ),
-        "data roles must not write the credentials"
-    );
-    let admin_kv = async_nats::jetstream::new(admin_nc.clone())
-        .get_key_value("jetgate-credentials")
-        .await
-        .expect("admin opens the credentials");
-    assert!(admin_kv.get("FORGED").await.expect("get").is_none());
-    assert!(admin_kv.get(AK).await.expect("get").is_some());
+    for (who, c) in [("admin", &admin_nc), ("data", &data_nc), ("edge", &edge_nc)] {
+        assert!(!reads_credentials(c).await, "{who} read the credentials");
+    }
 
     // Only the edge may call the data roles: a spy (admin) sees the edge's message only.
     for endpoint in [Endpoint::PutObject, Endpoint::ListObjects] {

@@ -25,7 +25,8 @@ def node_streams(url):
     """(server name, {stream name: detail}) as one node holds them; None when it is down."""
     try:
         name = fetch(f"{url}/varz")["server_name"]
-        d = fetch(f"{url}/jsz?acc=JETGATE&streams=true&config=true")
+        # Both accounts: object stores in JETGATE, the credential store in AUTH.
+        d = fetch(f"{url}/jsz?accounts=true&streams=true&config=true")
     except OSError:
         return None
     out = {}

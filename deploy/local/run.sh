@@ -216,7 +216,7 @@ http_ok() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$@")" = 200 ]; }
 say "NATS: 3-node JetStream cluster with per-role users (ports ${NC[*]})"
 export JETGATE_EDGE_PASSWORD=edge-$RANDOM$RANDOM JETGATE_AUTH_PASSWORD=auth-$RANDOM$RANDOM \
        JETGATE_DATA_PASSWORD=data-$RANDOM$RANDOM JETGATE_ADMIN_PASSWORD=admin-$RANDOM$RANDOM \
-       JETGATE_SYS_PASSWORD=sys-$RANDOM$RANDOM
+       JETGATE_AUTH_ADMIN_PASSWORD=authadmin-$RANDOM$RANDOM JETGATE_SYS_PASSWORD=sys-$RANDOM$RANDOM
 # Credentials are encrypted at rest; auth workers and `credentials add` share this key.
 export JETGATE_CREDENTIALS_KEY=${JETGATE_CREDENTIALS_KEY:-$(openssl rand -base64 32)}
 cp "$ROOT/deploy/nats/accounts.conf" "$WORK/nats/accounts.conf"
@@ -247,6 +247,8 @@ if selftest bad-nats-url; then
   for i in 0 1 2; do URLS[$i]=${URLS[$i]/,/,nats://127.0.0.1:notaport,}; done
 fi
 ADMIN=(--nats-url "${URLS[0]}" --nats-user admin --nats-password "$JETGATE_ADMIN_PASSWORD")
+# The credential store lives in the AUTH account: only auth-admin (and auth) reach it.
+AUTH_ADMIN=(--nats-url "${URLS[0]}" --nats-user auth-admin --nats-password "$JETGATE_AUTH_ADMIN_PASSWORD")
 if timeout 30 "$JETGATE" services ls "${ADMIN[@]}" >"$WORK/logs/url-probe.log" 2>&1; then
   check PASS "NATS: jetgate accepts the comma-separated --nats-url list" "${URLS[0]}"
 else
@@ -328,13 +330,13 @@ wait_for "traefik https /readyz" 30 http_ok --cacert "$CERT" "$ENDPOINT/readyz"
 echo "traefik up: $ENDPOINT (cert $CERT)"
 
 # ---------------------------------------------------------------- credentials
-say "credentials (admin user) and aws CLI over HTTPS through Traefik"
+say "credentials (auth-admin user) and aws CLI over HTTPS through Traefik"
 export AWS_ACCESS_KEY_ID=JGLOCALTEST$RANDOM AWS_SECRET_ACCESS_KEY=secret-$RANDOM-$RANDOM-$RANDOM
 export AWS_DEFAULT_REGION=us-east-1 AWS_CA_BUNDLE=$CERT
 export AWS_CONFIG_FILE=$WORK/aws-config AWS_SHARED_CREDENTIALS_FILE=$WORK/aws-credentials
 printf '[default]\ns3 =\n    multipart_threshold = 64MB\n' >"$AWS_CONFIG_FILE"
 : >"$AWS_SHARED_CREDENTIALS_FILE"
-"$JETGATE" credentials add "${ADMIN[@]}" --access-key "$AWS_ACCESS_KEY_ID" \
+"$JETGATE" credentials add "${AUTH_ADMIN[@]}" --access-key "$AWS_ACCESS_KEY_ID" \
   --secret-key "$AWS_SECRET_ACCESS_KEY" --display-name "run.sh" --replicas "$REPLICAS" >>"$WORK/logs/admin.log" 2>&1 \
   || die "credentials add (see $WORK/logs/admin.log)"
 

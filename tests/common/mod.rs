@@ -17,11 +17,13 @@
 //! (deterministic test data), `python` (the Python client suites in tests/py),
 //! `multipart` (multipart-upload steps several test files share), `signer` (SigV4/SigV2
 //! signing for crafted requests), `aws_chunked` (crafted `aws-chunked` uploads) and
-//! `wire` (raw HTTP/1.1 client and a recording proxy); `tools` (external programs, and
+//! `wire` (raw HTTP/1.1 client and a recording proxy); `accounts` (the deployed NATS
+//! account layouts, bootstrap and accounts.conf, with a login per user); `tools` (external programs, and
 //! tests/optional.txt: the only tests that may skip without them).
 
 #![allow(dead_code)]
 
+mod accounts;
 mod aws_chunked;
 mod client;
 mod data;
@@ -41,8 +43,8 @@ use std::time::{Duration, Instant};
 // Each test binary uses only some of these; the others would be "unused imports".
 #[allow(unused_imports)]
 pub use {
-    aws_chunked::*, client::*, data::*, gateway::*, multipart::*, nats::*, process::*, python::*,
-    signer::*, tools::*, wire::*,
+    accounts::*, aws_chunked::*, client::*, data::*, gateway::*, multipart::*, nats::*, process::*,
+    python::*, signer::*, tools::*, wire::*,
 };
 
 /// Root credentials every gateway in the tests is started with.
