@@ -161,6 +161,11 @@ struct WorkerOpts {
     /// process: parts of one upload then arrive and hash in parallel (0: they wait).
     #[arg(long, env = "JETGATE_PART_READ_AHEAD", default_value_t = jetgate_actors::multipart::DEFAULT_READ_AHEAD)]
     part_read_ahead: u64,
+    /// Bytes of live listing indexes a worker holds over all buckets (listing role):
+    /// cold buckets' indexes are evicted first, and a bucket larger than this lists by
+    /// reading all its metadata.
+    #[arg(long, env = "JETGATE_LISTING_INDEX_BUDGET", default_value_t = jetgate_actors::store::DEFAULT_INDEX_BUDGET)]
+    listing_index_budget: u64,
 }
 
 #[derive(Args)]
@@ -441,6 +446,7 @@ async fn start_worker(
         part_append_wait: Duration::from_secs(opts.part_append_wait_secs),
         publish_budget: opts.publish_budget,
         part_read_ahead: opts.part_read_ahead,
+        listing_index_budget: opts.listing_index_budget,
         // Only the auth role opens secrets; it refuses to start without the key rather
         // than serve from (or write) plaintext.
         credentials_key: if roles.contains(&Role::Auth) {

@@ -43,6 +43,8 @@ pub struct WorkerConfig {
     pub publish_budget: u64,
     /// Bytes of parts read ahead of their turn, over all uploads (0: parts wait unread).
     pub part_read_ahead: u64,
+    /// Bytes of live listing indexes, over all buckets (least recently used evicted).
+    pub listing_index_budget: u64,
     /// Seals and opens secrets in the credential bucket; auth role only.
     pub credentials_key: Option<Arc<crate::auth::sealed::CredentialsKey>>,
 }
@@ -61,6 +63,7 @@ impl Default for WorkerConfig {
             part_append_wait: Duration::from_secs(20),
             publish_budget: crate::store::DEFAULT_PUBLISH_BUDGET,
             part_read_ahead: crate::multipart::DEFAULT_READ_AHEAD,
+            listing_index_budget: crate::store::DEFAULT_INDEX_BUDGET,
             credentials_key: None,
         }
     }
@@ -91,7 +94,8 @@ impl Worker {
         let mux = Mux::new(client.clone()).await?;
         Ok(Worker {
             inner: Arc::new(Inner {
-                store: Store::with_publish_budget(client.clone(), cfg.publish_budget),
+                store: Store::with_publish_budget(client.clone(), cfg.publish_budget)
+                    .with_listing_index_budget(cfg.listing_index_budget),
                 client,
                 mux,
                 read_ahead: Arc::new(tokio::sync::Semaphore::new(

@@ -12,6 +12,7 @@ mod forged;
 mod if_none_match_race;
 mod listing;
 mod listing_encoding;
+mod listing_live;
 mod objects;
 mod probes;
 mod requests;

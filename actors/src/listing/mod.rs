@@ -138,7 +138,15 @@ pub async fn delete_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Erro
     if !exists(worker, &nats_bucket).await? {
         return Err(no_such_bucket());
     }
-    if !worker.store().list_metas(&nats_bucket).await?.is_empty() {
+    let empty = match worker
+        .store()
+        .index_page(&nats_bucket, "", None, None, 1)
+        .await?
+    {
+        Some(page) => page.contents.is_empty(),
+        None => worker.store().list_metas(&nats_bucket).await?.is_empty(),
+    };
+    if !empty {
         return Err(S3Error::new(
             S3ErrorCode::BucketNotEmpty,
             "The bucket you tried to delete is not empty",
@@ -228,22 +236,34 @@ pub async fn list_objects(worker: &Worker, inc: &Incoming) -> Result<(), S3Error
     validate_bucket(&op.bucket)?;
     let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
     let nats_bucket = bucket_to_nats(&op.bucket);
-    if !exists(worker, &nats_bucket).await? {
-        return Err(no_such_bucket());
-    }
     let after = match (op.v2, &op.continuation_token) {
         (true, Some(t)) => Some(decode_token(t)?),
         (true, None) => op.start_after.clone(),
         (false, _) => op.marker.clone(),
     };
-    let entries = sorted_entries(worker, &nats_bucket, Some(&principal.owner)).await?;
-    let page = paginate(
-        &entries,
-        &op.prefix,
-        op.delimiter.as_deref(),
-        after.as_deref(),
-        op.max_keys as usize,
-    );
+    let delimiter = op.delimiter.as_deref();
+    let max_keys = op.max_keys as usize;
+    let indexed = worker
+        .store()
+        .index_page(
+            &nats_bucket,
+            &op.prefix,
+            delimiter,
+            after.as_deref(),
+            max_keys,
+        )
+        .await?;
+    let mut page = match indexed {
+        Some(page) => page,
+        // The index cannot answer consistently yet: read the whole bucket.
+        None => {
+            let entries = sorted_entries(worker, &nats_bucket, None).await?;
+            paginate(&entries, &op.prefix, delimiter, after.as_deref(), max_keys)
+        }
+    };
+    for e in &mut page.contents {
+        e.owner = Some(principal.owner.clone());
+    }
     let next = page.is_truncated.then(|| page.last.clone()).flatten();
     let reply = ListObjectsReply {
         v2: op.v2,

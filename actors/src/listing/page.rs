@@ -3,14 +3,7 @@
 
 use jetgate_protocol::messages::ObjectEntry;
 
-#[derive(Debug, Default)]
-pub struct Page {
-    pub contents: Vec<ObjectEntry>,
-    pub common_prefixes: Vec<String>,
-    pub is_truncated: bool,
-    /// The last key or common prefix returned: where the next page starts after.
-    pub last: Option<String>,
-}
+pub use crate::store::Page;
 
 /// `sorted` must be ordered by key. Keys and common prefixes both count toward max_keys.
 pub fn paginate(

@@ -7,8 +7,10 @@
 //! per short read and waits for every ack in turn. Reads here use direct get; writes fill
 //! whole chunks and pipeline their acks.
 
+mod index;
 mod leader;
 mod list;
+mod live;
 mod meta;
 mod read;
 mod write;
@@ -23,6 +25,8 @@ use async_nats::jetstream;
 use async_nats::{Client, RequestErrorKind, StatusCode};
 use bytes::Bytes;
 
+pub use index::{BucketIndex, Page};
+pub use live::{Indexes, DEFAULT_INDEX_BUDGET};
 pub use meta::{ObjectMeta, ObjectOptions, META_FORMAT};
 pub use read::{ChunkReader, SeekPoint};
 pub use write::{ChunkWriter, Written};
@@ -115,6 +119,8 @@ pub struct Store {
     publish_budget: Arc<tokio::sync::Semaphore>,
     /// Replica count per bucket, to pick leader reads where replicas may lag.
     replicas: Arc<Mutex<HashMap<String, (usize, Instant)>>>,
+    /// Live listing indexes of the buckets this process lists (listing role).
+    indexes: Arc<Indexes>,
 }
 
 /// Default bytes of unacknowledged chunk publishes per process.
@@ -138,7 +144,14 @@ impl Store {
             api: "$JS.API".to_string(),
             timeout: Duration::from_secs(5),
             replicas: Arc::new(Mutex::new(HashMap::new())),
+            indexes: Arc::new(Indexes::new(DEFAULT_INDEX_BUDGET)),
         }
+    }
+
+    /// This store with listing indexes holding at most `budget` bytes in all.
+    pub fn with_listing_index_budget(mut self, budget: u64) -> Self {
+        self.indexes = Arc::new(Indexes::new(budget));
+        self
     }
 
     /// A JetStream API request; the reply payload as it came.

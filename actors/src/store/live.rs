@@ -1,0 +1,331 @@
+//! Live bucket indexes held by a listing worker: one ordered consumer per indexed bucket
+//! over its metadata subjects (`$O.<bucket>.M.>`, last per subject, then every new
+//! message) keeps a [`BucketIndex`] current, so a listing page costs a range scan
+//! instead of a read of the whole bucket.
+//!
+//! Strong consistency: before a page is read, the stream's last metadata sequence is
+//! asked of the stream leader (`STREAM.MSG.GET` with `last_by_subj` `$O.<bucket>.M.>`,
+//! after the request arrived) and the page waits until the index has applied that
+//! sequence, so it holds every write acknowledged before the listing started, native
+//! NATS writers' included. An index that cannot catch up in time, was evicted, or
+//! outgrew the budget answers nothing: the caller falls back to the full scan.
+//!
+//! Every listing worker indexes the buckets it is asked about (requests reach workers
+//! through a queue group, so hot buckets are indexed on each worker; cold ones are
+//! evicted, least recently used first, past `--listing-index-budget`).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::consumer::{push::OrderedConfig, DeliverPolicy};
+use bytes::Bytes;
+use futures::StreamExt;
+use tokio::sync::watch;
+
+use super::{stream_name, BucketIndex, ObjectMeta, Page, Store, StoreError};
+
+/// Default bytes of index a worker holds over all buckets.
+pub const DEFAULT_INDEX_BUDGET: u64 = 256 * 1024 * 1024;
+
+/// How long a page waits for its index to apply the writes before it (a cold index
+/// still building included) before falling back to the full scan.
+const CATCH_UP: Duration = Duration::from_secs(2);
+
+/// How long a bucket that outgrew the budget is listed by full scan before its index is
+/// tried again.
+const OVER_BUDGET_RETRY: Duration = Duration::from_secs(60);
+
+/// The indexes of one worker process, by NATS bucket name.
+pub struct Indexes {
+    budget: usize,
+    buckets: Mutex<HashMap<String, Arc<Live>>>,
+    /// Buckets larger than the budget, and when that was found.
+    too_large: Mutex<HashMap<String, Instant>>,
+}
+
+struct Live {
+    index: Arc<RwLock<BucketIndex>>,
+    /// Stream sequence of the last metadata message applied; closed when the consumer
+    /// ends (stream deleted, error, over budget).
+    applied: watch::Receiver<u64>,
+    /// The stream this index follows: a bucket deleted and created again is a new one.
+    created: i128,
+    over_budget: Arc<AtomicBool>,
+    last_used: AtomicU64,
+    task: tokio::task::AbortHandle,
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Indexes {
+    pub fn new(budget: u64) -> Self {
+        Indexes {
+            budget: usize::try_from(budget).unwrap_or(usize::MAX),
+            buckets: Mutex::new(HashMap::new()),
+            too_large: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_millis() as u64
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Store {
+    /// Sequence of the bucket's last metadata message, read from the stream leader
+    /// (0 for a bucket that never held an object).
+    async fn last_meta_seq(&self, nats_bucket: &str) -> Result<u64, StoreError> {
+        let subject = format!("{}.STREAM.MSG.GET.{}", self.api, stream_name(nats_bucket));
+        let body = serde_json::json!({ "last_by_subj": format!("$O.{nats_bucket}.M.>") });
+        let v = self
+            .api_request(subject, Bytes::from(body.to_string()))
+            .await?;
+        if let Some(seq) = v["message"]["seq"].as_u64() {
+            return Ok(seq);
+        }
+        match v["error"]["err_code"].as_u64() {
+            Some(10037) => Ok(0),
+            Some(10059) => Err(StoreError::NoSuchBucket),
+            _ => Err(StoreError::Api(
+                v["error"]["code"].as_u64().unwrap_or(0) as u16,
+                v["error"]["description"]
+                    .as_str()
+                    .unwrap_or("unexpected reply")
+                    .to_string(),
+            )),
+        }
+    }
+
+    /// One listing page from the bucket's live index; `Ok(None)` when the index cannot
+    /// answer consistently right now (the caller then reads the whole bucket).
+    #[tracing::instrument(name = "listing.index_page", level = "info", skip_all, fields(bucket = nats_bucket))]
+    pub async fn index_page(
+        &self,
+        nats_bucket: &str,
+        prefix: &str,
+        delimiter: Option<&str>,
+        after: Option<&str>,
+        max_keys: usize,
+    ) -> Result<Option<Page>, StoreError> {
+        let (info, last) = futures::join!(
+            self.js.get_stream(stream_name(nats_bucket)),
+            self.last_meta_seq(nats_bucket)
+        );
+        let created = match info {
+            Ok(s) => s.cached_info().created.unix_timestamp_nanos(),
+            Err(e) => {
+                use async_nats::jetstream::context::GetStreamErrorKind;
+                return Err(match e.kind() {
+                    GetStreamErrorKind::JetStream(js)
+                        if js.error_code()
+                            == async_nats::jetstream::ErrorCode::STREAM_NOT_FOUND =>
+                    {
+                        StoreError::NoSuchBucket
+                    }
+                    _ => StoreError::Request(e.to_string()),
+                });
+            }
+        };
+        let last = last?;
+        let Some(live) = self.live(nats_bucket, created) else {
+            fallback("over_budget");
+            return Ok(None);
+        };
+        let mut applied = live.applied.clone();
+        let caught_up = tokio::time::timeout(CATCH_UP, applied.wait_for(|seq| *seq >= last)).await;
+        match caught_up {
+            Ok(Ok(_)) => {}
+            Ok(Err(_)) => {
+                fallback("index_closed");
+                return Ok(None);
+            }
+            Err(_) => {
+                fallback("catching_up");
+                return Ok(None);
+            }
+        }
+        let index = live.index.read().unwrap_or_else(|p| p.into_inner());
+        metrics::counter!("jetgate_listing_index_pages_total").increment(1);
+        Ok(Some(index.page(prefix, delimiter, after, max_keys)))
+    }
+
+    /// The bucket's live index, started if missing, closed or following an older
+    /// stream of the same name; `None` while the bucket is too large for the budget.
+    fn live(&self, nats_bucket: &str, created: i128) -> Option<Arc<Live>> {
+        let indexes = &self.indexes;
+        {
+            let mut too_large = lock(&indexes.too_large);
+            if let Some(at) = too_large.get(nats_bucket) {
+                if at.elapsed() < OVER_BUDGET_RETRY {
+                    return None;
+                }
+                too_large.remove(nats_bucket);
+            }
+        }
+        let mut buckets = lock(&indexes.buckets);
+        if let Some(live) = buckets.get(nats_bucket) {
+            let closed = live.applied.has_changed().is_err();
+            if live.over_budget.load(Ordering::Relaxed) {
+                lock(&indexes.too_large).insert(nats_bucket.to_string(), Instant::now());
+                buckets.remove(nats_bucket);
+                return None;
+            }
+            if !closed && live.created == created {
+                live.last_used.store(now_ms(), Ordering::Relaxed);
+                return Some(live.clone());
+            }
+        }
+        let live = Arc::new(self.follow(nats_bucket, created));
+        buckets.insert(nats_bucket.to_string(), live.clone());
+        evict(&mut buckets, indexes.budget, nats_bucket);
+        Some(live)
+    }
+
+    /// Starts the consumer that builds and then maintains one bucket's index.
+    fn follow(&self, nats_bucket: &str, created: i128) -> Live {
+        let index = Arc::new(RwLock::new(BucketIndex::default()));
+        let (tx, rx) = watch::channel(0u64);
+        let over_budget = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn(build_and_follow(
+            self.clone(),
+            nats_bucket.to_string(),
+            index.clone(),
+            tx,
+            over_budget.clone(),
+            self.indexes.budget,
+        ));
+        Live {
+            index,
+            applied: rx,
+            created,
+            over_budget,
+            last_used: AtomicU64::new(now_ms()),
+            task: task.abort_handle(),
+        }
+    }
+}
+
+/// Drops least recently used indexes (never `keep`) until the rest fit the budget.
+fn evict(buckets: &mut HashMap<String, Arc<Live>>, budget: usize, keep: &str) {
+    loop {
+        let total: usize = buckets
+            .values()
+            .map(|l| l.index.read().map(|i| i.bytes()).unwrap_or(0))
+            .sum();
+        metrics::gauge!("jetgate_listing_index_bytes").set(total as f64);
+        if total <= budget {
+            return;
+        }
+        let coldest = buckets
+            .iter()
+            .filter(|(name, _)| name.as_str() != keep)
+            .min_by_key(|(_, l)| l.last_used.load(Ordering::Relaxed))
+            .map(|(name, _)| name.clone());
+        match coldest {
+            Some(name) => {
+                tracing::info!(bucket = %name, "listing index evicted (budget)");
+                metrics::counter!("jetgate_listing_index_evictions_total").increment(1);
+                buckets.remove(&name);
+            }
+            None => return,
+        }
+    }
+}
+
+fn fallback(reason: &'static str) {
+    metrics::counter!("jetgate_listing_fallback_total", "reason" => reason).increment(1);
+}
+
+async fn build_and_follow(
+    store: Store,
+    nats_bucket: String,
+    index: Arc<RwLock<BucketIndex>>,
+    applied: watch::Sender<u64>,
+    over_budget: Arc<AtomicBool>,
+    budget: usize,
+) {
+    let started = Instant::now();
+    let consumer = async {
+        let stream = store
+            .js
+            .get_stream_no_info(stream_name(&nats_bucket))
+            .await
+            .map_err(|e| e.to_string())?;
+        stream
+            .create_consumer(OrderedConfig {
+                deliver_policy: DeliverPolicy::LastPerSubject,
+                deliver_subject: store.client.new_inbox(),
+                filter_subject: format!("$O.{nats_bucket}.M.>"),
+                description: Some("jetgate listing index".into()),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| e.to_string())
+    };
+    let consumer = match consumer.await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(bucket = %nats_bucket, error = %e, "listing index: consumer not created");
+            return;
+        }
+    };
+    let initial = consumer.cached_info().num_pending;
+    let mut messages = match consumer.messages().await {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!(bucket = %nats_bucket, error = %e, "listing index: no messages");
+            return;
+        }
+    };
+    let mut seen = 0u64;
+    let mut built = initial == 0;
+    if built {
+        tracing::debug!(bucket = %nats_bucket, "listing index built (empty bucket)");
+    }
+    while let Some(msg) = messages.next().await {
+        let msg = match msg {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::info!(bucket = %nats_bucket, error = %e, "listing index: consumer ended");
+                return;
+            }
+        };
+        let Ok(info) = msg.info() else { continue };
+        let seq = info.stream_sequence;
+        let bytes = {
+            let mut index = index.write().unwrap_or_else(|p| p.into_inner());
+            match ObjectMeta::parse(&msg.payload) {
+                Ok(meta) => index.apply(&meta),
+                Err(e) => {
+                    tracing::warn!(error = %e, subject = %msg.subject, "listing index: skipping unreadable object metadata")
+                }
+            }
+            index.bytes()
+        };
+        if bytes > budget {
+            tracing::warn!(bucket = %nats_bucket, bytes, budget, "listing index larger than --listing-index-budget: this bucket lists by full scan");
+            over_budget.store(true, Ordering::Relaxed);
+            return;
+        }
+        applied.send_replace(seq);
+        seen += 1;
+        if !built && seen >= initial {
+            built = true;
+            let objects = index.read().map(|i| i.len()).unwrap_or(0);
+            let secs = started.elapsed().as_secs_f64();
+            metrics::histogram!("jetgate_listing_index_build_seconds").record(secs);
+            tracing::info!(bucket = %nats_bucket, objects, bytes, secs, "listing index built");
+        }
+    }
+}

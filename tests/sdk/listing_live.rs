@@ -1,0 +1,170 @@
+//! Listings answered from the listing role's live index (issue #13) are consistent with
+//! every acknowledged write: PUTs, overwrites and DELETEs through S3 and through a
+//! native NATS client (async-nats' object store) are interleaved with listings, and
+//! each listing, walked page by page with and without a delimiter, must equal a model.
+//! A bucket deleted and created again under the same name lists empty.
+
+use std::collections::BTreeMap;
+
+use super::*;
+
+/// Every key and common prefix of a listing, walked to its end in pages of `max`.
+async fn walk(
+    c: &Client,
+    bucket: &str,
+    prefix: &str,
+    delimiter: Option<&str>,
+    max: i32,
+) -> (Vec<(String, i64)>, Vec<String>) {
+    let mut keys = Vec::new();
+    let mut prefixes = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = c
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .set_delimiter(delimiter.map(str::to_string))
+            .max_keys(max)
+            .set_continuation_token(token.clone())
+            .send()
+            .await
+            .expect("list");
+        keys.extend(out.contents().iter().map(|o| {
+            (
+                o.key().unwrap_or_default().to_string(),
+                o.size().unwrap_or(-1),
+            )
+        }));
+        prefixes.extend(
+            out.common_prefixes()
+                .iter()
+                .filter_map(|p| p.prefix().map(str::to_string)),
+        );
+        match out.next_continuation_token() {
+            Some(t) if out.is_truncated() == Some(true) => token = Some(t.to_string()),
+            _ => return (keys, prefixes),
+        }
+    }
+}
+
+/// What the model says the same listing returns.
+fn expected(
+    model: &BTreeMap<String, i64>,
+    prefix: &str,
+    delimiter: Option<&str>,
+) -> (Vec<(String, i64)>, Vec<String>) {
+    let mut keys = Vec::new();
+    let mut prefixes: Vec<String> = Vec::new();
+    for (k, size) in model.range(prefix.to_string()..) {
+        let Some(rest) = k.strip_prefix(prefix) else {
+            break;
+        };
+        match delimiter.and_then(|d| rest.find(d).map(|i| i + d.len())) {
+            Some(end) => {
+                let cp = k[..prefix.len() + end].to_string();
+                if prefixes.last() != Some(&cp) {
+                    prefixes.push(cp);
+                }
+            }
+            None => keys.push((k.clone(), *size)),
+        }
+    }
+    (keys, prefixes)
+}
+
+async fn check(c: &Client, bucket: &str, model: &BTreeMap<String, i64>, step: &str) {
+    for (prefix, delimiter, max) in [("", None, 1000), ("", Some("/"), 2), ("d/", Some("/"), 1)] {
+        let got = walk(c, bucket, prefix, delimiter, max).await;
+        assert_eq!(
+            got,
+            expected(model, prefix, delimiter),
+            "after {step}: prefix {prefix:?} delimiter {delimiter:?} max {max}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn listings_see_every_acknowledged_write_s3_and_native() {
+    let c = gw().client();
+    let b = gw().bucket("livelist").await;
+    let js = gw().jetstream().await;
+    let native = js
+        .get_object_store(&common::nats_bucket(&b))
+        .await
+        .expect("object store");
+    let mut model = BTreeMap::new();
+    // Objects before the first listing: a cold index must finish its build (or the
+    // listing fall back) before it answers.
+    for i in 0..60u32 {
+        let key = format!("pre/{i:02}");
+        native
+            .put(key.as_str(), &mut &b"p"[..])
+            .await
+            .expect("native put");
+        model.insert(key, 1);
+    }
+    // The first listing builds the index; every later one must follow the writes.
+    check(&c, &b, &model, "cold index").await;
+    for i in 0..12u32 {
+        let key = match i % 4 {
+            0 => format!("d/{i}"),
+            1 => format!("d/e/{i}"),
+            2 => format!("top{i}"),
+            _ => format!("d/e/f/{i}"),
+        };
+        let body = vec![b'x'; i as usize + 1];
+        if i % 3 == 0 {
+            native
+                .put(key.as_str(), &mut body.as_slice())
+                .await
+                .expect("native put");
+        } else {
+            put(&c, &b, &key, &body).await;
+        }
+        model.insert(key.clone(), body.len() as i64);
+        check(&c, &b, &model, &format!("put {key}")).await;
+    }
+    // Overwrite (new size), then deletes by both paths.
+    put(&c, &b, "d/0", b"overwritten, longer").await;
+    model.insert("d/0".into(), 19);
+    check(&c, &b, &model, "overwrite d/0").await;
+    c.delete_object()
+        .bucket(&b)
+        .key("d/e/1")
+        .send()
+        .await
+        .expect("delete");
+    model.remove("d/e/1");
+    check(&c, &b, &model, "S3 delete d/e/1").await;
+    native.delete("top2").await.expect("native delete");
+    model.remove("top2");
+    check(&c, &b, &model, "native delete top2").await;
+
+    // Emptied, deleted, created again: the new bucket of the same name lists empty and
+    // then sees its own writes, not the old bucket's index.
+    for k in model.keys() {
+        c.delete_object()
+            .bucket(&b)
+            .key(k)
+            .send()
+            .await
+            .expect("delete");
+    }
+    model.clear();
+    check(&c, &b, &model, "emptied").await;
+    c.delete_bucket()
+        .bucket(&b)
+        .send()
+        .await
+        .expect("delete bucket");
+    c.create_bucket()
+        .bucket(&b)
+        .send()
+        .await
+        .expect("create again");
+    check(&c, &b, &model, "re-created").await;
+    put(&c, &b, "again", b"1").await;
+    model.insert("again".into(), 1);
+    check(&c, &b, &model, "put after re-create").await;
+}
