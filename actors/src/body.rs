@@ -2,8 +2,9 @@
 //! asked for) the rest streamed from the edge under credit.
 
 use bytes::{Bytes, BytesMut};
-use jetgate_protocol::messages::{BodyIn, ChunkBatch, ChunkSig, Principal, SignedRequest};
+use jetgate_protocol::messages::{BodyIn, Call, ChunkBatch, ChunkSig, Principal};
 use jetgate_protocol::stream::{BodyReceiver, StreamError};
+use jetgate_protocol::Envelope;
 use jetgate_protocol::{S3Error, S3ErrorCode};
 use tokio::task::JoinSet;
 
@@ -95,15 +96,15 @@ pub(crate) const SIG_BATCH: usize = 256;
 /// parses it: aws-chunked decoded, then lengths, SHA-256, Content-MD5, any additional
 /// checksum ([`PayloadVerifier`]) and every chunk and trailer signature (by the auth
 /// verifier: a forged chunk must never be acted on). Larger than `limit` is an error.
-pub async fn read_small_verified(
+pub async fn read_small_verified<Op>(
     worker: &Worker,
     inc: &Incoming,
     principal: &Principal,
-    signed: &SignedRequest,
-    spec: Option<BodyIn>,
-    inline: Bytes,
+    env: &Envelope<Call<Op>>,
     limit: usize,
 ) -> Result<Vec<u8>, S3Error> {
+    let signed = &env.msg.signed;
+    let (spec, inline) = (env.msg.body.clone(), env.body.clone());
     let mut verifier = PayloadVerifier::new(signed)?;
     let mut checks = SigChecks::new(worker, inc, principal, verifier.mode().is_signed_chunked())?;
     let mut body = RequestBody::new(worker, spec, inline);

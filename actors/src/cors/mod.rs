@@ -131,19 +131,10 @@ async fn save(
 
 pub async fn put_bucket_cors(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let env = inc.call::<BucketOp>()?;
-    let call = env.msg;
+    let call = &env.msg;
     validate_bucket(&call.op.bucket)?;
     let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
-    let doc = read_small_verified(
-        worker,
-        inc,
-        &principal,
-        &call.signed,
-        call.body.clone(),
-        env.body,
-        MAX_DOC,
-    )
-    .await?;
+    let doc = read_small_verified(worker, inc, &principal, &env, MAX_DOC).await?;
     let cfg = xml::parse(&doc)?;
     validate(&cfg)?;
     save(worker, &bucket_to_nats(&call.op.bucket), Some(&cfg)).await?;

@@ -9,7 +9,7 @@ pub use versions::{get_versioning, list_versions};
 use base64::Engine;
 use jetgate_protocol::messages::{
     Ack, BucketEntry, BucketOp, ListBuckets, ListBucketsReply, ListObjects, ListObjectsReply,
-    LocationReply, ObjectEntry, Owner,
+    LocationReply, ObjectEntry,
 };
 use jetgate_protocol::names::{bucket_from_nats, bucket_to_nats, validate_bucket};
 use jetgate_protocol::{S3Error, S3ErrorCode};
@@ -73,19 +73,10 @@ struct CreateBucketConfiguration {
 
 pub async fn create_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let env = inc.call::<BucketOp>()?;
-    let call = env.msg;
+    let call = &env.msg;
     validate_bucket(&call.op.bucket)?;
     let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
-    let xml = read_small_verified(
-        worker,
-        inc,
-        &principal,
-        &call.signed,
-        call.body.clone(),
-        env.body,
-        64 * 1024,
-    )
-    .await?;
+    let xml = read_small_verified(worker, inc, &principal, &env, 64 * 1024).await?;
     if !xml.iter().all(u8::is_ascii_whitespace) {
         let doc: CreateBucketConfiguration = std::str::from_utf8(&xml)
             .ok()
@@ -138,14 +129,10 @@ pub async fn delete_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Erro
     if !exists(worker, &nats_bucket).await? {
         return Err(no_such_bucket());
     }
-    let empty = match worker
-        .store()
-        .index_page(&nats_bucket, "", None, None, 1)
+    let empty = page_of(worker, &nats_bucket, "", None, None, 1)
         .await?
-    {
-        Some(page) => page.contents.is_empty(),
-        None => worker.store().list_metas(&nats_bucket).await?.is_empty(),
-    };
+        .contents
+        .is_empty();
     if !empty {
         return Err(S3Error::new(
             S3ErrorCode::BucketNotEmpty,
@@ -206,13 +193,9 @@ fn decode_token(token: &str) -> Result<String, S3Error> {
         })
 }
 
-/// Every object of a bucket as a listing entry (`owner` on each), sorted by key: the
-/// order ListObjects and ListObjectVersions page in.
-async fn sorted_entries(
-    worker: &Worker,
-    nats_bucket: &str,
-    owner: Option<&Owner>,
-) -> Result<Vec<ObjectEntry>, S3Error> {
+/// Every object of a bucket as a listing entry, sorted by key: the full scan an index
+/// that cannot answer falls back to.
+async fn sorted_entries(worker: &Worker, nats_bucket: &str) -> Result<Vec<ObjectEntry>, S3Error> {
     let mut entries: Vec<ObjectEntry> = worker
         .store()
         .list_metas(nats_bucket)
@@ -222,12 +205,34 @@ async fn sorted_entries(
             last_modified_ms: m.last_modified_ms(),
             etag: m.etag(),
             size: m.size,
-            owner: owner.cloned(),
+            owner: None,
             key: m.name,
         })
         .collect();
     entries.sort_by(|a, b| a.key.cmp(&b.key));
     Ok(entries)
+}
+
+/// One page of a bucket's keys: from the live index, or, when it cannot answer
+/// consistently yet (building, evicted, over budget), from a read of the whole bucket.
+/// `NoSuchBucket` when the bucket does not exist.
+async fn page_of(
+    worker: &Worker,
+    nats_bucket: &str,
+    prefix: &str,
+    delimiter: Option<&str>,
+    after: Option<&str>,
+    max_keys: usize,
+) -> Result<Page, S3Error> {
+    let store = worker.store();
+    if let Some(page) = store
+        .index_page(nats_bucket, prefix, delimiter, after, max_keys)
+        .await?
+    {
+        return Ok(page);
+    }
+    let entries = sorted_entries(worker, nats_bucket).await?;
+    Ok(paginate(&entries, prefix, delimiter, after, max_keys))
 }
 
 pub async fn list_objects(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
@@ -241,26 +246,15 @@ pub async fn list_objects(worker: &Worker, inc: &Incoming) -> Result<(), S3Error
         (true, None) => op.start_after.clone(),
         (false, _) => op.marker.clone(),
     };
-    let delimiter = op.delimiter.as_deref();
-    let max_keys = op.max_keys as usize;
-    let indexed = worker
-        .store()
-        .index_page(
-            &nats_bucket,
-            &op.prefix,
-            delimiter,
-            after.as_deref(),
-            max_keys,
-        )
-        .await?;
-    let mut page = match indexed {
-        Some(page) => page,
-        // The index cannot answer consistently yet: read the whole bucket.
-        None => {
-            let entries = sorted_entries(worker, &nats_bucket, None).await?;
-            paginate(&entries, &op.prefix, delimiter, after.as_deref(), max_keys)
-        }
-    };
+    let mut page = page_of(
+        worker,
+        &nats_bucket,
+        &op.prefix,
+        op.delimiter.as_deref(),
+        after.as_deref(),
+        op.max_keys as usize,
+    )
+    .await?;
     for e in &mut page.contents {
         e.owner = Some(principal.owner.clone());
     }

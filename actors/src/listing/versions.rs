@@ -7,7 +7,6 @@ use jetgate_protocol::messages::{Ack, BucketOp, Call};
 use jetgate_protocol::names::{bucket_to_nats, validate_bucket};
 use jetgate_protocol::{S3Error, S3ErrorCode};
 
-use super::paginate;
 use crate::incoming::Incoming;
 use crate::worker::Worker;
 
@@ -47,17 +46,15 @@ pub async fn list_versions(worker: &Worker, inc: &Incoming) -> Result<(), S3Erro
     let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
     let after = start_after(op)?;
     let nats_bucket = bucket_to_nats(&op.bucket);
-    if !super::exists(worker, &nats_bucket).await? {
-        return Err(super::no_such_bucket());
-    }
-    let entries = super::sorted_entries(worker, &nats_bucket, None).await?;
-    let page = paginate(
-        &entries,
+    let page = super::page_of(
+        worker,
+        &nats_bucket,
         &op.prefix,
         op.delimiter.as_deref(),
         after.as_deref(),
         op.max_keys as usize,
-    );
+    )
+    .await?;
     let ended_on_key =
         page.last.is_some() && page.contents.last().map(|e| &e.key) == page.last.as_ref();
     let reply = ListVersionsReply {

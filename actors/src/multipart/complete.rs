@@ -33,20 +33,11 @@ pub const KEY_UPLOAD: &str = "jetgate-upload-id";
 
 pub async fn complete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let env = inc.call::<CompleteUpload>()?;
-    let call: Call<CompleteUpload> = env.msg;
+    let call: &Call<CompleteUpload> = &env.msg;
     let op = &call.op;
     let nats_bucket = crate::object::target(&op.bucket, &op.key)?;
     let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
-    let xml = crate::body::read_small_verified(
-        worker,
-        inc,
-        &principal,
-        &call.signed,
-        call.body.clone(),
-        env.body,
-        MAX_BODY,
-    )
-    .await?;
+    let xml = crate::body::read_small_verified(worker, inc, &principal, &env, MAX_BODY).await?;
     let listed = plan::parse_complete(&xml)?;
     let uploads = super::uploads(worker).await?;
     let (mut upload, rev) = match uploads.upload_for(&op.upload_id, &op.bucket, &op.key).await {

@@ -13,7 +13,7 @@ const MAX_DELETE_BODY: usize = 2 * 1024 * 1024;
 
 pub async fn delete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let env = inc.call::<DeleteObject>()?;
-    let call = env.msg;
+    let call = &env.msg;
     let nats_bucket = super::target(&call.op.bucket, &call.op.key)?;
     worker.authenticate(inc, &call.signed, &call.op).await?;
     delete_one(worker, &nats_bucket, &call.op.key).await?;
@@ -71,7 +71,7 @@ fn parse_delete(xml: &[u8]) -> Result<DeleteList, S3Error> {
 
 pub async fn delete_many(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let env = inc.call::<BucketOp>()?;
-    let call = env.msg;
+    let call = &env.msg;
     validate_bucket(&call.op.bucket)?;
     let nats_bucket = bucket_to_nats(&call.op.bucket);
     let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
@@ -88,16 +88,8 @@ pub async fn delete_many(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
             "Missing required header for this request: Content-Md5",
         ));
     }
-    let xml = crate::body::read_small_verified(
-        worker,
-        inc,
-        &principal,
-        &call.signed,
-        call.body.clone(),
-        env.body,
-        MAX_DELETE_BODY,
-    )
-    .await?;
+    let xml =
+        crate::body::read_small_verified(worker, inc, &principal, &env, MAX_DELETE_BODY).await?;
     let (quiet, objects) = parse_delete(&xml)?;
     let mut reply = DeleteObjectsReply {
         quiet,

@@ -171,19 +171,10 @@ pub async fn get_tagging(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
 
 pub async fn put_tagging(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let env = inc.call::<PutObjectTagging>()?;
-    let call = env.msg;
+    let call = &env.msg;
     let nats_bucket = super::target(&call.op.bucket, &call.op.key)?;
     let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
-    let xml = read_small_verified(
-        worker,
-        inc,
-        &principal,
-        &call.signed,
-        call.body.clone(),
-        env.body,
-        MAX_BODY,
-    )
-    .await?;
+    let xml = read_small_verified(worker, inc, &principal, &env, MAX_BODY).await?;
     let tags = parse_tagging(&xml)?;
     update(worker, &nats_bucket, &call.op.key, &tags).await?;
     tracing::debug!(tags = tags.len(), "object tagged");

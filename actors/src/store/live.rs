@@ -3,12 +3,16 @@
 //! message) keeps a [`BucketIndex`] current, so a listing page costs a range scan
 //! instead of a read of the whole bucket.
 //!
-//! Strong consistency: before a page is read, the stream's last metadata sequence is
-//! asked of the stream leader (`STREAM.MSG.GET` with `last_by_subj` `$O.<bucket>.M.>`,
-//! after the request arrived) and the page waits until the index has applied that
-//! sequence, so it holds every write acknowledged before the listing started, native
-//! NATS writers' included. An index that cannot catch up in time, was evicted, or
-//! outgrew the budget answers nothing: the caller falls back to the full scan.
+//! Strong consistency: after the request arrived, the stream's last sequence `L` is read
+//! (`STREAM.INFO`), then the stream leader is asked for the first metadata message after
+//! the last one the index applied (`STREAM.MSG.GET` with `seq` and `next_by_subj`
+//! `$O.<bucket>.M.>`); the page waits until the index has applied it and asks again,
+//! and answers once there is none up to `L`, so it holds every write acknowledged
+//! before the listing started, native NATS writers' included, and a bucket under
+//! constant writes still converges. (`last_by_subj` with the wildcard would be one question, but the
+//! server walks every subject for it: 21.6 ms at 100k objects against 0.7-1.7 ms.) An
+//! index that cannot catch up in time, was evicted, or outgrew the budget answers
+//! nothing: the caller falls back to the full scan.
 //!
 //! Every listing worker indexes the buckets it is asked about (requests reach workers
 //! through a queue group, so hot buckets are indexed on each worker; cold ones are
@@ -83,19 +87,26 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Store {
-    /// Sequence of the bucket's last metadata message, read from the stream leader
-    /// (0 for a bucket that never held an object).
-    async fn last_meta_seq(&self, nats_bucket: &str) -> Result<u64, StoreError> {
+    /// Sequence of the bucket's first metadata message after `seq`, read from the
+    /// stream leader; `None` when there is none.
+    async fn next_meta_after(
+        &self,
+        nats_bucket: &str,
+        seq: u64,
+    ) -> Result<Option<u64>, StoreError> {
         let subject = format!("{}.STREAM.MSG.GET.{}", self.api, stream_name(nats_bucket));
-        let body = serde_json::json!({ "last_by_subj": format!("$O.{nats_bucket}.M.>") });
+        let body = serde_json::json!({
+            "seq": seq + 1,
+            "next_by_subj": format!("$O.{nats_bucket}.M.>"),
+        });
         let v = self
             .api_request(subject, Bytes::from(body.to_string()))
             .await?;
         if let Some(seq) = v["message"]["seq"].as_u64() {
-            return Ok(seq);
+            return Ok(Some(seq));
         }
         match v["error"]["err_code"].as_u64() {
-            Some(10037) => Ok(0),
+            Some(10037) => Ok(None),
             Some(10059) => Err(StoreError::NoSuchBucket),
             _ => Err(StoreError::Api(
                 v["error"]["code"].as_u64().unwrap_or(0) as u16,
@@ -118,12 +129,16 @@ impl Store {
         after: Option<&str>,
         max_keys: usize,
     ) -> Result<Option<Page>, StoreError> {
-        let (info, last) = futures::join!(
-            self.js.get_stream(stream_name(nats_bucket)),
-            self.last_meta_seq(nats_bucket)
-        );
-        let created = match info {
-            Ok(s) => s.cached_info().created.unix_timestamp_nanos(),
+        // Read after the request arrived: every write acknowledged before it has a
+        // sequence at most `last`, and later ones need not be waited for.
+        let (created, last) = match self.js.get_stream(stream_name(nats_bucket)).await {
+            Ok(s) => {
+                let info = s.cached_info();
+                (
+                    info.created.unix_timestamp_nanos(),
+                    info.state.last_sequence,
+                )
+            }
             Err(e) => {
                 use async_nats::jetstream::context::GetStreamErrorKind;
                 return Err(match e.kind() {
@@ -137,22 +152,32 @@ impl Store {
                 });
             }
         };
-        let last = last?;
         let Some(live) = self.live(nats_bucket, created) else {
             fallback("over_budget");
             return Ok(None);
         };
+        let deadline = tokio::time::Instant::now() + CATCH_UP;
         let mut applied = live.applied.clone();
-        let caught_up = tokio::time::timeout(CATCH_UP, applied.wait_for(|seq| *seq >= last)).await;
-        match caught_up {
-            Ok(Ok(_)) => {}
-            Ok(Err(_)) => {
-                fallback("index_closed");
-                return Ok(None);
+        loop {
+            let at = *applied.borrow();
+            if at >= last {
+                break;
             }
-            Err(_) => {
-                fallback("catching_up");
-                return Ok(None);
+            let next = match self.next_meta_after(nats_bucket, at).await? {
+                Some(next) if next <= last => next,
+                _ => break,
+            };
+            // A metadata message the index has not applied yet: wait for it, ask again.
+            match tokio::time::timeout_at(deadline, applied.wait_for(|seq| *seq >= next)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(_)) => {
+                    fallback("index_closed");
+                    return Ok(None);
+                }
+                Err(_) => {
+                    fallback("catching_up");
+                    return Ok(None);
+                }
             }
         }
         let index = live.index.read().unwrap_or_else(|p| p.into_inner());
