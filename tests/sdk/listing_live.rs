@@ -168,3 +168,65 @@ async fn listings_see_every_acknowledged_write_s3_and_native() {
     model.insert("again".into(), 1);
     check(&c, &b, &model, "put after re-create").await;
 }
+
+/// Object metadata is peer data: a native NATS writer of the bucket can publish any
+/// payload on any metadata subject. A message naming another key than the one its
+/// subject encodes is not that other key's metadata: a tombstone on `decoy`'s subject
+/// naming `victim` must not hide `victim`, and an entry naming `ghost` must not list a
+/// key that cannot be read. Checked on the listing and on what is stored afterwards.
+#[tokio::test]
+async fn metadata_naming_another_key_than_its_subject_is_ignored() {
+    use base64::Engine as _;
+    let c = gw().client();
+    let b = gw().bucket("livelist-forged").await;
+    let nb = common::nats_bucket(&b);
+    put(&c, &b, "victim", b"precious").await;
+    put(&c, &b, "decoy", b"d").await;
+    // The first listing starts the index, so the forged messages below arrive live.
+    let mut model = BTreeMap::from([("decoy".to_string(), 1), ("victim".to_string(), 8)]);
+    check(&c, &b, &model, "before").await;
+
+    let js = gw().jetstream().await;
+    let subject = |key: &str| {
+        format!(
+            "$O.{nb}.M.{}",
+            base64::engine::general_purpose::URL_SAFE.encode(key)
+        )
+    };
+    let forged = [
+        (
+            subject("decoy"),
+            format!(r#"{{"name":"victim","bucket":"{nb}","nuid":"","deleted":true}}"#),
+        ),
+        (
+            subject("decoy2"),
+            format!(r#"{{"name":"ghost","bucket":"{nb}","nuid":"X1","size":5,"chunks":1}}"#),
+        ),
+    ];
+    for (subject, payload) in forged {
+        js.publish(subject, payload.into_bytes().into())
+            .await
+            .expect("publish")
+            .await
+            .expect("ack");
+    }
+    // `decoy`'s metadata is now unreadable: it lists as absent, like `decoy2`.
+    model.remove("decoy");
+    check(&c, &b, &model, "forged tombstone").await;
+
+    // Stored state: `victim` is intact and reads back; `ghost` does not exist.
+    let native = js.get_object_store(&nb).await.expect("object store");
+    let info = native.info("victim").await.expect("victim's metadata");
+    assert!(!info.deleted, "victim's stored metadata was replaced");
+    let got = c
+        .get_object()
+        .bucket(&b)
+        .key("victim")
+        .send()
+        .await
+        .expect("get victim");
+    let body = got.body.collect().await.expect("body").into_bytes();
+    assert_eq!(&body[..], b"precious");
+    let (status, _, _) = fail(c.head_object().bucket(&b).key("ghost").send().await);
+    assert_eq!(status, 404);
+}

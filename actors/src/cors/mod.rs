@@ -22,7 +22,6 @@ use jetgate_protocol::{S3Error, S3ErrorCode};
 
 use crate::body::read_small_verified;
 use crate::incoming::Incoming;
-use crate::store::stream_name;
 use crate::worker::Worker;
 
 /// How long a worker trusts its cached copy of a bucket's rules.
@@ -58,30 +57,12 @@ fn cache_put(nats_bucket: &str, cfg: Option<Arc<CorsConfiguration>>) {
     }
 }
 
-fn no_such_bucket() -> S3Error {
-    S3Error::new(
-        S3ErrorCode::NoSuchBucket,
-        "The specified bucket does not exist",
-    )
-}
-
 /// The bucket's stream; `NoSuchBucket` when it does not exist.
 async fn bucket_stream(
     worker: &Worker,
     nats_bucket: &str,
 ) -> Result<async_nats::jetstream::stream::Stream, S3Error> {
-    use async_nats::jetstream::context::GetStreamErrorKind;
-    match worker.store().js.get_stream(stream_name(nats_bucket)).await {
-        Ok(s) => Ok(s),
-        Err(e) => match e.kind() {
-            GetStreamErrorKind::JetStream(js)
-                if js.error_code() == async_nats::jetstream::ErrorCode::STREAM_NOT_FOUND =>
-            {
-                Err(no_such_bucket())
-            }
-            _ => Err(S3Error::internal(e)),
-        },
-    }
+    Ok(worker.store().bucket_stream(nats_bucket).await?)
 }
 
 /// Reads the stored rules (`None`: none configured).

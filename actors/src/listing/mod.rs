@@ -17,29 +17,13 @@ use serde::Deserialize;
 
 use crate::body::read_small_verified;
 use crate::incoming::Incoming;
-use crate::store::stream_name;
+use crate::store::{stream_name, StoreError};
 use crate::worker::Worker;
 
-fn no_such_bucket() -> S3Error {
-    S3Error::new(
-        S3ErrorCode::NoSuchBucket,
-        "The specified bucket does not exist",
-    )
-}
-
-async fn exists(worker: &Worker, nats_bucket: &str) -> Result<bool, S3Error> {
-    use async_nats::jetstream::context::GetStreamErrorKind;
-    match worker.store().js.get_stream(stream_name(nats_bucket)).await {
-        Ok(_) => Ok(true),
-        Err(e) => match e.kind() {
-            GetStreamErrorKind::JetStream(js)
-                if js.error_code() == async_nats::jetstream::ErrorCode::STREAM_NOT_FOUND =>
-            {
-                Ok(false)
-            }
-            _ => Err(S3Error::internal(e)),
-        },
-    }
+/// `NoSuchBucket` unless the bucket exists.
+async fn require_bucket(worker: &Worker, nats_bucket: &str) -> Result<(), S3Error> {
+    worker.store().bucket_stream(nats_bucket).await?;
+    Ok(())
 }
 
 pub async fn list_buckets(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
@@ -100,11 +84,13 @@ pub async fn create_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Erro
         }
     }
     let nats_bucket = bucket_to_nats(&call.op.bucket);
-    if exists(worker, &nats_bucket).await? {
-        return Err(S3Error::new(
+    match worker.store().bucket_stream(&nats_bucket).await {
+        Err(StoreError::NoSuchBucket) => {}
+        Err(e) => return Err(e.into()),
+        Ok(_) => return Err(S3Error::new(
             S3ErrorCode::BucketAlreadyOwnedByYou,
             "Your previous request to create the named bucket succeeded and you already own it.",
-        ));
+        )),
     }
     worker
         .store()
@@ -126,9 +112,7 @@ pub async fn delete_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Erro
     validate_bucket(&call.op.bucket)?;
     worker.authenticate(inc, &call.signed, &call.op).await?;
     let nats_bucket = bucket_to_nats(&call.op.bucket);
-    if !exists(worker, &nats_bucket).await? {
-        return Err(no_such_bucket());
-    }
+    // `page_of` answers NoSuchBucket itself.
     let empty = page_of(worker, &nats_bucket, "", None, None, 1)
         .await?
         .contents
@@ -153,9 +137,7 @@ pub async fn head_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
     let call = inc.call::<BucketOp>()?.msg;
     validate_bucket(&call.op.bucket)?;
     worker.authenticate(inc, &call.signed, &call.op).await?;
-    if !exists(worker, &bucket_to_nats(&call.op.bucket)).await? {
-        return Err(no_such_bucket());
-    }
+    require_bucket(worker, &bucket_to_nats(&call.op.bucket)).await?;
     inc.reply(&Ack {}, &[]).await
 }
 
@@ -163,9 +145,7 @@ pub async fn bucket_location(worker: &Worker, inc: &Incoming) -> Result<(), S3Er
     let call = inc.call::<BucketOp>()?.msg;
     validate_bucket(&call.op.bucket)?;
     worker.authenticate(inc, &call.signed, &call.op).await?;
-    if !exists(worker, &bucket_to_nats(&call.op.bucket)).await? {
-        return Err(no_such_bucket());
-    }
+    require_bucket(worker, &bucket_to_nats(&call.op.bucket)).await?;
     let region = &worker.cfg().region;
     let location = if region == "us-east-1" {
         String::new()

@@ -17,9 +17,7 @@ pub async fn get_versioning(worker: &Worker, inc: &Incoming) -> Result<(), S3Err
     let call: Call<BucketOp> = inc.call()?.msg;
     validate_bucket(&call.op.bucket)?;
     worker.authenticate(inc, &call.signed, &call.op).await?;
-    if !super::exists(worker, &bucket_to_nats(&call.op.bucket)).await? {
-        return Err(super::no_such_bucket());
-    }
+    super::require_bucket(worker, &bucket_to_nats(&call.op.bucket)).await?;
     inc.reply(&Ack {}, &[]).await
 }
 

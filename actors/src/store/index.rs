@@ -70,7 +70,9 @@ impl BucketIndex {
         self.bytes += add;
     }
 
-    fn remove(&mut self, key: &str) {
+    /// Drops a key whose latest metadata cannot be read: it is no longer listed, as
+    /// the full scan skips it.
+    pub fn remove(&mut self, key: &str) {
         if let Some(old) = self.entries.remove(key) {
             self.bytes -= key.len() + old.etag.len() + ENTRY_OVERHEAD;
         }
@@ -162,7 +164,8 @@ mod tests {
             r#"{{"name":{},"bucket":"b","nuid":"N{size}","size":{size},"chunks":1,"mtime":"2024-01-02T03:04:05Z","digest":"SHA-256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU="}}"#,
             serde_json::to_string(key).expect("json key")
         );
-        ObjectMeta::parse(json.as_bytes()).expect("meta")
+        ObjectMeta::parse("b", &crate::store::meta_subject("b", key), json.as_bytes())
+            .expect("meta")
     }
 
     type View = (

@@ -46,7 +46,7 @@ impl Store {
                 .info()
                 .map(|i| i.pending)
                 .map_err(|e| StoreError::Request(e.to_string()))?;
-            match ObjectMeta::parse(&msg.payload) {
+            match ObjectMeta::parse(nats_bucket, &msg.subject, &msg.payload) {
                 Ok(meta) if !meta.deleted => out.push(meta),
                 Ok(_) => {}
                 Err(e) => {

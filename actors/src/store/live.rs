@@ -19,7 +19,7 @@
 //! evicted, least recently used first, past `--listing-index-budget`).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -28,7 +28,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use tokio::sync::watch;
 
-use super::{stream_name, BucketIndex, ObjectMeta, Page, Store, StoreError};
+use super::{key_of_meta_subject, stream_name, BucketIndex, ObjectMeta, Page, Store, StoreError};
 
 /// Default bytes of index a worker holds over all buckets.
 pub const DEFAULT_INDEX_BUDGET: u64 = 256 * 1024 * 1024;
@@ -47,6 +47,37 @@ pub struct Indexes {
     buckets: Mutex<HashMap<String, Arc<Live>>>,
     /// Buckets larger than the budget, and when that was found.
     too_large: Mutex<HashMap<String, Instant>>,
+    /// Bytes of all indexes whose follower runs, kept by the followers as they grow.
+    total: AtomicUsize,
+}
+
+/// One follower's share of [`Indexes::total`], given back when it ends or is aborted.
+struct Held {
+    indexes: Arc<Indexes>,
+    counted: usize,
+}
+
+impl Held {
+    fn set(&mut self, bytes: usize) {
+        if bytes >= self.counted {
+            self.indexes
+                .total
+                .fetch_add(bytes - self.counted, Ordering::Relaxed);
+        } else {
+            self.indexes
+                .total
+                .fetch_sub(self.counted - bytes, Ordering::Relaxed);
+        }
+        self.counted = bytes;
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.indexes
+            .total
+            .fetch_sub(self.counted, Ordering::Relaxed);
+    }
 }
 
 struct Live {
@@ -73,6 +104,7 @@ impl Indexes {
             budget: usize::try_from(budget).unwrap_or(usize::MAX),
             buckets: Mutex::new(HashMap::new()),
             too_large: Mutex::new(HashMap::new()),
+            total: AtomicUsize::new(0),
         }
     }
 }
@@ -131,27 +163,12 @@ impl Store {
     ) -> Result<Option<Page>, StoreError> {
         // Read after the request arrived: every write acknowledged before it has a
         // sequence at most `last`, and later ones need not be waited for.
-        let (created, last) = match self.js.get_stream(stream_name(nats_bucket)).await {
-            Ok(s) => {
-                let info = s.cached_info();
-                (
-                    info.created.unix_timestamp_nanos(),
-                    info.state.last_sequence,
-                )
-            }
-            Err(e) => {
-                use async_nats::jetstream::context::GetStreamErrorKind;
-                return Err(match e.kind() {
-                    GetStreamErrorKind::JetStream(js)
-                        if js.error_code()
-                            == async_nats::jetstream::ErrorCode::STREAM_NOT_FOUND =>
-                    {
-                        StoreError::NoSuchBucket
-                    }
-                    _ => StoreError::Request(e.to_string()),
-                });
-            }
-        };
+        let stream = self.bucket_stream(nats_bucket).await?;
+        let info = stream.cached_info();
+        let (created, last) = (
+            info.created.unix_timestamp_nanos(),
+            info.state.last_sequence,
+        );
         let Some(live) = self.live(nats_bucket, created) else {
             fallback("over_budget");
             return Ok(None);
@@ -208,7 +225,15 @@ impl Store {
             }
             if !closed && live.created == created {
                 live.last_used.store(now_ms(), Ordering::Relaxed);
-                return Some(live.clone());
+                let live = live.clone();
+                // Indexes grow after they are created: hold them to the budget in
+                // total, not only when a new one starts.
+                let total = indexes.total.load(Ordering::Relaxed);
+                metrics::gauge!("jetgate_listing_index_bytes").set(total as f64);
+                if total > indexes.budget {
+                    evict(&mut buckets, indexes.budget, nats_bucket);
+                }
+                return Some(live);
             }
         }
         let live = Arc::new(self.follow(nats_bucket, created));
@@ -248,7 +273,6 @@ fn evict(buckets: &mut HashMap<String, Arc<Live>>, budget: usize, keep: &str) {
             .values()
             .map(|l| l.index.read().map(|i| i.bytes()).unwrap_or(0))
             .sum();
-        metrics::gauge!("jetgate_listing_index_bytes").set(total as f64);
         if total <= budget {
             return;
         }
@@ -281,6 +305,10 @@ async fn build_and_follow(
     budget: usize,
 ) {
     let started = Instant::now();
+    let mut held = Held {
+        indexes: store.indexes.clone(),
+        counted: 0,
+    };
     let consumer = async {
         let stream = store
             .js
@@ -330,14 +358,18 @@ async fn build_and_follow(
         let seq = info.stream_sequence;
         let bytes = {
             let mut index = index.write().unwrap_or_else(|p| p.into_inner());
-            match ObjectMeta::parse(&msg.payload) {
+            match ObjectMeta::parse(&nats_bucket, &msg.subject, &msg.payload) {
                 Ok(meta) => index.apply(&meta),
                 Err(e) => {
-                    tracing::warn!(error = %e, subject = %msg.subject, "listing index: skipping unreadable object metadata")
+                    tracing::warn!(error = %e, subject = %msg.subject, "listing index: skipping unreadable object metadata");
+                    if let Some(key) = key_of_meta_subject(&nats_bucket, &msg.subject) {
+                        index.remove(&key);
+                    }
                 }
             }
             index.bytes()
         };
+        held.set(bytes);
         if bytes > budget {
             tracing::warn!(bucket = %nats_bucket, bytes, budget, "listing index larger than --listing-index-budget: this bucket lists by full scan");
             over_budget.store(true, Ordering::Relaxed);

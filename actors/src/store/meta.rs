@@ -156,10 +156,23 @@ impl ObjectMeta {
     /// Metadata read back from NATS is peer data: any client allowed to publish on the
     /// bucket's subjects (a native object-store writer among them) wrote it. The chunk
     /// id goes into a subject we read and purge, so it must be one plain token; `*`,
-    /// `>` or a `.` would reach other objects' chunks or the whole bucket.
-    pub fn parse(payload: &[u8]) -> Result<ObjectMeta, StoreError> {
+    /// `>` or a `.` would reach other objects' chunks or the whole bucket. The name must
+    /// be the one its subject encodes (`subject` is where the message was read from):
+    /// otherwise a tombstone published on one key's subject, naming another, would hide
+    /// that other key from listings while it still reads.
+    pub fn parse(
+        nats_bucket: &str,
+        subject: &str,
+        payload: &[u8],
+    ) -> Result<ObjectMeta, StoreError> {
         let meta: ObjectMeta =
             serde_json::from_slice(payload).map_err(|e| StoreError::BadMeta(e.to_string()))?;
+        if subject != meta_subject(nats_bucket, &meta.name) {
+            return Err(StoreError::BadMeta(format!(
+                "names {:?}, which is not the object of subject {subject}",
+                meta.name
+            )));
+        }
         if !meta.deleted && !is_token(&meta.nuid) {
             return Err(StoreError::BadMeta(format!(
                 "chunk id {:?} is not a single subject token",
@@ -221,7 +234,7 @@ impl Store {
                 .unwrap_or(0);
             (msg.payload, seq)
         };
-        let meta = ObjectMeta::parse(&payload)?;
+        let meta = ObjectMeta::parse(nats_bucket, &subject, &payload)?;
         Ok(((!meta.deleted).then_some(meta), seq))
     }
 
@@ -321,14 +334,36 @@ mod tests {
         let meta = |nuid: &str| {
             format!(r#"{{"name":"k","bucket":"b","nuid":"{nuid}","size":1,"chunks":1}}"#)
         };
-        assert!(ObjectMeta::parse(meta("AbC123xyz").as_bytes()).is_ok());
+        let at = meta_subject("b", "k");
+        assert!(ObjectMeta::parse("b", &at, meta("AbC123xyz").as_bytes()).is_ok());
         for bad in ["", "*", ">", "a.b", "a b", "a*", "x>"] {
             assert!(
-                ObjectMeta::parse(meta(bad).as_bytes()).is_err(),
+                ObjectMeta::parse("b", &at, meta(bad).as_bytes()).is_err(),
                 "{bad:?} accepted"
             );
         }
         let deleted = r#"{"name":"k","bucket":"b","nuid":"","deleted":true}"#;
-        assert!(ObjectMeta::parse(deleted.as_bytes()).is_ok());
+        assert!(ObjectMeta::parse("b", &at, deleted.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn metadata_naming_another_key_than_its_subject_is_refused() {
+        let tombstone = br#"{"name":"victim","bucket":"b","nuid":"","deleted":true}"#;
+        assert!(ObjectMeta::parse("b", &meta_subject("b", "decoy"), tombstone).is_err());
+        assert!(ObjectMeta::parse("b", &meta_subject("other", "victim"), tombstone).is_err());
+        assert!(ObjectMeta::parse("b", &meta_subject("b", "victim"), tombstone).is_ok());
+        // What `nats object put` names `dir/a b.txt` is published on padded URL-safe
+        // base64 of the name.
+        let native = br#"{"name":"dir/a b.txt?","bucket":"b","nuid":"N1","size":1,"chunks":1}"#;
+        assert!(ObjectMeta::parse("b", "$O.b.M.ZGlyL2EgYi50eHQ_", native).is_ok());
+        assert_eq!(
+            crate::store::key_of_meta_subject("b", "$O.b.M.ZGlyL2EgYi50eHQ_").as_deref(),
+            Some("dir/a b.txt?")
+        );
+        assert_eq!(
+            crate::store::key_of_meta_subject("bb", &meta_subject("b", "k")),
+            None
+        );
+        assert_eq!(crate::store::key_of_meta_subject("b", "$O.b.C.ZGly"), None);
     }
 }

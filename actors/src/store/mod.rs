@@ -105,6 +105,19 @@ pub fn meta_subject(nats_bucket: &str, key: &str) -> String {
     )
 }
 
+/// The key a metadata subject of the bucket encodes (`None`: not one of its subjects).
+pub fn key_of_meta_subject(nats_bucket: &str, subject: &str) -> Option<String> {
+    use base64::Engine;
+    let token = subject
+        .strip_prefix("$O.")?
+        .strip_prefix(nats_bucket)?
+        .strip_prefix(".M.")?;
+    let raw = base64::engine::general_purpose::URL_SAFE
+        .decode(token)
+        .ok()?;
+    String::from_utf8(raw).ok()
+}
+
 /// Handle on JetStream for the object roles.
 #[derive(Clone)]
 pub struct Store {
@@ -121,6 +134,28 @@ pub struct Store {
     replicas: Arc<Mutex<HashMap<String, (usize, Instant)>>>,
     /// Live listing indexes of the buckets this process lists (listing role).
     indexes: Arc<Indexes>,
+}
+
+impl Store {
+    /// The bucket's stream, with its info as the server answered now; `NoSuchBucket`
+    /// when it does not exist.
+    pub async fn bucket_stream(
+        &self,
+        nats_bucket: &str,
+    ) -> Result<jetstream::stream::Stream, StoreError> {
+        use jetstream::context::GetStreamErrorKind;
+        self.js
+            .get_stream(stream_name(nats_bucket))
+            .await
+            .map_err(|e| match e.kind() {
+                GetStreamErrorKind::JetStream(js)
+                    if js.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND =>
+                {
+                    StoreError::NoSuchBucket
+                }
+                _ => StoreError::Request(e.to_string()),
+            })
+    }
 }
 
 /// Default bytes of unacknowledged chunk publishes per process.
