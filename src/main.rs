@@ -259,11 +259,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Worker(a) => {
             serve_metrics(a.common.metrics_listen).await?;
-            let inbox = if a.roles.iter().all(|r| *r == Role::Auth) {
-                nats::AUTH_INBOX
-            } else {
-                nats::DATA_INBOX
-            };
+            let inbox = nats::worker_inbox(&a.roles);
             let client = a.nats.connect_with_inbox("jetgate-worker", inbox).await?;
             let sup = start_worker(client, &a.common, &a.worker, a.roles.clone()).await?;
             let names: Vec<&str> = a.roles.iter().map(|r| r.as_str()).collect();

@@ -44,8 +44,22 @@ pub const DEFAULT_INBOX: &str = "_INBOX";
 pub const EDGE_INBOX: &str = "_INBOX_edge";
 /// The inbox prefix of a worker that serves the auth role only.
 pub const AUTH_INBOX: &str = "_INBOX_auth";
-/// The inbox prefix of a worker that serves data roles (listing, multipart, object).
+/// The inbox prefix of a worker that serves the listing role only (NATS user `listing`).
+pub const LISTING_INBOX: &str = "_INBOX_listing";
+/// The inbox prefix of a worker that serves data roles (multipart, object; and listing
+/// where one process serves several roles, e.g. as an unrestricted user).
 pub const DATA_INBOX: &str = "_INBOX_data";
+
+/// A worker's own inbox prefix, by the roles it serves: the roles that run as their own
+/// NATS user (deploy/nats/accounts.conf) each have one.
+pub fn worker_inbox(roles: &[jetgate_protocol::Role]) -> &'static str {
+    use jetgate_protocol::Role;
+    match roles {
+        r if !r.is_empty() && r.iter().all(|r| *r == Role::Auth) => AUTH_INBOX,
+        r if !r.is_empty() && r.iter().all(|r| *r == Role::Listing) => LISTING_INBOX,
+        _ => DATA_INBOX,
+    }
+}
 /// The inbox prefix of `jetgate services`: the one inbox data workers may publish to, since
 /// nats-server lets a connection answer a `$SRV.PING` once however many services it
 /// hosts (allow_responses), and a data worker hosts three.

@@ -9,6 +9,10 @@
 //! the record's bytes, and afterwards the credential stream is compared byte for byte
 //! with a snapshot taken before. Positive controls (auth-admin and auth read it; a
 //! mirror inside AUTH fills) show that each probe could have succeeded.
+//!
+//! Then, within the gateway account: `data` (the multipart and object roles, which
+//! handle every object byte) may not create, update or delete any stream but the
+//! upload-state KV, while `listing` (bucket creation) may.
 
 mod common;
 
@@ -34,6 +38,153 @@ async fn credential_store_out_of_reach_with_accounts_conf() {
     let dir = common::temp_dir("lp-accounts-");
     let layout = Layout::accounts_conf(dir.path());
     attack_credential_store(&layout).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_user_changes_no_stream_in_operator_mode() {
+    let dir = common::temp_dir("lp-streams-operator-");
+    let layout = Layout::bootstrap(dir.path());
+    data_changes_no_stream(&layout).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_user_changes_no_stream_with_accounts_conf() {
+    let dir = common::temp_dir("lp-streams-accounts-");
+    let layout = Layout::accounts_conf(dir.path());
+    data_changes_no_stream(&layout).await;
+}
+
+/// Stream changes a user of the gateway account could make with a stream's config: a
+/// stream capturing the S3 calls, a look-alike bucket, a mirror of a bucket, a bucket
+/// changed to republish its objects, a bucket deleted. `tag` keeps names apart.
+fn stream_changes(tag: &str, bucket: &str) -> Vec<(String, String)> {
+    vec![
+        (
+            format!("$JS.API.STREAM.CREATE.CAPTURE_{tag}"),
+            format!(r#"{{"name":"CAPTURE_{tag}","subjects":["jetgate.v1.>"],"storage":"memory"}}"#),
+        ),
+        (
+            format!("$JS.API.STREAM.CREATE.OBJ_{tag}"),
+            format!(
+                r#"{{"name":"OBJ_{tag}","subjects":["$O.{tag}.C.>","$O.{tag}.M.>"],"storage":"memory","allow_rollup_hdrs":true,"allow_direct":true}}"#
+            ),
+        ),
+        (
+            format!("$JS.API.STREAM.CREATE.MIRROR_{tag}"),
+            format!(
+                r#"{{"name":"MIRROR_{tag}","mirror":{{"name":"{bucket}"}},"storage":"memory"}}"#
+            ),
+        ),
+        (
+            format!("$JS.API.STREAM.UPDATE.{bucket}"),
+            format!(
+                r#"{{"name":"{bucket}","subjects":["$O.lp.C.>","$O.lp.M.>"],"storage":"memory","allow_rollup_hdrs":true,"allow_direct":true,"republish":{{"src":">","dest":"leak.{tag}.>"}}}}"#
+            ),
+        ),
+    ]
+}
+
+/// Names and configs of every stream in the account, as admin sees them.
+async fn streams(admin: &async_nats::Client) -> Vec<(String, serde_json::Value)> {
+    let m = reply(admin, "$JS.API.STREAM.LIST", "{}")
+        .await
+        .expect("stream list answered for admin");
+    let v: serde_json::Value = serde_json::from_slice(&m.payload).expect("stream list json");
+    let mut out: Vec<(String, serde_json::Value)> = v["streams"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| {
+                    (
+                        s["config"]["name"].as_str().unwrap_or_default().to_string(),
+                        s["config"].clone(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn refused(m: &Option<async_nats::Message>) -> bool {
+    m.as_ref()
+        .is_none_or(|m| String::from_utf8_lossy(&m.payload).contains("\"error\""))
+}
+
+async fn data_changes_no_stream(layout: &Layout) {
+    let admin = layout.client("admin").await;
+    let listing = layout.client("listing").await;
+    let data = layout.client("data").await;
+    // A bucket, created by the listing role's user (as CreateBucket does).
+    let bucket = "OBJ_lp";
+    let created = reply(
+        &listing,
+        &format!("$JS.API.STREAM.CREATE.{bucket}"),
+        r#"{"name":"OBJ_lp","subjects":["$O.lp.C.>","$O.lp.M.>"],"storage":"memory","allow_rollup_hdrs":true,"allow_direct":true}"#,
+    )
+    .await;
+    assert!(
+        !refused(&created),
+        "listing cannot create a bucket: {created:?}"
+    );
+
+    // Positive control: every change below is one listing may make (so a refusal for
+    // data is the permission, not a malformed request); undone afterwards.
+    let before = streams(&admin).await;
+    for (subject, config) in stream_changes("ctl", bucket) {
+        let m = reply(&listing, &subject, &config).await;
+        assert!(!refused(&m), "listing could not {subject}: {m:?}");
+    }
+    let changed = streams(&admin).await;
+    assert_ne!(before, changed);
+    for name in ["CAPTURE_ctl", "OBJ_ctl", "MIRROR_ctl"] {
+        let m = reply(&admin, &format!("$JS.API.STREAM.DELETE.{name}"), "").await;
+        assert!(!refused(&m), "admin could not delete {name}: {m:?}");
+    }
+    let restore = reply(
+        &admin,
+        &format!("$JS.API.STREAM.UPDATE.{bucket}"),
+        r#"{"name":"OBJ_lp","subjects":["$O.lp.C.>","$O.lp.M.>"],"storage":"memory","allow_rollup_hdrs":true,"allow_direct":true}"#,
+    )
+    .await;
+    assert!(!refused(&restore), "{restore:?}");
+    let before = streams(&admin).await;
+    assert_eq!(
+        before.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        [bucket]
+    );
+
+    // The data user: every change refused, and afterwards the account holds exactly
+    // the streams it held, with the same configs.
+    let mut attempts = stream_changes("data", bucket);
+    attempts.push((format!("$JS.API.STREAM.DELETE.{bucket}"), String::new()));
+    for (subject, config) in &attempts {
+        let m = reply(&data, subject, config).await;
+        assert!(refused(&m), "data was allowed {subject}: {m:?}");
+    }
+    assert_eq!(streams(&admin).await, before, "data changed the streams");
+
+    // What data may do: read and write objects of the bucket, and create the
+    // upload-state KV (by its exact name) on first use.
+    let js = async_nats::jetstream::new(data.clone());
+    js.publish(
+        "$O.lp.M.a2V5",
+        r#"{"name":"key","bucket":"lp","nuid":"N1","size":0,"chunks":0}"#.into(),
+    )
+    .await
+    .expect("publish")
+    .await
+    .expect("data writes object metadata");
+    js.create_key_value(async_nats::jetstream::kv::Config {
+        bucket: "jetgate-uploads".into(),
+        history: 1,
+        ..Default::default()
+    })
+    .await
+    .expect("data creates the upload-state KV");
+    let names: Vec<String> = streams(&admin).await.into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["KV_jetgate-uploads", bucket]);
 }
 
 /// Everything in the credential stream: its state and every message, in order.
@@ -282,7 +433,7 @@ async fn attack_credential_store(layout: &Layout) {
         .await
         .expect("delete control mirror");
 
-    for who in ["edge", "data", "admin"] {
+    for who in ["edge", "listing", "data", "admin"] {
         let got = try_as(layout, who).await;
         let leaked: Vec<_> = got.iter().filter(|g| reveals(g, &record)).collect();
         assert!(

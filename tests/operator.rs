@@ -1,6 +1,7 @@
 //! Contract 7, operator mode: `jetgate nats bootstrap` mints the operator, the two
 //! accounts (JETGATE, AUTH) and per-role users; a nats-server runs on the generated
-//! config; edge, auth worker, data worker and the credentials admin each log in with
+//! config; edge, auth worker, listing worker, data worker and the credentials admin
+//! each log in with
 //! their own creds file; an S3 round trip works across the account boundary; discovery
 //! sees every role; and each user is refused what the permission table denies it.
 
@@ -59,6 +60,7 @@ fn bootstrap_refuses_then_forces(keys: &Path) {
     for f in [
         "edge.creds",
         "auth.creds",
+        "listing.creds",
         "data.creds",
         "admin.creds",
         "auth-admin.creds",
@@ -99,10 +101,19 @@ async fn operator_mode_round_trip_and_permissions() {
         dir.path().join("auth.log"),
     );
     auth.wait_for_line("worker ready", STARTUP_TIMEOUT);
+    // The listing role creates buckets (streams): its own user; the multipart and
+    // object roles run as `data`, which may not create streams.
+    let listing = layout.jetgate(
+        "jetgate-listing",
+        "listing",
+        &["worker", "--roles", "listing"],
+        dir.path().join("listing.log"),
+    );
+    listing.wait_for_line("worker ready", STARTUP_TIMEOUT);
     let data = layout.jetgate(
         "jetgate-data",
         "data",
-        &["worker", "--roles", "listing,multipart,object"],
+        &["worker", "--roles", "multipart,object"],
         dir.path().join("data.log"),
     );
     data.wait_for_line("worker ready", STARTUP_TIMEOUT);
@@ -134,9 +145,10 @@ async fn operator_mode_round_trip_and_permissions() {
         .await
         .unwrap_or_else(|e| {
             panic!(
-                "create bucket: {e:?}\nedge:\n{}\nauth:\n{}\ndata:\n{}\nnats:\n{}",
+                "create bucket: {e:?}\nedge:\n{}\nauth:\n{}\nlisting:\n{}\ndata:\n{}\nnats:\n{}",
                 edge.log_tail(20),
                 auth.log_tail(20),
+                listing.log_tail(20),
                 data.log_tail(20),
                 nats.log_tail(20)
             )
@@ -246,9 +258,10 @@ async fn operator_mode_round_trip_and_permissions() {
     }
 
     // Negative checks, each beside the positive control that makes it able to fail.
-    let [edge_nc, auth_nc, data_nc, admin_nc, auth_admin_nc] = [
+    let [edge_nc, auth_nc, listing_nc, data_nc, admin_nc, auth_admin_nc] = [
         layout.client("edge").await,
         layout.client("auth").await,
+        layout.client("listing").await,
         layout.client("data").await,
         layout.client("admin").await,
         layout.client("auth-admin").await,
@@ -268,7 +281,12 @@ async fn operator_mode_round_trip_and_permissions() {
     // gateway account does, its admin included (tests/least_privilege.rs tries harder).
     assert!(reads_credentials(&auth_admin_nc).await);
     assert!(reads_credentials(&auth_nc).await);
-    for (who, c) in [("admin", &admin_nc), ("data", &data_nc), ("edge", &edge_nc)] {
+    for (who, c) in [
+        ("admin", &admin_nc),
+        ("listing", &listing_nc),
+        ("data", &data_nc),
+        ("edge", &edge_nc),
+    ] {
         assert!(!reads_credentials(c).await, "{who} read the credentials");
     }
 
@@ -296,7 +314,12 @@ async fn operator_mode_round_trip_and_permissions() {
             }
         }
         assert!(live, "the spy never saw the edge's probe on {subject}");
-        for (who, c) in [("auth", &auth_nc), ("data", &data_nc), ("edge", &edge_nc)] {
+        for (who, c) in [
+            ("auth", &auth_nc),
+            ("listing", &listing_nc),
+            ("data", &data_nc),
+            ("edge", &edge_nc),
+        ] {
             c.publish(subject.clone(), who.as_bytes().to_vec().into())
                 .await
                 .expect("publish");
@@ -346,7 +369,11 @@ async fn operator_mode_round_trip_and_permissions() {
     }
     assert!(live, "the admin spy never saw its probe on _INBOX_data");
     let mut edge_spy = edge_nc.subscribe("_INBOX_data.>").await.expect("subscribe");
-    for (who, c) in [("edge", &edge_nc), ("auth", &auth_nc)] {
+    for (who, c) in [
+        ("edge", &edge_nc),
+        ("auth", &auth_nc),
+        ("listing", &listing_nc),
+    ] {
         c.publish("_INBOX_data.injected", who.as_bytes().to_vec().into())
             .await
             .expect("publish");
@@ -367,7 +394,7 @@ async fn operator_mode_round_trip_and_permissions() {
         !seen_by_admin
             .iter()
             .any(|(s, _)| s == "_INBOX_data.injected"),
-        "edge or auth published into the data user's inbox: {seen_by_admin:?}"
+        "edge, auth or listing published into the data user's inbox: {seen_by_admin:?}"
     );
     assert!(
         next_message(&mut edge_spy, Duration::from_millis(500))

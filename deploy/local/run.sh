@@ -2,8 +2,9 @@
 # A real jetgate deployment on loopback, tested, then torn down:
 #   3-node NATS JetStream cluster (deploy/nats/cluster/*.conf + deploy/nats/accounts.conf,
 #   every process logging in as its own user with per-role permissions),
-#   two edges, three worker processes (auth | listing,multipart,object, twice: the
-#   second data worker shows scaling and makes its restart a rolling one),
+#   two edges, four worker processes (auth | listing | multipart,object, twice: the
+#   second data worker shows scaling and makes its restart a rolling one; listing runs
+#   as its own NATS user, the one that may create and delete streams),
 #   Traefik (deploy/traefik/*.yml) terminating TLS with a self-signed certificate.
 # Then: credentials, the aws CLI and boto3 over HTTPS through Traefik, /metrics,
 # `jetgate services ls`, and steady put+get+verify load during an edge restart, a
@@ -158,8 +159,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- free ports
-# 3 NATS client, 3 cluster, 3 monitoring, 2 edges, traefik https + ops, 3 worker metrics,
-# the OTLP receiver.
+# 3 NATS client, 3 cluster, 3 monitoring, 2 edges, traefik https + ops, 4 worker metrics
+# (P[13..15], P[17]), the OTLP receiver.
 read -r -a P < <(python3 - <<'EOF'
 import socket
 socks = []
@@ -170,7 +171,7 @@ EOF
 )
 NC=("${P[0]}" "${P[1]}" "${P[2]}"); NR=("${P[3]}" "${P[4]}" "${P[5]}"); NM=("${P[6]}" "${P[7]}" "${P[8]}")
 EDGE_PORT=("${P[9]}" "${P[10]}"); TLS_PORT=${P[11]}; OPS_PORT=${P[12]}
-WM_PORT=("${P[13]}" "${P[14]}" "${P[15]}"); OTLP_PORT=${P[16]}
+WM_PORT=("${P[13]}" "${P[14]}" "${P[15]}" "${P[17]}"); OTLP_PORT=${P[16]}
 
 # ---------------------------------------------------------------- process helpers
 # start NAME CMD... : runs CMD in the background, appends to logs/NAME.log, pid in pids/NAME.
@@ -216,6 +217,7 @@ http_ok() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$@")" = 200 ]; }
 say "NATS: 3-node JetStream cluster with per-role users (ports ${NC[*]})"
 export JETGATE_EDGE_PASSWORD=edge-$RANDOM$RANDOM JETGATE_AUTH_PASSWORD=auth-$RANDOM$RANDOM \
        JETGATE_DATA_PASSWORD=data-$RANDOM$RANDOM JETGATE_ADMIN_PASSWORD=admin-$RANDOM$RANDOM \
+       JETGATE_LISTING_PASSWORD=listing-$RANDOM$RANDOM \
        JETGATE_AUTH_ADMIN_PASSWORD=authadmin-$RANDOM$RANDOM JETGATE_SYS_PASSWORD=sys-$RANDOM$RANDOM
 # Credentials are encrypted at rest; auth workers and `credentials add` share this key.
 export JETGATE_CREDENTIALS_KEY=${JETGATE_CREDENTIALS_KEY:-$(openssl rand -base64 32)}
@@ -274,8 +276,9 @@ WORKER_REPLICAS=$REPLICAS
 selftest workers-r1 && WORKER_REPLICAS=1
 # name roles nats-user url-index metrics-port
 WORKERS=("w-auth auth auth 0 ${WM_PORT[0]}"
-         "w-data listing,multipart,object data 1 ${WM_PORT[1]}"
-         "w-data2 listing,multipart,object data 2 ${WM_PORT[2]}")
+         "w-data multipart,object data 1 ${WM_PORT[1]}"
+         "w-data2 multipart,object data 2 ${WM_PORT[2]}"
+         "w-list listing listing 0 ${WM_PORT[3]}")
 start_worker() {
   local name roles user u mport pw
   read -r name roles user u mport <<<"$1"
@@ -292,7 +295,7 @@ start_edge() {
 }
 edge_ready() { http_ok "http://127.0.0.1:${EDGE_PORT[$(( $1 - 1 ))]}/readyz"; }
 
-say "workers: auth | listing,multipart,object | listing,multipart,object (R$WORKER_REPLICAS buckets), edges on ${EDGE_PORT[*]}"
+say "workers: auth | multipart,object | multipart,object | listing (R$WORKER_REPLICAS buckets), edges on ${EDGE_PORT[*]}"
 for w in "${WORKERS[@]}"; do start_worker "$w"; done
 for w in "${WORKERS[@]}"; do
   read -r name roles _ <<<"$w"
@@ -444,7 +447,7 @@ else
   WORKER_UP=$(since "$t0")s
   window "after w-data is ready again"
 fi
-echo "  w-data (listing,multipart,object): SIGTERM -> exit ${WORKER_STOP}s (drained), restart -> ready in ${WORKER_UP}"
+echo "  w-data (multipart,object): SIGTERM -> exit ${WORKER_STOP}s (drained), restart -> ready in ${WORKER_UP}"
 sleep "$WINDOW_SECS"
 # Scaling by adding subscribers: the restarted worker is a new micro instance, and
 # under the running load it must already have served requests.
@@ -504,4 +507,4 @@ python3 "$HERE/replicas.py" "$CHECKS" "JetStream: every stream at R$REPLICAS on 
 
 say "traces at the OTLP receiver"
 python3 "$HERE/otlp_sink.py" check "$WORK/otlp" "$CHECKS" "$TP_TRACE" "$TP_SPAN" \
-  "jetgate-edge1,jetgate-edge2,jetgate-w-auth,jetgate-w-data,jetgate-w-data2" 15 || true
+  "jetgate-edge1,jetgate-edge2,jetgate-w-auth,jetgate-w-data,jetgate-w-data2,jetgate-w-list" 15 || true

@@ -1,6 +1,6 @@
 //! `jetgate nats bootstrap`: mints a NATS operator, its accounts and one user per kind of
-//! jetgate process (edge, data, admin in the gateway account; auth, auth-admin in the
-//! AUTH account), as JWTs signed with nkeys, and writes the creds files plus a
+//! jetgate process (edge, listing, data, admin in the gateway account; auth, auth-admin
+//! in the AUTH account; the table is in `users.rs`), as JWTs signed with nkeys, and writes the creds files plus a
 //! nats-server config fragment (operator mode, MEMORY resolver).
 //!
 //! The permissions are those of `deploy/nats/operator/README.md` (and of the plain-user
@@ -28,8 +28,9 @@ use nkeys::KeyPair;
 use serde_json::{json, Value};
 use sha2::Digest;
 
-/// Name of the credential KV bucket's stream; only auth and admin may reach it.
-const CRED_STREAM: &str = "KV_jetgate-credentials";
+mod users;
+
+use users::{users, Home, AUTH_EXPORTS};
 
 #[derive(Args)]
 pub struct BootstrapArgs {
@@ -48,122 +49,6 @@ pub struct BootstrapArgs {
     /// Name of the account that holds the credential store (auth workers, auth-admin).
     #[arg(long, default_value = "AUTH")]
     pub auth_account_name: String,
-}
-
-/// The account a user belongs to.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Home {
-    /// Edge, data workers, admin: object stores, upload state, S3 calls.
-    Gateway,
-    /// Auth workers and the credentials admin: the credential store, nothing else.
-    Auth,
-}
-
-/// One NATS user per kind of jetgate process.
-struct UserSpec {
-    name: &'static str,
-    home: Home,
-    /// `None`: no restrictions within its account (admin, auth-admin).
-    permissions: Option<Value>,
-}
-
-/// What AUTH exports and the gateway account imports: the auth service, and its
-/// discovery so `nats micro ls` / `jetgate services` in the gateway account see auth
-/// workers beside the data roles (nats-server delivers `$SRV.PING` to the local
-/// subscribers and to the import alike; tested in tests/operator.rs).
-const AUTH_EXPORTS: &[(&str, &str)] = &[("jetgate.v1.auth.>", "Singleton"), ("$SRV.>", "Stream")];
-
-/// The credential bucket as JetStream API subjects (stream/consumer info, direct get…).
-fn cred_api() -> Vec<String> {
-    vec![
-        format!("$JS.API.*.*.{CRED_STREAM}"),
-        format!("$JS.API.*.*.{CRED_STREAM}.>"),
-        format!("$JS.API.*.*.*.{CRED_STREAM}"),
-        format!("$JS.API.DIRECT.GET.{CRED_STREAM}"),
-        format!("$JS.API.DIRECT.GET.{CRED_STREAM}.>"),
-    ]
-}
-
-/// What the data roles may not publish: the credential bucket's names. The store is in
-/// another account, so this only keeps a data user from planting a look-alike bucket in
-/// the gateway account that an auth worker given the wrong creds would trust.
-fn data_deny() -> Vec<String> {
-    let mut d = cred_api();
-    d.push("$KV.jetgate-credentials.>".into());
-    d
-}
-
-/// Each process may answer the requests it receives (`allow_responses`), which is how
-/// replies reach another user's private inbox without a publish permission there. A
-/// connection may answer a request once however many of its subscriptions received it,
-/// so broadcast discovery (`$SRV.PING` to three services on one data connection) is
-/// answered to the `_INBOX_svc` prefix instead, which data workers may publish to (auth
-/// workers host one service and answer through the import's reply mapping).
-fn responses() -> Value {
-    json!({"max": 1, "ttl": 0})
-}
-
-/// The permission table of deploy/nats/operator/README.md. Inboxes are private: each
-/// user subscribes only to its own prefix (`_INBOX_<user>`, replies) and stream prefix
-/// (`_INBOX_<user>_S`, body streams, see `protocol::mux`); the only other inbox subjects
-/// it may publish to are the body-stream routes of the component it streams with.
-fn users() -> Vec<UserSpec> {
-    let mut auth_pub = vec![
-        "$JS.API.INFO".to_string(),
-        "$JS.FC.>".into(),
-        format!("$JS.ACK.{CRED_STREAM}.>"),
-    ];
-    auth_pub.extend(cred_api());
-    vec![
-        UserSpec {
-            name: "edge",
-            home: Home::Gateway,
-            permissions: Some(json!({
-                "pub": {"allow": ["jetgate.v1.>", "$SRV.PING.>", "$SRV.INFO.>", "_INBOX_data_S.>"]},
-                "sub": {"allow": ["_INBOX_edge.>", "_INBOX_edge_S.>"]},
-            })),
-        },
-        UserSpec {
-            name: "auth",
-            home: Home::Auth,
-            permissions: Some(json!({
-                "pub": {"allow": auth_pub},
-                "sub": {"allow": ["jetgate.v1.auth.> q", "$SRV.>", "_INBOX_auth.>", "_INBOX_auth_S.>"]},
-                "resp": responses(),
-            })),
-        },
-        UserSpec {
-            name: "data",
-            home: Home::Gateway,
-            permissions: Some(json!({
-                "pub": {
-                    // $KV.>: multipart upload state lives in KV buckets (puts publish there).
-                    "allow": ["jetgate.v1.auth.>", "_INBOX_edge_S.>", "_INBOX_svc.>", "$JS.API.>", "$JS.FC.>", "$JS.ACK.>", "$O.>", "$KV.>"],
-                    "deny": data_deny(),
-                },
-                "sub": {"allow": [
-                    "jetgate.v1.listing.> q",
-                    "jetgate.v1.multipart.> q",
-                    "jetgate.v1.object.> q",
-                    "$SRV.>",
-                    "_INBOX_data.>",
-                    "_INBOX_data_S.>",
-                ]},
-                "resp": responses(),
-            })),
-        },
-        UserSpec {
-            name: "admin",
-            home: Home::Gateway,
-            permissions: None,
-        },
-        // `jetgate credentials ...`: the only way besides auth into the credential store.
-        UserSpec {
-            name: "auth-admin",
-            home: Home::Auth,
-            permissions: None,
-        },
-    ]
 }
 
 /// Files whose presence means "this folder already holds a deployment's keys".
@@ -512,67 +397,6 @@ mod tests {
     }
 
     #[test]
-    fn edge_may_not_use_jetstream_and_data_may_not_read_credentials() {
-        let us = users();
-        let get = |n: &str| {
-            us.iter()
-                .find(|u| u.name == n)
-                .and_then(|u| u.permissions.clone())
-                .expect("restricted user")
-        };
-        let edge = get("edge").to_string();
-        assert!(!edge.contains("$JS"), "{edge}");
-        let data = get("data");
-        assert!(data["pub"]["deny"]
-            .as_array()
-            .expect("deny list")
-            .iter()
-            .any(|s| s == "$JS.API.DIRECT.GET.KV_jetgate-credentials.>"));
-        let data_sub = data["sub"]["allow"].to_string();
-        assert!(!data_sub.contains("jetgate.v1.auth"), "{data_sub}");
-        // Private inboxes: nobody but admin subscribes to another user's replies, and
-        // nobody may publish into another user's reply inbox.
-        for u in ["edge", "auth", "data"] {
-            let p = get(u);
-            let subs = p["sub"]["allow"].to_string();
-            assert!(!subs.contains("\"_INBOX.>\""), "{u}: {subs}");
-            for other in ["edge", "auth", "data"].iter().filter(|o| **o != u) {
-                assert!(
-                    !subs.contains(&format!("_INBOX_{other}")),
-                    "{u} sees {other}"
-                );
-            }
-            let pubs = p["pub"]["allow"].to_string();
-            for inbox in [
-                "_INBOX.>",
-                "_INBOX_edge.>",
-                "_INBOX_auth.>",
-                "_INBOX_data.>",
-            ] {
-                assert!(
-                    !pubs.contains(&format!("\"{inbox}\"")),
-                    "{u} publishes {inbox}"
-                );
-            }
-        }
-        assert!(us
-            .iter()
-            .any(|u| u.name == "admin" && u.permissions.is_none()));
-        // Only auth and auth-admin live with the credential store.
-        let homes: Vec<(&str, Home)> = us.iter().map(|u| (u.name, u.home)).collect();
-        assert_eq!(
-            homes,
-            [
-                ("edge", Home::Gateway),
-                ("auth", Home::Auth),
-                ("data", Home::Gateway),
-                ("admin", Home::Gateway),
-                ("auth-admin", Home::Auth),
-            ]
-        );
-    }
-
-    #[test]
     fn mint_writes_creds_and_config() {
         let m = mint("op", "JETGATE", "AUTH").expect("mint");
         let file = |n: &str| {
@@ -612,6 +436,7 @@ mod tests {
         for (f, acct) in [
             ("auth.creds", &m.auth_account),
             ("auth-admin.creds", &m.auth_account),
+            ("listing.creds", &m.account),
             ("data.creds", &m.account),
             ("admin.creds", &m.account),
         ] {

@@ -55,7 +55,7 @@ pub struct Layout {
 }
 
 /// Every user of both layouts.
-pub const USERS: &[&str] = &["edge", "auth", "data", "admin", "auth-admin"];
+pub const USERS: &[&str] = &["edge", "auth", "listing", "data", "admin", "auth-admin"];
 
 impl Layout {
     pub fn login(&self, user: &str) -> &Login {
@@ -71,6 +71,7 @@ impl Layout {
         match user {
             "edge" => "_INBOX_edge",
             "auth" => "_INBOX_auth",
+            "listing" => "_INBOX_listing",
             "data" => "_INBOX_data",
             _ => "_INBOX",
         }
