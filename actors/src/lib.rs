@@ -58,6 +58,6 @@ pub(crate) async fn dispatch(worker: &Worker, inc: &Incoming) -> Result<(), S3Er
         PutObjectTagging => object::put_tagging(worker, inc).await,
         DeleteObjectTagging => object::delete_tagging(worker, inc).await,
         GetObjectAttributes => object::get_attributes(worker, inc).await,
-        GetObjectLockConfiguration => object::object_lock(worker, inc).await,
+        BucketConfig => listing::bucket_config(worker, inc).await,
     }
 }

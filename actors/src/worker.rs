@@ -209,6 +209,16 @@ impl Worker {
         Ok(principal)
     }
 
+    /// The request's signature alone, for a request that acts on nothing (its answer
+    /// is an error either way); [`Worker::authenticate`] for everything else.
+    pub async fn verify(
+        &self,
+        inc: &Incoming,
+        signed: &SignedRequest,
+    ) -> Result<Principal, S3Error> {
+        self.verify_signature(&inc.ctx, signed).await
+    }
+
     async fn verify_signature(
         &self,
         ctx: &RequestContext,

@@ -1,5 +1,6 @@
-//! Object tagging, GetObjectAttributes and the versioning probes at the edge: decode
-//! each request into its call and encode the reply (XML in `features/xml.rs`).
+//! Object tagging, GetObjectAttributes, the versioning probes and the bucket
+//! configurations jetgate does not keep, at the edge: decode each request into its call
+//! and encode the reply (XML in `features/xml.rs`).
 
 mod decode;
 pub mod xml;
@@ -9,6 +10,7 @@ use axum::response::Response;
 use http::header::{self, HeaderValue};
 use http::{HeaderMap, StatusCode};
 use jetgate_protocol::attributes::{AttributesReply, ListVersionsReply};
+use jetgate_protocol::bucket_config::BucketConfig;
 use jetgate_protocol::headers::RequestContext;
 use jetgate_protocol::messages::{Ack, BucketOp, SignedRequest};
 use jetgate_protocol::tagging::{ObjectTagging, PutObjectTagging, TaggingReply};
@@ -95,19 +97,40 @@ pub async fn handle(
                 ask(state, Endpoint::ListObjectVersions, ctx, signed, op, None).await?;
             Ok(encode::xml_response(xml::versions(&reply, url), rid))
         }
-        A::GetObjectLockConfiguration => {
-            // The worker checks the bucket and always answers with the S3 error.
-            let op = BucketOp { bucket };
-            ask::<_, Ack>(
-                state,
-                Endpoint::GetObjectLockConfiguration,
-                ctx,
-                signed,
-                op,
-                None,
-            )
-            .await?;
-            Err(S3Error::internal("object lock probe answered success"))
-        }
+    }
+}
+
+/// A bucket configuration jetgate does not keep: the listing role checks signature,
+/// policy and bucket and answers the error (NoSuchBucketPolicy, NotImplemented for a
+/// write, ...); a read that succeeds shows the configuration's default document.
+pub async fn bucket_config(
+    state: &EdgeState,
+    ctx: &RequestContext,
+    signed: SignedRequest,
+    bucket: String,
+    config: BucketConfig,
+) -> Result<Response, S3Error> {
+    ask::<_, Ack>(
+        state,
+        Endpoint::BucketConfig,
+        ctx,
+        signed,
+        BucketOp { bucket },
+        None,
+    )
+    .await?;
+    Ok(encode::xml_response(config.unset()?, &ctx.request_id))
+}
+
+/// A request the route table refused as NotImplemented, answered only once its
+/// signature holds: the listing role verifies it and answers the refusal itself, so
+/// an anonymous or wrongly signed caller gets 403, as from AWS.
+pub async fn refused(state: &EdgeState, ctx: &RequestContext, signed: SignedRequest) -> S3Error {
+    let op = BucketOp {
+        bucket: String::new(),
+    };
+    match ask::<_, Ack>(state, Endpoint::BucketConfig, ctx, signed, op, None).await {
+        Err(e) => e,
+        Ok(_) => S3Error::internal("a refused request was answered success"),
     }
 }

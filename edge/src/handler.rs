@@ -11,7 +11,7 @@ use jetgate_protocol::messages::{
     ListBucketsReply, ListObjectsReply, LocationReply, ObjectReply, PutReply, SignedRequest,
 };
 use jetgate_protocol::stream::BodyReceiver;
-use jetgate_protocol::{Endpoint, S3Error};
+use jetgate_protocol::{Endpoint, S3Error, S3ErrorCode};
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use tracing::Instrument;
@@ -72,6 +72,11 @@ pub async fn s3(State(state): State<Arc<EdgeState>>, req: Request) -> Response {
             req.headers(),
             state.cfg.domain.as_deref(),
         ) {
+            Err(e) if e.code == S3ErrorCode::NotImplemented => {
+                let signed = signed_request(&req, state.cfg.domain.as_deref());
+                let e = crate::features::refused(&state, &ctx, signed).await;
+                encode::error_response(&e, &path, &ctx.request_id, head)
+            }
             Err(e) => encode::error_response(&e, &path, &ctx.request_id, head),
             Ok(routed) => {
                 let span = tracing::Span::current();
@@ -300,6 +305,9 @@ async fn handle(
             crate::cors::handle(state, ctx, action, signed, bucket, body).await
         }
         Operation::PostObject => crate::post_object::handle(state, ctx, signed, bucket, body).await,
+        Operation::BucketConfig(config, _) => {
+            crate::features::bucket_config(state, ctx, signed, bucket, config).await
+        }
         Operation::Multipart(action) => {
             let req = crate::multipart::MultipartRequest {
                 signed,

@@ -95,6 +95,13 @@ s3_codes! {
     ExpiredToken => 400,
     InvalidTag => 400,
     ObjectLockConfigurationNotFoundError => 404,
+    // Bucket configurations jetgate does not keep (see `bucket_config`).
+    NoSuchBucketPolicy => 404,
+    NoSuchPublicAccessBlockConfiguration => 404,
+    OwnershipControlsNotFoundError => 404,
+    ServerSideEncryptionConfigurationNotFoundError => 404,
+    NoSuchWebsiteConfiguration => 404,
+    ReplicationConfigurationNotFoundError => 404,
     // CORS preflight refusals and malformed preflights.
     AccessForbidden => 403,
     BadRequest => 400,

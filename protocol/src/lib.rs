@@ -4,6 +4,7 @@
 //! `async-nats` handles passed in by the caller.
 
 pub mod attributes;
+pub mod bucket_config;
 pub mod cors;
 pub mod envelope;
 pub mod error;

@@ -112,6 +112,7 @@ fn bucket_matches(pattern: &str, bucket: &str) -> bool {
 /// one operation while the worker runs another (`POST /b?%64elete` is DeleteObjects
 /// to both, a second `%70refix` is the same parameter to both).
 pub fn accesses(routed: &Routed, query: &str) -> Vec<Access> {
+    use crate::bucket_config::ConfigVerb;
     use crate::route::{CorsAction as C, FeatureAction as F, MultipartAction as M, Operation as O};
     let Some(bucket) = routed.bucket.clone() else {
         return vec![Access {
@@ -133,9 +134,12 @@ pub fn accesses(routed: &Routed, query: &str) -> Vec<Access> {
         O::ListBuckets => (Operation::List, Target::Bucket),
         O::HeadBucket
         | O::GetBucketLocation
-        | O::Feature(
-            F::GetBucketVersioning | F::GetObjectLockConfiguration | F::ListObjectVersions,
-        ) => (Operation::List, Target::Bucket),
+        | O::Feature(F::GetBucketVersioning | F::ListObjectVersions)
+        | O::BucketConfig(_, ConfigVerb::Get) => (Operation::List, Target::Bucket),
+        // NotImplemented, but only for a key that could have configured the bucket.
+        O::BucketConfig(_, ConfigVerb::Put | ConfigVerb::Delete) => {
+            (Operation::Admin, Target::Bucket)
+        }
         O::ListObjects { .. } | O::Multipart(M::ListMultipartUploads) => {
             (Operation::List, prefix())
         }

@@ -71,6 +71,7 @@ impl Role {
                 GetBucketCors,
                 DeleteBucketCors,
                 CorsCheck,
+                BucketConfig,
             ],
             Role::Multipart => &[
                 CreateUpload,
@@ -91,7 +92,6 @@ impl Role {
                 PutObjectTagging,
                 DeleteObjectTagging,
                 GetObjectAttributes,
-                GetObjectLockConfiguration,
                 PostObject,
             ],
         }
@@ -152,8 +152,10 @@ pub enum Endpoint {
     PutObjectTagging,
     DeleteObjectTagging,
     GetObjectAttributes,
-    /// Answers that no bucket has object lock.
-    GetObjectLockConfiguration,
+    /// Bucket configurations jetgate does not keep (policy, lifecycle, object lock, ...):
+    /// reads answer "none configured", writes NotImplemented; and requests the route
+    /// table refuses, answered NotImplemented only once their signature holds.
+    BucketConfig,
     /// POST Object policy signature and expiration.
     AuthPostPolicy,
     PutBucketCors,
@@ -170,7 +172,9 @@ impl Endpoint {
         use Endpoint::*;
         match self {
             AuthPostPolicy => Role::Auth,
-            PutBucketCors | GetBucketCors | DeleteBucketCors | CorsCheck => Role::Listing,
+            PutBucketCors | GetBucketCors | DeleteBucketCors | CorsCheck | BucketConfig => {
+                Role::Listing
+            }
             PostObject => Role::Object,
             AuthVerify | AuthChunks => Role::Auth,
             ListBuckets | CreateBucket | DeleteBucket | HeadBucket | GetBucketLocation
@@ -178,11 +182,9 @@ impl Endpoint {
             CreateUpload | UploadPart | UploadPartCopy | CompleteUpload | AbortUpload
             | ListParts | ListUploads => Role::Multipart,
             PutObject | GetObject | DeleteObject | DeleteObjects | CopyObject => Role::Object,
-            GetObjectTagging
-            | PutObjectTagging
-            | DeleteObjectTagging
-            | GetObjectAttributes
-            | GetObjectLockConfiguration => Role::Object,
+            GetObjectTagging | PutObjectTagging | DeleteObjectTagging | GetObjectAttributes => {
+                Role::Object
+            }
         }
     }
 
@@ -222,7 +224,7 @@ impl Endpoint {
             PutObjectTagging => "put_tagging",
             DeleteObjectTagging => "delete_tagging",
             GetObjectAttributes => "attributes",
-            GetObjectLockConfiguration => "object_lock",
+            BucketConfig => "bucket_config",
         }
     }
 

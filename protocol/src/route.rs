@@ -11,6 +11,7 @@
 
 use http::{HeaderMap, Method};
 
+use crate::bucket_config::{BucketConfig, ConfigVerb};
 use crate::messages::SignedRequest;
 use crate::names::{validate_bucket, validate_key};
 use crate::query::{percent_decode, query_pairs};
@@ -26,7 +27,6 @@ pub enum FeatureAction {
     GetObjectAttributes,
     GetBucketVersioning,
     ListObjectVersions,
-    GetObjectLockConfiguration,
 }
 
 impl FeatureAction {
@@ -39,7 +39,6 @@ impl FeatureAction {
             FeatureAction::GetObjectAttributes => "GetObjectAttributes",
             FeatureAction::GetBucketVersioning => "GetBucketVersioning",
             FeatureAction::ListObjectVersions => "ListObjectVersions",
-            FeatureAction::GetObjectLockConfiguration => "GetObjectLockConfiguration",
         }
     }
 }
@@ -89,6 +88,8 @@ pub enum Operation {
     Cors(CorsAction),
     /// Browser form upload.
     PostObject,
+    /// A bucket configuration jetgate does not keep (`bucket_config`).
+    BucketConfig(BucketConfig, ConfigVerb),
 }
 
 /// Operations served by the multipart role.
@@ -139,6 +140,7 @@ impl Operation {
             Operation::DeleteObjects => "DeleteObjects",
             Operation::Multipart(action) => action.as_str(),
             Operation::Feature(action) => action.as_str(),
+            Operation::BucketConfig(config, verb) => config.action(verb),
         }
     }
 }
@@ -175,12 +177,12 @@ impl Operation {
             Operation::Feature(F::GetObjectAttributes) => E::GetObjectAttributes,
             Operation::Feature(F::GetBucketVersioning) => E::GetBucketVersioning,
             Operation::Feature(F::ListObjectVersions) => E::ListObjectVersions,
-            Operation::Feature(F::GetObjectLockConfiguration) => E::GetObjectLockConfiguration,
             Operation::Cors(CorsAction::PutBucketCors) => E::PutBucketCors,
             Operation::Cors(CorsAction::GetBucketCors) => E::GetBucketCors,
             Operation::Cors(CorsAction::DeleteBucketCors) => E::DeleteBucketCors,
             Operation::Cors(CorsAction::Preflight) => E::CorsCheck,
             Operation::PostObject => E::PostObject,
+            Operation::BucketConfig(..) => E::BucketConfig,
         }
     }
 }
@@ -219,8 +221,10 @@ struct SubResources {
     attributes: bool,
     versioning: bool,
     versions: bool,
-    object_lock: bool,
     cors: bool,
+    /// Bucket configurations named (more than one is refused).
+    config: Option<BucketConfig>,
+    configs: usize,
 }
 
 impl SubResources {
@@ -235,11 +239,11 @@ impl SubResources {
             self.attributes,
             self.versioning,
             self.versions,
-            self.object_lock,
         ]
         .iter()
         .filter(|b| **b)
         .count()
+            + self.configs
     }
 }
 
@@ -360,7 +364,6 @@ fn sub_resources(query: &[(String, String)]) -> Result<SubResources, S3Error> {
             "attributes" => sub.attributes = true,
             "versioning" => sub.versioning = true,
             "versions" => sub.versions = true,
-            "object-lock" => sub.object_lock = true,
             "list-type" => match value.as_str() {
                 "2" => sub.list_v2 = true,
                 // ListObjects v1 has no list-type; only `2` means anything.
@@ -378,6 +381,10 @@ fn sub_resources(query: &[(String, String)]) -> Result<SubResources, S3Error> {
                     S3ErrorCode::InvalidArgument,
                     "Invalid version id specified",
                 ))
+            }
+            n if BucketConfig::from_param(n).is_some() => {
+                sub.config = BucketConfig::from_param(n);
+                sub.configs += 1;
             }
             n if PLAIN_PARAMS.contains(&n) => {}
             n if n.starts_with("response-") => {}
@@ -488,6 +495,15 @@ fn operation(
     use MultipartAction as M;
     use Operation as O;
     let plain = sub.count() == 0;
+    if let (Some(config), true, false) = (sub.config, has_bucket, has_key) {
+        let verb = match method {
+            "GET" => ConfigVerb::Get,
+            "PUT" => ConfigVerb::Put,
+            "DELETE" => ConfigVerb::Delete,
+            m => return Err(S3Error::not_implemented(&format!("This {m} request"))),
+        };
+        return Ok(O::BucketConfig(config, verb));
+    }
     let op = match (method, has_bucket, has_key) {
         ("GET", false, _) if plain => O::ListBuckets,
         ("GET", true, false) if plain => O::ListObjects { v2: sub.list_v2 },
@@ -520,7 +536,6 @@ fn operation(
         ("GET", true, true) if sub.attributes => O::Feature(F::GetObjectAttributes),
         ("GET", true, false) if sub.versioning => O::Feature(F::GetBucketVersioning),
         ("GET", true, false) if sub.versions => O::Feature(F::ListObjectVersions),
-        ("GET", true, false) if sub.object_lock => O::Feature(F::GetObjectLockConfiguration),
         ("GET", true, false) if sub.cors => O::Cors(CorsAction::GetBucketCors),
         ("PUT", true, false) if sub.cors => O::Cors(CorsAction::PutBucketCors),
         ("DELETE", true, false) if sub.cors => O::Cors(CorsAction::DeleteBucketCors),

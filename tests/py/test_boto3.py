@@ -405,14 +405,59 @@ class Errors(Base):
         self.assertEqual(self.keys(), [])
 
     def test_not_implemented_subresources(self):
-        for sub in ("acl", "policy", "lifecycle", "tagging", "website"):
+        for sub in ("acl", "tagging", "analytics&id=x"):
             status, headers, body = signed("GET", "/%s" % self.bucket, query=sub)
             self.assertEqual(status, 501, (sub, body))
             self.assertIn(b"<Code>NotImplemented</Code>", body, sub)
             self.assertIn("x-amz-request-id", {k.lower() for k in headers})
+            # Answered only once the signature holds: anonymous and wrongly signed
+            # callers get AWS's 403, not the 501.
+            status, _, body = http("GET", "%s/%s?%s" % (ENDPOINT, self.bucket, sub))
+            self.assertEqual(status, 403, (sub, body))
+            self.assertIn(b"<Code>AccessDenied</Code>", body, sub)
         self.assertClientError(501, "NotImplemented", self.s3.get_bucket_acl, Bucket=self.bucket)
-        self.assertClientError(501, "NotImplemented", self.s3.get_bucket_policy, Bucket=self.bucket)
+        forger = client(secret="not-the-secret")
+        self.assertClientError(403, "SignatureDoesNotMatch", forger.get_bucket_acl, Bucket=self.bucket)
+        self.assertClientError(403, "SignatureDoesNotMatch", forger.get_bucket_policy, Bucket=self.bucket)
         self.s3.head_bucket(Bucket=self.bucket)
+
+    def test_bucket_configurations_read_as_never_set(self):
+        """What AWS answers for a bucket with nothing configured (s3cmd info, Terraform
+        and SDK helpers read these); writes are 501 and change nothing."""
+        s3, b = self.s3, self.bucket
+        s3.put_object(Bucket=b, Key="k", Body=b"x")
+        for code, fn in [
+            ("NoSuchBucketPolicy", s3.get_bucket_policy),
+            ("NoSuchLifecycleConfiguration", s3.get_bucket_lifecycle_configuration),
+            ("NoSuchPublicAccessBlockConfiguration", s3.get_public_access_block),
+            ("OwnershipControlsNotFoundError", s3.get_bucket_ownership_controls),
+            ("ServerSideEncryptionConfigurationNotFoundError", s3.get_bucket_encryption),
+            ("NoSuchWebsiteConfiguration", s3.get_bucket_website),
+            ("ReplicationConfigurationNotFoundError", s3.get_bucket_replication),
+            ("ObjectLockConfigurationNotFoundError", s3.get_object_lock_configuration),
+        ]:
+            self.assertClientError(404, code, fn, Bucket=b)
+        self.assertEqual(s3.get_bucket_request_payment(Bucket=b)["Payer"], "BucketOwner")
+        self.assertNotIn("LoggingEnabled", s3.get_bucket_logging(Bucket=b))
+        self.assertNotIn("Status", s3.get_bucket_accelerate_configuration(Bucket=b))
+        notif = s3.get_bucket_notification_configuration(Bucket=b)
+        self.assertFalse(notif.get("TopicConfigurations") or notif.get("QueueConfigurations"))
+        # A bucket that does not exist is NoSuchBucket, as for every bucket call.
+        self.assertClientError(404, "NoSuchBucket", s3.get_bucket_policy, Bucket=b + "-none")
+        self.assertClientError(404, "NoSuchBucket", s3.get_bucket_request_payment, Bucket=b + "-none")
+        # Writes: refused, never a silent success.
+        self.assertClientError(501, "NotImplemented", s3.put_bucket_policy, Bucket=b,
+                               Policy='{"Version":"2012-10-17","Statement":[]}')
+        self.assertClientError(501, "NotImplemented", s3.delete_bucket_policy, Bucket=b)
+        self.assertClientError(501, "NotImplemented", s3.delete_bucket_encryption, Bucket=b)
+        self.assertClientError(501, "NotImplemented", s3.put_bucket_request_payment, Bucket=b,
+                               RequestPaymentConfiguration={"Payer": "Requester"})
+        self.assertClientError(404, "NoSuchBucketPolicy", s3.get_bucket_policy, Bucket=b)
+        self.assertEqual(s3.get_bucket_request_payment(Bucket=b)["Payer"], "BucketOwner")
+        self.assertEqual([o["Key"] for o in s3.list_objects_v2(Bucket=b)["Contents"]], ["k"])
+        # Anonymous: 403 before anything about the bucket is said.
+        status, _, body = http("GET", "%s/%s?policy" % (ENDPOINT, b))
+        self.assertEqual(status, 403, body)
 
     def test_request_id_on_anonymous_error(self):
         status, headers, body = http("GET", "%s/%s/x" % (ENDPOINT, self.bucket))

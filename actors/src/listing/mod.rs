@@ -1,8 +1,10 @@
 //! Listing role: buckets (list, create, delete, head, location) and object listings.
 
+mod config;
 mod page;
 mod versions;
 
+pub use config::bucket_config;
 pub use page::{paginate, Page};
 pub use versions::{get_versioning, list_versions};
 

@@ -1,19 +1,17 @@
 //! Additional checksums as stored with an object and returned on GET/HEAD
 //! (`x-amz-checksum-mode: ENABLED`) and by GetObjectAttributes, the multipart composite
-//! checksum (`base64(alg(concat part checksums))-N`), and the GetObjectLockConfiguration
-//! probe (jetgate has no object lock).
+//! checksum (`base64(alg(concat part checksums))-N`).
 
 use std::collections::BTreeMap;
 
 use jetgate_protocol::attributes::{AttributesReply, GetObjectAttributes, ObjectParts, PartAttrs};
-use jetgate_protocol::messages::{BucketOp, Call};
-use jetgate_protocol::names::{bucket_to_nats, validate_bucket};
+use jetgate_protocol::messages::Call;
 use jetgate_protocol::{S3Error, S3ErrorCode};
 
 use crate::incoming::Incoming;
 use crate::multipart::plan::{decode_sizes, KEY_PARTS};
 use crate::payload::ChecksumAlgorithm;
-use crate::store::{stream_name, ObjectMeta};
+use crate::store::ObjectMeta;
 use crate::worker::Worker;
 
 /// Metadata key of the object's checksum: `CRC32:<base64>` (`-N` after multipart).
@@ -160,24 +158,6 @@ pub async fn get_attributes(worker: &Worker, inc: &Incoming) -> Result<(), S3Err
         parts: object_parts(&meta, op.part_number_marker, op.max_parts),
     };
     inc.reply(&reply, &[]).await
-}
-
-/// GetObjectLockConfiguration: jetgate buckets never have object lock.
-pub async fn object_lock(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let call: Call<BucketOp> = inc.call()?.msg;
-    validate_bucket(&call.op.bucket)?;
-    worker.authenticate(inc, &call.signed, &call.op).await?;
-    let stream = stream_name(&bucket_to_nats(&call.op.bucket));
-    if worker.store().js.get_stream(stream).await.is_err() {
-        return Err(S3Error::new(
-            S3ErrorCode::NoSuchBucket,
-            "The specified bucket does not exist",
-        ));
-    }
-    Err(S3Error::new(
-        S3ErrorCode::ObjectLockConfigurationNotFoundError,
-        "Object Lock configuration does not exist for this bucket",
-    ))
 }
 
 #[cfg(test)]

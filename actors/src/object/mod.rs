@@ -10,7 +10,7 @@ mod post;
 mod put;
 pub(crate) mod tagging;
 
-pub use attributes::{get_attributes, object_lock};
+pub use attributes::get_attributes;
 pub use conditions::{evaluate, resolve_range, Evaluation};
 pub use copy::copy;
 pub(crate) use copy::copy_source;

@@ -1,4 +1,5 @@
 use super::*;
+use crate::bucket_config::{BucketConfig, ConfigVerb};
 use MultipartAction as M;
 use Operation as O;
 
@@ -104,7 +105,27 @@ fn feature_examples() {
         (
             "GET",
             "/?object-lock",
-            O::Feature(F::GetObjectLockConfiguration),
+            O::BucketConfig(BucketConfig::ObjectLock, ConfigVerb::Get),
+        ),
+        (
+            "GET",
+            "/?policy",
+            O::BucketConfig(BucketConfig::Policy, ConfigVerb::Get),
+        ),
+        (
+            "PUT",
+            "/?lifecycle",
+            O::BucketConfig(BucketConfig::Lifecycle, ConfigVerb::Put),
+        ),
+        (
+            "DELETE",
+            "/?publicAccessBlock",
+            O::BucketConfig(BucketConfig::PublicAccessBlock, ConfigVerb::Delete),
+        ),
+        (
+            "GET",
+            "/?requestPayment",
+            O::BucketConfig(BucketConfig::RequestPayment, ConfigVerb::Get),
         ),
     ];
     for (method, uri, want) in ok {
@@ -170,24 +191,12 @@ fn cors_and_post_object_routes() {
 fn unsupported_sub_resources_are_not_implemented() {
     let cases = [
         ("DELETE", "/?analytics&id=list1"),
-        ("DELETE", "/?encryption"),
-        ("DELETE", "/?lifecycle"),
-        ("DELETE", "/?policy"),
         ("DELETE", "/?tagging"),
-        ("DELETE", "/?publicAccessBlock"),
-        ("GET", "/?accelerate"),
         ("GET", "/?acl"),
         ("GET", "/?intelligent-tiering&id=Id"),
         ("GET", "/?inventory&id=list1"),
-        ("GET", "/?lifecycle"),
-        ("GET", "/?logging"),
         ("GET", "/?metrics&id=Documents"),
-        ("GET", "/?notification"),
-        ("GET", "/?ownershipControls"),
         ("GET", "/?policyStatus"),
-        ("GET", "/?replication"),
-        ("GET", "/?requestPayment"),
-        ("GET", "/?website"),
         ("GET", "/my-image.jpg?acl"),
         ("GET", "/my-image.jpg?versionId=null&acl"),
         ("GET", "/Key+?legal-hold"),
@@ -207,6 +216,11 @@ fn unsupported_sub_resources_are_not_implemented() {
         ("POST", "/key?uploads&uploadId=x"),
         ("PATCH", "/key"),
         ("HEAD", "/key?uploadId=x"),
+        // Bucket configurations are bucket sub-resources, one at a time, GET/PUT/DELETE.
+        ("GET", "/key?policy"),
+        ("GET", "/?policy&lifecycle"),
+        ("POST", "/?policy"),
+        ("HEAD", "/?encryption"),
         // A multi-byte name must not be sliced mid-character.
         ("GET", "/key?x-amz%C3%A9"),
     ];
