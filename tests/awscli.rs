@@ -286,7 +286,16 @@ fn s3api_object_operations() {
     let (ok, _, err) = aws(&["s3api", "head-object", "--bucket", &b, "--key", key]);
     assert!(!ok && err.contains("404"), "{err}");
 
-    let (ok, _, err) = aws(&["s3api", "get-bucket-acl", "--bucket", &b]);
+    let (ok, out, err) = aws(&["s3api", "get-bucket-acl", "--bucket", &b]);
+    assert!(ok && out.contains("FULL_CONTROL"), "{out}{err}");
+    let (ok, _, err) = aws(&[
+        "s3api",
+        "put-bucket-acl",
+        "--bucket",
+        &b,
+        "--acl",
+        "public-read",
+    ]);
     assert!(!ok && err.contains("NotImplemented"), "{err}");
     let (ok, _, err) = aws(&[
         "s3api",

@@ -6,6 +6,7 @@
 //! of the typed call. A presigned GET of one object cannot be replayed as a delete of
 //! another, and the key's policy is judged on this same reading.
 
+use jetgate_protocol::acl::ObjectAcl;
 use jetgate_protocol::attributes::{GetObjectAttributes, ListObjectVersions};
 use jetgate_protocol::messages::{
     BucketOp, CopyObject, DeleteObject, GetObject, ListBuckets, ListObjects, PutObject,
@@ -157,7 +158,8 @@ acts_on_object!(
     GetObjectAttributes,
     ObjectTagging,
     PutObjectTagging,
-    CreateUpload
+    CreateUpload,
+    ObjectAcl
 );
 
 macro_rules! acts_on_upload {

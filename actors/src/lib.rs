@@ -59,5 +59,7 @@ pub(crate) async fn dispatch(worker: &Worker, inc: &Incoming) -> Result<(), S3Er
         DeleteObjectTagging => object::delete_tagging(worker, inc).await,
         GetObjectAttributes => object::get_attributes(worker, inc).await,
         BucketConfig => listing::bucket_config(worker, inc).await,
+        BucketAcl => listing::bucket_acl(worker, inc).await,
+        ObjectAcl => object::object_acl(worker, inc).await,
     }
 }

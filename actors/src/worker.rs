@@ -206,6 +206,18 @@ impl Worker {
         let principal = self.verify_signature(&inc.ctx, signed).await?;
         // The key's policy (buckets, prefixes, operations) applies to every endpoint.
         crate::auth::policy::enforce(&principal, &routed, &signed.query)?;
+        // Grants jetgate cannot honour are refused, never ignored, on every operation
+        // that takes them.
+        use jetgate_protocol::route::{MultipartAction, Operation as O};
+        if matches!(
+            routed.op,
+            O::PutObject
+                | O::CopyObject
+                | O::CreateBucket
+                | O::Multipart(MultipartAction::CreateMultipartUpload)
+        ) {
+            jetgate_protocol::acl::refuse_grants(signed)?;
+        }
         Ok(principal)
     }
 

@@ -5,6 +5,7 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use http::header::{self, HeaderValue};
 use http::{Method, StatusCode};
+use jetgate_protocol::acl::{AclReply, ObjectAcl};
 use jetgate_protocol::headers::{new_request_id, RequestContext, TraceParent};
 use jetgate_protocol::messages::{
     Ack, BodyOut, BucketOp, CopyReply, DeleteObject, DeleteObjectsReply, ListBuckets,
@@ -305,6 +306,19 @@ async fn handle(
             crate::cors::handle(state, ctx, action, signed, bucket, body).await
         }
         Operation::PostObject => crate::post_object::handle(state, ctx, signed, bucket, body).await,
+        Operation::Acl { object, put } => {
+            let reply: AclReply = if object {
+                let op = ObjectAcl { bucket, key };
+                ask(state, Endpoint::ObjectAcl, ctx, signed, op, None).await?
+            } else {
+                ask(state, Endpoint::BucketAcl, ctx, signed, bucket_op(), None).await?
+            };
+            if put {
+                Ok(status_only(StatusCode::OK))
+            } else {
+                Ok(encode::xml_response(xml::acl(&reply.owner), rid))
+            }
+        }
         Operation::BucketConfig(config, _) => {
             crate::features::bucket_config(state, ctx, signed, bucket, config).await
         }

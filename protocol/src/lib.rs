@@ -3,6 +3,7 @@
 //! request-id / trace-context headers. Nothing here talks to the network except through
 //! `async-nats` handles passed in by the caller.
 
+pub mod acl;
 pub mod attributes;
 pub mod bucket_config;
 pub mod cors;

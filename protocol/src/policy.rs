@@ -140,6 +140,22 @@ pub fn accesses(routed: &Routed, query: &str) -> Vec<Access> {
         O::BucketConfig(_, ConfigVerb::Put | ConfigVerb::Delete) => {
             (Operation::Admin, Target::Bucket)
         }
+        O::Acl {
+            object: false,
+            put: false,
+        } => (Operation::List, Target::Bucket),
+        O::Acl {
+            object: false,
+            put: true,
+        } => (Operation::Admin, Target::Bucket),
+        O::Acl {
+            object: true,
+            put: false,
+        } => (Operation::Read, key()),
+        O::Acl {
+            object: true,
+            put: true,
+        } => (Operation::Write, key()),
         O::ListObjects { .. } | O::Multipart(M::ListMultipartUploads) => {
             (Operation::List, prefix())
         }

@@ -72,6 +72,7 @@ impl Role {
                 DeleteBucketCors,
                 CorsCheck,
                 BucketConfig,
+                BucketAcl,
             ],
             Role::Multipart => &[
                 CreateUpload,
@@ -92,6 +93,7 @@ impl Role {
                 PutObjectTagging,
                 DeleteObjectTagging,
                 GetObjectAttributes,
+                ObjectAcl,
                 PostObject,
             ],
         }
@@ -156,6 +158,10 @@ pub enum Endpoint {
     /// reads answer "none configured", writes NotImplemented; and requests the route
     /// table refuses, answered NotImplemented only once their signature holds.
     BucketConfig,
+    /// Get/PutBucketAcl: the owner with FULL_CONTROL; owner-only canned ACLs accepted.
+    BucketAcl,
+    /// Get/PutObjectAcl, likewise for an object.
+    ObjectAcl,
     /// POST Object policy signature and expiration.
     AuthPostPolicy,
     PutBucketCors,
@@ -172,9 +178,8 @@ impl Endpoint {
         use Endpoint::*;
         match self {
             AuthPostPolicy => Role::Auth,
-            PutBucketCors | GetBucketCors | DeleteBucketCors | CorsCheck | BucketConfig => {
-                Role::Listing
-            }
+            PutBucketCors | GetBucketCors | DeleteBucketCors | CorsCheck | BucketConfig
+            | BucketAcl => Role::Listing,
             PostObject => Role::Object,
             AuthVerify | AuthChunks => Role::Auth,
             ListBuckets | CreateBucket | DeleteBucket | HeadBucket | GetBucketLocation
@@ -182,9 +187,8 @@ impl Endpoint {
             CreateUpload | UploadPart | UploadPartCopy | CompleteUpload | AbortUpload
             | ListParts | ListUploads => Role::Multipart,
             PutObject | GetObject | DeleteObject | DeleteObjects | CopyObject => Role::Object,
-            GetObjectTagging | PutObjectTagging | DeleteObjectTagging | GetObjectAttributes => {
-                Role::Object
-            }
+            GetObjectTagging | PutObjectTagging | DeleteObjectTagging | GetObjectAttributes
+            | ObjectAcl => Role::Object,
         }
     }
 
@@ -225,6 +229,8 @@ impl Endpoint {
             DeleteObjectTagging => "delete_tagging",
             GetObjectAttributes => "attributes",
             BucketConfig => "bucket_config",
+            BucketAcl => "bucket_acl",
+            ObjectAcl => "object_acl",
         }
     }
 

@@ -90,6 +90,11 @@ pub enum Operation {
     PostObject,
     /// A bucket configuration jetgate does not keep (`bucket_config`).
     BucketConfig(BucketConfig, ConfigVerb),
+    /// Get/PutBucketAcl (`object: false`) and Get/PutObjectAcl (`acl`).
+    Acl {
+        object: bool,
+        put: bool,
+    },
 }
 
 /// Operations served by the multipart role.
@@ -141,6 +146,12 @@ impl Operation {
             Operation::Multipart(action) => action.as_str(),
             Operation::Feature(action) => action.as_str(),
             Operation::BucketConfig(config, verb) => config.action(verb),
+            Operation::Acl { object, put } => match (object, put) {
+                (false, false) => "GetBucketAcl",
+                (false, true) => "PutBucketAcl",
+                (true, false) => "GetObjectAcl",
+                (true, true) => "PutObjectAcl",
+            },
         }
     }
 }
@@ -183,6 +194,8 @@ impl Operation {
             Operation::Cors(CorsAction::Preflight) => E::CorsCheck,
             Operation::PostObject => E::PostObject,
             Operation::BucketConfig(..) => E::BucketConfig,
+            Operation::Acl { object: false, .. } => E::BucketAcl,
+            Operation::Acl { object: true, .. } => E::ObjectAcl,
         }
     }
 }
@@ -222,6 +235,7 @@ struct SubResources {
     versioning: bool,
     versions: bool,
     cors: bool,
+    acl: bool,
     /// Bucket configurations named (more than one is refused).
     config: Option<BucketConfig>,
     configs: usize,
@@ -239,6 +253,7 @@ impl SubResources {
             self.attributes,
             self.versioning,
             self.versions,
+            self.acl,
         ]
         .iter()
         .filter(|b| **b)
@@ -356,6 +371,7 @@ fn sub_resources(query: &[(String, String)]) -> Result<SubResources, S3Error> {
         match name.as_str() {
             "location" => sub.location = true,
             "cors" => sub.cors = true,
+            "acl" => sub.acl = true,
             "uploads" => sub.uploads = true,
             "uploadId" => sub.upload_id = true,
             "delete" => sub.delete = true,
@@ -536,6 +552,14 @@ fn operation(
         ("GET", true, true) if sub.attributes => O::Feature(F::GetObjectAttributes),
         ("GET", true, false) if sub.versioning => O::Feature(F::GetBucketVersioning),
         ("GET", true, false) if sub.versions => O::Feature(F::ListObjectVersions),
+        ("GET", true, has_key) if sub.acl => O::Acl {
+            object: has_key,
+            put: false,
+        },
+        ("PUT", true, has_key) if sub.acl => O::Acl {
+            object: has_key,
+            put: true,
+        },
         ("GET", true, false) if sub.cors => O::Cors(CorsAction::GetBucketCors),
         ("PUT", true, false) if sub.cors => O::Cors(CorsAction::PutBucketCors),
         ("DELETE", true, false) if sub.cors => O::Cors(CorsAction::DeleteBucketCors),

@@ -405,7 +405,7 @@ class Errors(Base):
         self.assertEqual(self.keys(), [])
 
     def test_not_implemented_subresources(self):
-        for sub in ("acl", "tagging", "analytics&id=x"):
+        for sub in ("tagging", "analytics&id=x", "inventory&id=x"):
             status, headers, body = signed("GET", "/%s" % self.bucket, query=sub)
             self.assertEqual(status, 501, (sub, body))
             self.assertIn(b"<Code>NotImplemented</Code>", body, sub)
@@ -415,11 +415,48 @@ class Errors(Base):
             status, _, body = http("GET", "%s/%s?%s" % (ENDPOINT, self.bucket, sub))
             self.assertEqual(status, 403, (sub, body))
             self.assertIn(b"<Code>AccessDenied</Code>", body, sub)
-        self.assertClientError(501, "NotImplemented", self.s3.get_bucket_acl, Bucket=self.bucket)
+        self.assertClientError(501, "NotImplemented", self.s3.get_bucket_tagging, Bucket=self.bucket)
         forger = client(secret="not-the-secret")
+        self.assertClientError(403, "SignatureDoesNotMatch", forger.get_bucket_tagging, Bucket=self.bucket)
         self.assertClientError(403, "SignatureDoesNotMatch", forger.get_bucket_acl, Bucket=self.bucket)
         self.assertClientError(403, "SignatureDoesNotMatch", forger.get_bucket_policy, Bucket=self.bucket)
         self.s3.head_bucket(Bucket=self.bucket)
+
+    def test_acls_owner_full_control_only(self):
+        """One ACL per bucket and object: the owner with FULL_CONTROL. Owner-only canned
+        ACLs are accepted; any other grant is 501 and nothing is stored."""
+        s3, b = self.s3, self.bucket
+        owner = s3.list_buckets()["Owner"]
+        s3.put_object(Bucket=b, Key="k", Body=b"x", ACL="private")
+        for acl in (s3.get_bucket_acl(Bucket=b), s3.get_object_acl(Bucket=b, Key="k")):
+            self.assertEqual(acl["Owner"]["ID"], owner["ID"])
+            self.assertEqual(len(acl["Grants"]), 1, acl["Grants"])
+            grant = acl["Grants"][0]
+            self.assertEqual(grant["Permission"], "FULL_CONTROL")
+            self.assertEqual((grant["Grantee"]["Type"], grant["Grantee"]["ID"]), ("CanonicalUser", owner["ID"]))
+        self.assertClientError(404, "NoSuchKey", s3.get_object_acl, Bucket=b, Key="missing")
+        self.assertClientError(404, "NoSuchBucket", s3.get_bucket_acl, Bucket=b + "-none")
+        s3.put_bucket_acl(Bucket=b, ACL="private")
+        s3.put_object_acl(Bucket=b, Key="k", ACL="bucket-owner-full-control")
+        self.assertClientError(501, "NotImplemented", s3.put_bucket_acl, Bucket=b, ACL="public-read")
+        self.assertClientError(501, "NotImplemented", s3.put_object_acl, Bucket=b, Key="k", ACL="public-read")
+        self.assertClientError(501, "NotImplemented", s3.put_bucket_acl, Bucket=b, AccessControlPolicy={
+            "Owner": {"ID": owner["ID"]},
+            "Grants": [{"Grantee": {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"},
+                        "Permission": "READ"}]})
+        # Writes asking for grants: refused, nothing stored.
+        self.assertClientError(501, "NotImplemented", s3.put_object, Bucket=b, Key="public", Body=b"x",
+                               ACL="public-read")
+        self.assertClientError(501, "NotImplemented", s3.put_object, Bucket=b, Key="granted", Body=b"x",
+                               GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"')
+        self.assertClientError(501, "NotImplemented", s3.copy_object, Bucket=b, Key="copied",
+                               CopySource={"Bucket": b, "Key": "k"}, ACL="public-read-write")
+        self.assertClientError(501, "NotImplemented", s3.create_multipart_upload, Bucket=b, Key="mpu",
+                               ACL="authenticated-read")
+        self.assertEqual([o["Key"] for o in s3.list_objects_v2(Bucket=b)["Contents"]], ["k"])
+        self.assertNotIn("Uploads", s3.list_multipart_uploads(Bucket=b))
+        status, _, body = http("GET", "%s/%s?acl" % (ENDPOINT, b))
+        self.assertEqual(status, 403, body)
 
     def test_bucket_configurations_read_as_never_set(self):
         """What AWS answers for a bucket with nothing configured (s3cmd info, Terraform

@@ -1,9 +1,11 @@
 //! Listing role: buckets (list, create, delete, head, location) and object listings.
 
+mod acl;
 mod config;
 mod page;
 mod versions;
 
+pub use acl::bucket_acl;
 pub use config::bucket_config;
 pub use page::{paginate, Page};
 pub use versions::{get_versioning, list_versions};

@@ -21,7 +21,7 @@ pub async fn get(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
         .store()
         .lookup(&nats_bucket, &op.key)
         .await?
-        .ok_or_else(no_such_key)?;
+        .ok_or_else(super::no_such_key)?;
     let attrs = meta.attrs();
     // `partNumber=N`: a multipart object keeps its part sizes in its metadata.
     let sizes = meta
@@ -141,10 +141,6 @@ pub async fn get(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
         tracing::info!(code = %e.code, "download stopped: {}", e.message);
     }
     Ok(())
-}
-
-fn no_such_key() -> S3Error {
-    S3Error::new(S3ErrorCode::NoSuchKey, "The specified key does not exist.")
 }
 
 /// Ranges starting this deep skip chunks by listing them instead of reading them.

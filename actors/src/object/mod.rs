@@ -1,6 +1,7 @@
 //! Object I/O role: PUT, GET/HEAD, DELETE, DeleteObjects and CopyObject on native NATS
 //! objects.
 
+mod acl;
 pub(crate) mod attributes;
 mod conditions;
 mod copy;
@@ -10,6 +11,7 @@ mod post;
 mod put;
 pub(crate) mod tagging;
 
+pub use acl::object_acl;
 pub use attributes::get_attributes;
 pub use conditions::{evaluate, resolve_range, Evaluation};
 pub use copy::copy;
@@ -30,6 +32,13 @@ use crate::payload::Digests;
 use crate::store::{ObjectMeta, CHUNK_SIZE};
 
 /// Checks the names and returns the NATS bucket name.
+pub(crate) fn no_such_key() -> S3Error {
+    S3Error::new(
+        jetgate_protocol::S3ErrorCode::NoSuchKey,
+        "The specified key does not exist.",
+    )
+}
+
 pub(crate) fn target(bucket: &str, key: &str) -> Result<String, S3Error> {
     validate_bucket(bucket)?;
     validate_key(key)?;

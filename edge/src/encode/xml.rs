@@ -47,6 +47,19 @@ fn owner(out: &mut String, o: &Owner) {
     out.push_str("</Owner>");
 }
 
+/// GetBucketAcl / GetObjectAcl: the owner with FULL_CONTROL, the one ACL jetgate has.
+pub fn acl(o: &Owner) -> String {
+    let mut out = format!("{DECLARATION}<AccessControlPolicy xmlns=\"{NS}\">");
+    owner(&mut out, o);
+    out.push_str(
+        "<AccessControlList><Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\">",
+    );
+    elem(&mut out, "ID", &o.id);
+    elem(&mut out, "DisplayName", &o.display_name);
+    out.push_str("</Grantee><Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>");
+    out
+}
+
 fn quoted(etag: &str) -> String {
     format!("\"{etag}\"")
 }

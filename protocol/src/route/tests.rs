@@ -127,6 +127,38 @@ fn feature_examples() {
             "/?requestPayment",
             O::BucketConfig(BucketConfig::RequestPayment, ConfigVerb::Get),
         ),
+        (
+            "GET",
+            "/?acl",
+            O::Acl {
+                object: false,
+                put: false,
+            },
+        ),
+        (
+            "PUT",
+            "/?acl",
+            O::Acl {
+                object: false,
+                put: true,
+            },
+        ),
+        (
+            "GET",
+            "/my-image.jpg?versionId=null&acl",
+            O::Acl {
+                object: true,
+                put: false,
+            },
+        ),
+        (
+            "PUT",
+            "/my-image.jpg?acl",
+            O::Acl {
+                object: true,
+                put: true,
+            },
+        ),
     ];
     for (method, uri, want) in ok {
         let path = format!("/examplebucket{uri}");
@@ -192,23 +224,18 @@ fn unsupported_sub_resources_are_not_implemented() {
     let cases = [
         ("DELETE", "/?analytics&id=list1"),
         ("DELETE", "/?tagging"),
-        ("GET", "/?acl"),
         ("GET", "/?intelligent-tiering&id=Id"),
         ("GET", "/?inventory&id=list1"),
         ("GET", "/?metrics&id=Documents"),
         ("GET", "/?policyStatus"),
-        ("GET", "/my-image.jpg?acl"),
-        ("GET", "/my-image.jpg?versionId=null&acl"),
         ("GET", "/Key+?legal-hold"),
         ("GET", "/Key+?retention"),
         ("GET", "/quotes/Nelson?torrent"),
-        ("PUT", "/?acl"),
         ("PUT", "/?versioning"),
         ("POST", "/key?tagging"),
         ("GET", "/key?tagging&attributes"),
         ("PUT", "/key?attributes"),
         ("GET", "/key?versions"),
-        ("PUT", "/my-image.jpg?acl"),
         ("POST", "/object-one.csv?restore"),
         ("POST", "/Key+?select&select-type=2"),
         ("PUT", "/?location"),
@@ -220,6 +247,8 @@ fn unsupported_sub_resources_are_not_implemented() {
         ("GET", "/key?policy"),
         ("GET", "/?policy&lifecycle"),
         ("POST", "/?policy"),
+        ("DELETE", "/?acl"),
+        ("GET", "/?acl&policy"),
         ("HEAD", "/?encryption"),
         // A multi-byte name must not be sliced mid-character.
         ("GET", "/key?x-amz%C3%A9"),

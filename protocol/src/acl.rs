@@ -1,0 +1,110 @@
+//! ACLs as far as jetgate can honour them. Access is decided by the key's policy, not by
+//! grants, so every bucket and object has one ACL: its owner with FULL_CONTROL. Reads
+//! (GetBucketAcl, GetObjectAcl) show it; the canned ACLs that mean exactly that
+//! (`private`, `bucket-owner-full-control`) are accepted wherever S3 takes them; any
+//! other grant (`public-read`, `x-amz-grant-*`, an ACL document) is `501
+//! NotImplemented`, never a silent success that leaves an object less public than asked
+//! or a write that ignores what was asked.
+
+use serde::{Deserialize, Serialize};
+
+use crate::messages::{Owner, SignedRequest};
+use crate::S3Error;
+
+/// GetObjectAcl and PutObjectAcl (bucket ACLs use `BucketOp`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ObjectAcl {
+    pub bucket: String,
+    pub key: String,
+}
+
+/// The ACL of a bucket or object: its owner, with FULL_CONTROL.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AclReply {
+    pub owner: Owner,
+}
+
+/// Canned ACLs that grant nothing beyond the owner's full control.
+const HONOURED: &[&str] = &["private", "bucket-owner-full-control"];
+
+/// Refuses a request that asks for grants jetgate cannot honour: an `x-amz-acl` other
+/// than the owner-only ones, or any `x-amz-grant-*` header.
+pub fn refuse_grants(signed: &SignedRequest) -> Result<(), S3Error> {
+    if let Some(acl) = signed.header("x-amz-acl") {
+        if !HONOURED.contains(&acl.trim()) {
+            return Err(S3Error::not_implemented(&format!(
+                "The canned ACL '{}'",
+                acl.trim()
+            )));
+        }
+    }
+    if let Some((name, _)) = signed
+        .headers
+        .iter()
+        .find(|(n, _)| n.starts_with("x-amz-grant-"))
+    {
+        return Err(S3Error::not_implemented(&format!("The {name} header")));
+    }
+    Ok(())
+}
+
+/// PutBucketAcl / PutObjectAcl: only a canned owner-only ACL in `x-amz-acl`, no body
+/// (an `AccessControlPolicy` document can name any grantee).
+pub fn check_put(signed: &SignedRequest) -> Result<(), S3Error> {
+    refuse_grants(signed)?;
+    let has_body = signed
+        .header("content-length")
+        .is_some_and(|l| l.trim() != "0")
+        || signed.header("transfer-encoding").is_some();
+    if has_body || signed.header("x-amz-acl").is_none() {
+        return Err(S3Error::not_implemented(
+            "An ACL document in the request body",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::S3ErrorCode;
+
+    fn req(headers: &[(&str, &str)]) -> SignedRequest {
+        SignedRequest {
+            virtual_host_bucket: None,
+            method: "PUT".into(),
+            path: "/b/k".into(),
+            query: String::new(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn only_owner_only_grants_pass() {
+        assert!(refuse_grants(&req(&[])).is_ok());
+        assert!(refuse_grants(&req(&[("x-amz-acl", "private")])).is_ok());
+        assert!(refuse_grants(&req(&[("x-amz-acl", "bucket-owner-full-control")])).is_ok());
+        for bad in [
+            ("x-amz-acl", "public-read"),
+            ("x-amz-acl", "authenticated-read"),
+            (
+                "x-amz-grant-read",
+                "uri=\"http://acs.amazonaws.com/groups/global/AllUsers\"",
+            ),
+        ] {
+            let e = refuse_grants(&req(&[bad])).expect_err("refused");
+            assert_eq!(e.code, S3ErrorCode::NotImplemented, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn put_acl_takes_a_canned_header_and_no_document() {
+        assert!(check_put(&req(&[("x-amz-acl", "private"), ("content-length", "0")])).is_ok());
+        assert!(check_put(&req(&[])).is_err());
+        assert!(check_put(&req(&[("x-amz-acl", "private"), ("content-length", "120")])).is_err());
+        assert!(check_put(&req(&[("x-amz-acl", "public-read-write")])).is_err());
+    }
+}
