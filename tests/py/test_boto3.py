@@ -458,6 +458,35 @@ class Errors(Base):
         status, _, body = http("GET", "%s/%s?acl" % (ENDPOINT, b))
         self.assertEqual(status, 403, body)
 
+    def test_multipart_on_a_missing_bucket_is_no_such_bucket(self):
+        """As S3: NoSuchBucket for every multipart call on a bucket that does not exist,
+        not NoSuchUpload and not an empty listing."""
+        s3, none = self.s3, self.bucket + "-none"
+        self.assertClientError(404, "NoSuchBucket", s3.list_multipart_uploads, Bucket=none)
+        self.assertClientError(404, "NoSuchBucket", s3.create_multipart_upload, Bucket=none, Key="k")
+        for fn, kw in [
+            (s3.list_parts, {}),
+            (s3.abort_multipart_upload, {}),
+            (s3.upload_part, {"PartNumber": 1, "Body": b"x"}),
+            (s3.complete_multipart_upload,
+             {"MultipartUpload": {"Parts": [{"PartNumber": 1, "ETag": '"%s"' % md5_hex(b"x")}]}}),
+        ]:
+            self.assertClientError(404, "NoSuchBucket", fn, Bucket=none, Key="k", UploadId="abc123", **kw)
+        # In a bucket that exists, an unknown upload is still NoSuchUpload.
+        self.assertClientError(404, "NoSuchUpload", s3.list_parts, Bucket=self.bucket, Key="k",
+                               UploadId="abc123")
+        self.assertNotIn("Uploads", s3.list_multipart_uploads(Bucket=self.bucket))
+
+    def test_empty_continuation_token_is_absent(self):
+        s3, b = self.s3, self.bucket
+        for k in ("a", "b", "c"):
+            s3.put_object(Bucket=b, Key=k, Body=b"x")
+        r = s3.list_objects_v2(Bucket=b, ContinuationToken="")
+        self.assertEqual(r["ContinuationToken"], "")
+        self.assertEqual([o["Key"] for o in r["Contents"]], ["a", "b", "c"])
+        r = s3.list_objects_v2(Bucket=b, ContinuationToken="", StartAfter="a")
+        self.assertEqual([o["Key"] for o in r["Contents"]], ["b", "c"])
+
     def test_bucket_configurations_read_as_never_set(self):
         """What AWS answers for a bucket with nothing configured (s3cmd info, Terraform
         and SDK helpers read these); writes are 501 and change nothing."""

@@ -226,8 +226,8 @@ pub async fn list_objects(worker: &Worker, inc: &Incoming) -> Result<(), S3Error
     let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
     let nats_bucket = bucket_to_nats(&op.bucket);
     let after = match (op.v2, &op.continuation_token) {
-        (true, Some(t)) => Some(decode_token(t)?),
-        (true, None) => op.start_after.clone(),
+        (true, Some(t)) if !t.is_empty() => Some(decode_token(t)?),
+        (true, _) => op.start_after.clone(),
         (false, _) => op.marker.clone(),
     };
     let mut page = page_of(

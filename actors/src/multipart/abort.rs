@@ -16,9 +16,8 @@ pub async fn abort(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     crate::object::target(&op.bucket, &op.key)?;
     worker.authenticate(inc, &call.signed, &call.op).await?;
     let uploads = super::uploads(worker).await?;
-    let (upload, rev) = uploads
-        .upload_for(&op.upload_id, &op.bucket, &op.key)
-        .await?;
+    let (upload, rev) =
+        super::upload_for(worker, uploads, &op.upload_id, &op.bucket, &op.key).await?;
     abort_upload(worker.store(), uploads, &upload, rev).await?;
     inc.reply(&Ack {}, &[]).await
 }

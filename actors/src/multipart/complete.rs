@@ -40,32 +40,33 @@ pub async fn complete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let xml = crate::body::read_small_verified(worker, inc, &principal, &env, MAX_BODY).await?;
     let listed = plan::parse_complete(&xml)?;
     let uploads = super::uploads(worker).await?;
-    let (mut upload, rev) = match uploads.upload_for(&op.upload_id, &op.bucket, &op.key).await {
-        Ok(u) => u,
-        Err(e) => {
-            // A retried Complete whose first attempt finished answers the same result.
-            if let Some(meta) = worker.store().lookup(&nats_bucket, &op.key).await? {
-                if meta.metadata.get(KEY_UPLOAD) == Some(&op.upload_id) {
-                    let result = CompleteResult {
-                        bucket: op.bucket.clone(),
-                        key: op.key.clone(),
-                        etag: meta.etag(),
-                        checksum: composite_of(&meta.metadata),
-                    };
-                    return inc
-                        .reply(
-                            &CompleteReply {
-                                pending: false,
-                                result: Some(result),
-                            },
-                            &[],
-                        )
-                        .await;
+    let (mut upload, rev) =
+        match super::upload_for(worker, uploads, &op.upload_id, &op.bucket, &op.key).await {
+            Ok(u) => u,
+            Err(e) => {
+                // A retried Complete whose first attempt finished answers the same result.
+                if let Some(meta) = worker.store().lookup(&nats_bucket, &op.key).await? {
+                    if meta.metadata.get(KEY_UPLOAD) == Some(&op.upload_id) {
+                        let result = CompleteResult {
+                            bucket: op.bucket.clone(),
+                            key: op.key.clone(),
+                            etag: meta.etag(),
+                            checksum: composite_of(&meta.metadata),
+                        };
+                        return inc
+                            .reply(
+                                &CompleteReply {
+                                    pending: false,
+                                    result: Some(result),
+                                },
+                                &[],
+                            )
+                            .await;
+                    }
                 }
+                return Err(e);
             }
-            return Err(e);
-        }
-    };
+        };
     if let Phase::Completing { until_ms } = upload.phase {
         if until_ms > now_ms() {
             return Err(S3Error::new(

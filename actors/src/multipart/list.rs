@@ -17,9 +17,8 @@ pub async fn list_parts(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> 
     crate::object::target(&op.bucket, &op.key)?;
     worker.authenticate(inc, &call.signed, &call.op).await?;
     let uploads = super::uploads(worker).await?;
-    let (upload, _) = uploads
-        .upload_for(&op.upload_id, &op.bucket, &op.key)
-        .await?;
+    let (upload, _) =
+        super::upload_for(worker, uploads, &op.upload_id, &op.bucket, &op.key).await?;
     let numbers = uploads.part_numbers(&op.upload_id).await?;
     let max = op.max_parts.min(1000) as usize;
     let after: Vec<u32> = numbers
@@ -66,6 +65,7 @@ pub async fn list_uploads(worker: &Worker, inc: &Incoming) -> Result<(), S3Error
     validate_bucket(&call.op.bucket)?;
     worker.authenticate(inc, &call.signed, &call.op).await?;
     let op = call.op;
+    super::require_bucket(worker, &op.bucket).await?;
     let uploads = super::uploads(worker).await?;
     let mut found: Vec<UploadRecord> = all_uploads(uploads)
         .await?

@@ -44,6 +44,32 @@ use crate::worker::Worker;
 static UPLOADS: OnceCell<Uploads> = OnceCell::const_new();
 
 /// The uploads KV of this process (opened, or created, once).
+/// The upload for this bucket and key. When there is none, a bucket that does not
+/// exist is `NoSuchBucket`, as S3 answers every multipart call on one; otherwise
+/// `NoSuchUpload`. (The bucket is asked only on that error path.)
+pub(crate) async fn upload_for(
+    worker: &Worker,
+    uploads: &Uploads,
+    id: &str,
+    bucket: &str,
+    key: &str,
+) -> Result<(state::UploadRecord, u64), S3Error> {
+    match uploads.upload_for(id, bucket, key).await {
+        Err(e) if e.code == jetgate_protocol::S3ErrorCode::NoSuchUpload => {
+            require_bucket(worker, bucket).await?;
+            Err(e)
+        }
+        found => found,
+    }
+}
+
+/// `NoSuchBucket` unless the (S3) bucket exists.
+pub(crate) async fn require_bucket(worker: &Worker, bucket: &str) -> Result<(), S3Error> {
+    let nats_bucket = jetgate_protocol::names::bucket_to_nats(bucket);
+    worker.store().bucket_stream(&nats_bucket).await?;
+    Ok(())
+}
+
 pub(crate) async fn uploads(worker: &Worker) -> Result<&'static Uploads, S3Error> {
     UPLOADS
         .get_or_try_init(|| Uploads::open(&worker.store().js, worker.cfg().replicas))

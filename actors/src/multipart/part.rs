@@ -48,9 +48,8 @@ pub async fn upload_part(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
     crate::object::target(&op.bucket, &op.key)?;
     let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
     let uploads = super::uploads(worker).await?;
-    let (upload, _) = uploads
-        .upload_for(&op.upload_id, &op.bucket, &op.key)
-        .await?;
+    let (upload, _) =
+        super::upload_for(worker, uploads, &op.upload_id, &op.bucket, &op.key).await?;
     if upload.phase != Phase::Active {
         return Err(no_such_upload());
     }
