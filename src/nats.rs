@@ -30,8 +30,8 @@ pub struct NatsArgs {
     #[arg(long, env = "JETGATE_NATS_CREDS")]
     pub nats_creds: Option<PathBuf>,
     /// Inbox prefix of this connection (default per process: `_INBOX_edge` for an edge,
-    /// `_INBOX_auth` for an auth-only worker, `_INBOX_data` for other workers, `_INBOX`
-    /// for `dev` and the admin commands). NATS permissions give each user only its own
+    /// `_INBOX_auth` for an auth-only worker, `_INBOX_listing` for a listing-only worker,
+    /// `_INBOX_data` for other workers, `_INBOX` for `dev` and the admin commands). NATS permissions give each user only its own
     /// prefix, so no component can read another's replies; body streams use
     /// `<prefix>_S`.
     #[arg(long, env = "JETGATE_NATS_INBOX_PREFIX")]

@@ -1,6 +1,7 @@
 //! jetgate worker roles: auth verifier, listing, multipart assembler and object I/O,
 //! each a ractor actor behind a NATS micro service.
 
+mod acl;
 pub mod auth;
 mod body;
 pub mod cors;
