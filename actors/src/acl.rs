@@ -2,20 +2,21 @@
 //! role has checked its target exists (`jetgate_protocol::acl`): the owner with
 //! FULL_CONTROL, after a put is held to the owner-only canned ACLs.
 
-use jetgate_protocol::acl::{check_put, AclReply};
-use jetgate_protocol::messages::{Owner, SignedRequest};
-use jetgate_protocol::route::{route_signed, Operation};
+use jetgate_protocol::acl::{check_acl_call, AclReply};
+use jetgate_protocol::messages::SignedRequest;
+use jetgate_protocol::route::Routed;
 use jetgate_protocol::S3Error;
 
 use crate::incoming::Incoming;
+use jetgate_protocol::messages::Principal;
 
-pub async fn answer(inc: &Incoming, signed: &SignedRequest, owner: Owner) -> Result<(), S3Error> {
-    // The gate already held the call to this endpoint; the signed request says whether
-    // it reads or writes.
-    if let Ok(routed) = route_signed(signed) {
-        if let Operation::Acl { put: true, .. } = routed.op {
-            check_put(signed)?;
-        }
-    }
+/// `principal` and `routed` are what [`crate::worker::Worker::authenticated`] found.
+pub async fn answer(
+    inc: &Incoming,
+    signed: &SignedRequest,
+    (principal, routed): (Principal, Routed),
+) -> Result<(), S3Error> {
+    check_acl_call(routed.op, signed)?;
+    let owner = principal.owner;
     inc.reply(&AclReply { owner }, &[]).await
 }

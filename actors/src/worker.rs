@@ -9,6 +9,7 @@ use async_nats::{Client, RequestErrorKind};
 use jetgate_protocol::headers::RequestContext;
 use jetgate_protocol::messages::{Ack, ChunkBatch, Principal, SignedRequest, VerifyRequest};
 use jetgate_protocol::mux::Mux;
+use jetgate_protocol::route::Routed;
 use jetgate_protocol::stream::StreamConfig;
 use jetgate_protocol::{Endpoint, S3Error, S3ErrorCode};
 use serde::{de::DeserializeOwned, Serialize};
@@ -202,23 +203,23 @@ impl Worker {
         signed: &SignedRequest,
         op: &impl Acts,
     ) -> Result<Principal, S3Error> {
+        Ok(self.authenticated(inc, signed, op).await?.0)
+    }
+
+    /// [`Worker::authenticate`], also returning the gate's reading of the signed
+    /// request, for handlers whose answer depends on more than the endpoint.
+    pub async fn authenticated(
+        &self,
+        inc: &Incoming,
+        signed: &SignedRequest,
+        op: &impl Acts,
+    ) -> Result<(Principal, Routed), S3Error> {
         let routed = crate::gate::check(inc.endpoint, signed, &op.names())?;
         let principal = self.verify_signature(&inc.ctx, signed).await?;
         // The key's policy (buckets, prefixes, operations) applies to every endpoint.
         crate::auth::policy::enforce(&principal, &routed, &signed.query)?;
-        // Grants jetgate cannot honour are refused, never ignored, on every operation
-        // that takes them.
-        use jetgate_protocol::route::{MultipartAction, Operation as O};
-        if matches!(
-            routed.op,
-            O::PutObject
-                | O::CopyObject
-                | O::CreateBucket
-                | O::Multipart(MultipartAction::CreateMultipartUpload)
-        ) {
-            jetgate_protocol::acl::refuse_grants(signed)?;
-        }
-        Ok(principal)
+        jetgate_protocol::acl::refuse_grants(routed.op, signed)?;
+        Ok((principal, routed))
     }
 
     /// The request's signature alone, for a request that acts on nothing (its answer

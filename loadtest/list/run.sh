@@ -9,7 +9,7 @@
 #   bash loadtest/list/run.sh [SIZES]       (default 1000,20000,100000; ~2 min)
 #
 # Ad hoc, not yet a scenario of the Rust bench; needs target/release/jetgate, boto3,
-# nats-py (scripts/setup.sh installs them).
+# nats-py (scripts/setup.sh installs boto3; nats-py needs `pip install nats-py`).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SIZES=${1:-1000,20000,100000}

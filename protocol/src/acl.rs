@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::messages::{Owner, SignedRequest};
+use crate::route::{MultipartAction, Operation};
 use crate::S3Error;
 
 /// GetObjectAcl and PutObjectAcl (bucket ACLs use `BucketOp`).
@@ -27,9 +28,26 @@ pub struct AclReply {
 /// Canned ACLs that grant nothing beyond the owner's full control.
 const HONOURED: &[&str] = &["private", "bucket-owner-full-control"];
 
-/// Refuses a request that asks for grants jetgate cannot honour: an `x-amz-acl` other
-/// than the owner-only ones, or any `x-amz-grant-*` header.
-pub fn refuse_grants(signed: &SignedRequest) -> Result<(), S3Error> {
+/// Refuses a request that asks for grants jetgate cannot honour: on an operation that
+/// takes them (writes that create an object, upload or bucket), an `x-amz-acl` other
+/// than the owner-only ones, or any `x-amz-grant-*` header. Never ignored.
+pub fn refuse_grants(op: Operation, signed: &SignedRequest) -> Result<(), S3Error> {
+    let takes_grants = matches!(
+        op,
+        Operation::PutObject
+            | Operation::CopyObject
+            | Operation::CreateBucket
+            | Operation::Multipart(MultipartAction::CreateMultipartUpload)
+    );
+    if takes_grants {
+        owner_only(signed)?;
+    }
+    Ok(())
+}
+
+/// An `x-amz-acl` that grants nothing beyond the owner's full control, and no
+/// `x-amz-grant-*` header.
+fn owner_only(signed: &SignedRequest) -> Result<(), S3Error> {
     if let Some(acl) = signed.header("x-amz-acl") {
         if !HONOURED.contains(&acl.trim()) {
             return Err(S3Error::not_implemented(&format!(
@@ -48,10 +66,14 @@ pub fn refuse_grants(signed: &SignedRequest) -> Result<(), S3Error> {
     Ok(())
 }
 
-/// PutBucketAcl / PutObjectAcl: only a canned owner-only ACL in `x-amz-acl`, no body
-/// (an `AccessControlPolicy` document can name any grantee).
-pub fn check_put(signed: &SignedRequest) -> Result<(), S3Error> {
-    refuse_grants(signed)?;
+/// The answer to an ACL call once its target exists: for PutBucketAcl / PutObjectAcl
+/// only a canned owner-only ACL in `x-amz-acl` and no body (an `AccessControlPolicy`
+/// document can name any grantee); reads always.
+pub fn check_acl_call(op: Operation, signed: &SignedRequest) -> Result<(), S3Error> {
+    if !matches!(op, Operation::Acl { put: true, .. }) {
+        return Ok(());
+    }
+    owner_only(signed)?;
     let has_body = signed
         .header("content-length")
         .is_some_and(|l| l.trim() != "0")
@@ -69,6 +91,12 @@ mod tests {
     use super::*;
     use crate::S3ErrorCode;
 
+    const PUT: Operation = Operation::PutObject;
+    const PUT_ACL: Operation = Operation::Acl {
+        object: true,
+        put: true,
+    };
+
     fn req(headers: &[(&str, &str)]) -> SignedRequest {
         SignedRequest {
             virtual_host_bucket: None,
@@ -84,9 +112,11 @@ mod tests {
 
     #[test]
     fn only_owner_only_grants_pass() {
-        assert!(refuse_grants(&req(&[])).is_ok());
-        assert!(refuse_grants(&req(&[("x-amz-acl", "private")])).is_ok());
-        assert!(refuse_grants(&req(&[("x-amz-acl", "bucket-owner-full-control")])).is_ok());
+        assert!(refuse_grants(PUT, &req(&[])).is_ok());
+        // Operations that take no grants ignore the headers, as S3 does.
+        assert!(refuse_grants(Operation::GetObject, &req(&[("x-amz-acl", "public-read")])).is_ok());
+        assert!(refuse_grants(PUT, &req(&[("x-amz-acl", "private")])).is_ok());
+        assert!(refuse_grants(PUT, &req(&[("x-amz-acl", "bucket-owner-full-control")])).is_ok());
         for bad in [
             ("x-amz-acl", "public-read"),
             ("x-amz-acl", "authenticated-read"),
@@ -95,16 +125,29 @@ mod tests {
                 "uri=\"http://acs.amazonaws.com/groups/global/AllUsers\"",
             ),
         ] {
-            let e = refuse_grants(&req(&[bad])).expect_err("refused");
+            let e = refuse_grants(PUT, &req(&[bad])).expect_err("refused");
             assert_eq!(e.code, S3ErrorCode::NotImplemented, "{bad:?}");
         }
     }
 
     #[test]
     fn put_acl_takes_a_canned_header_and_no_document() {
-        assert!(check_put(&req(&[("x-amz-acl", "private"), ("content-length", "0")])).is_ok());
-        assert!(check_put(&req(&[])).is_err());
-        assert!(check_put(&req(&[("x-amz-acl", "private"), ("content-length", "120")])).is_err());
-        assert!(check_put(&req(&[("x-amz-acl", "public-read-write")])).is_err());
+        assert!(check_acl_call(
+            PUT_ACL,
+            &req(&[("x-amz-acl", "private"), ("content-length", "0")])
+        )
+        .is_ok());
+        assert!(check_acl_call(PUT_ACL, &req(&[])).is_err());
+        assert!(check_acl_call(
+            PUT_ACL,
+            &req(&[("x-amz-acl", "private"), ("content-length", "120")])
+        )
+        .is_err());
+        assert!(check_acl_call(PUT_ACL, &req(&[("x-amz-acl", "public-read-write")])).is_err());
+        let get_acl = Operation::Acl {
+            object: true,
+            put: false,
+        };
+        assert!(check_acl_call(get_acl, &req(&[])).is_ok());
     }
 }

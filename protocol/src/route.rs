@@ -398,19 +398,21 @@ fn sub_resources(query: &[(String, String)]) -> Result<SubResources, S3Error> {
                     "Invalid version id specified",
                 ))
             }
-            n if BucketConfig::from_param(n).is_some() => {
-                sub.config = BucketConfig::from_param(n);
-                sub.configs += 1;
-            }
             n if PLAIN_PARAMS.contains(&n) => {}
             n if n.starts_with("response-") => {}
             // Presigned SigV4 parameters (X-Amz-Signature, ...) are checked by auth.
             n if n.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("x-amz-")) => {}
-            n => {
-                return Err(S3Error::not_implemented(&format!(
-                    "The '{n}' query parameter"
-                )))
-            }
+            n => match BucketConfig::from_param(n) {
+                Some(config) => {
+                    sub.config = Some(config);
+                    sub.configs += 1;
+                }
+                None => {
+                    return Err(S3Error::not_implemented(&format!(
+                        "The '{n}' query parameter"
+                    )))
+                }
+            },
         }
     }
     if sub.count() > 1 {

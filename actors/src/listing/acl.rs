@@ -11,7 +11,10 @@ use crate::worker::Worker;
 pub async fn bucket_acl(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let call: Call<BucketOp> = inc.call()?.msg;
     validate_bucket(&call.op.bucket)?;
-    let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
-    super::require_bucket(worker, &bucket_to_nats(&call.op.bucket)).await?;
-    crate::acl::answer(inc, &call.signed, principal.owner).await
+    let checked = worker.authenticated(inc, &call.signed, &call.op).await?;
+    worker
+        .store()
+        .require_bucket(&bucket_to_nats(&call.op.bucket))
+        .await?;
+    crate::acl::answer(inc, &call.signed, checked).await
 }

@@ -33,7 +33,10 @@ pub async fn bucket_config(worker: &Worker, inc: &Incoming) -> Result<(), S3Erro
             "bucket configuration call for another operation",
         ));
     };
-    super::require_bucket(worker, &bucket_to_nats(&call.op.bucket)).await?;
+    worker
+        .store()
+        .require_bucket(&bucket_to_nats(&call.op.bucket))
+        .await?;
     match verb {
         // The edge writes the document; only the error is decided here.
         ConfigVerb::Get => {

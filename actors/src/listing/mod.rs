@@ -24,12 +24,6 @@ use crate::incoming::Incoming;
 use crate::store::{stream_name, StoreError};
 use crate::worker::Worker;
 
-/// `NoSuchBucket` unless the bucket exists.
-async fn require_bucket(worker: &Worker, nats_bucket: &str) -> Result<(), S3Error> {
-    worker.store().bucket_stream(nats_bucket).await?;
-    Ok(())
-}
-
 pub async fn list_buckets(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let call = inc.call::<ListBuckets>()?.msg;
     let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
@@ -141,7 +135,10 @@ pub async fn head_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
     let call = inc.call::<BucketOp>()?.msg;
     validate_bucket(&call.op.bucket)?;
     worker.authenticate(inc, &call.signed, &call.op).await?;
-    require_bucket(worker, &bucket_to_nats(&call.op.bucket)).await?;
+    worker
+        .store()
+        .require_bucket(&bucket_to_nats(&call.op.bucket))
+        .await?;
     inc.reply(&Ack {}, &[]).await
 }
 
@@ -149,7 +146,10 @@ pub async fn bucket_location(worker: &Worker, inc: &Incoming) -> Result<(), S3Er
     let call = inc.call::<BucketOp>()?.msg;
     validate_bucket(&call.op.bucket)?;
     worker.authenticate(inc, &call.signed, &call.op).await?;
-    require_bucket(worker, &bucket_to_nats(&call.op.bucket)).await?;
+    worker
+        .store()
+        .require_bucket(&bucket_to_nats(&call.op.bucket))
+        .await?;
     let region = &worker.cfg().region;
     let location = if region == "us-east-1" {
         String::new()

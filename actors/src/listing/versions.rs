@@ -17,7 +17,10 @@ pub async fn get_versioning(worker: &Worker, inc: &Incoming) -> Result<(), S3Err
     let call: Call<BucketOp> = inc.call()?.msg;
     validate_bucket(&call.op.bucket)?;
     worker.authenticate(inc, &call.signed, &call.op).await?;
-    super::require_bucket(worker, &bucket_to_nats(&call.op.bucket)).await?;
+    worker
+        .store()
+        .require_bucket(&bucket_to_nats(&call.op.bucket))
+        .await?;
     inc.reply(&Ack {}, &[]).await
 }
 

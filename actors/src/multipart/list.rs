@@ -65,7 +65,10 @@ pub async fn list_uploads(worker: &Worker, inc: &Incoming) -> Result<(), S3Error
     validate_bucket(&call.op.bucket)?;
     worker.authenticate(inc, &call.signed, &call.op).await?;
     let op = call.op;
-    super::require_bucket(worker, &op.bucket).await?;
+    worker
+        .store()
+        .require_bucket(&jetgate_protocol::names::bucket_to_nats(&op.bucket))
+        .await?;
     let uploads = super::uploads(worker).await?;
     let mut found: Vec<UploadRecord> = all_uploads(uploads)
         .await?

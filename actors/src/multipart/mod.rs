@@ -56,18 +56,12 @@ pub(crate) async fn upload_for(
 ) -> Result<(state::UploadRecord, u64), S3Error> {
     match uploads.upload_for(id, bucket, key).await {
         Err(e) if e.code == jetgate_protocol::S3ErrorCode::NoSuchUpload => {
-            require_bucket(worker, bucket).await?;
+            let nats_bucket = jetgate_protocol::names::bucket_to_nats(bucket);
+            worker.store().require_bucket(&nats_bucket).await?;
             Err(e)
         }
         found => found,
     }
-}
-
-/// `NoSuchBucket` unless the (S3) bucket exists.
-pub(crate) async fn require_bucket(worker: &Worker, bucket: &str) -> Result<(), S3Error> {
-    let nats_bucket = jetgate_protocol::names::bucket_to_nats(bucket);
-    worker.store().bucket_stream(&nats_bucket).await?;
-    Ok(())
 }
 
 pub(crate) async fn uploads(worker: &Worker) -> Result<&'static Uploads, S3Error> {

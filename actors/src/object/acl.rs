@@ -11,11 +11,11 @@ use crate::worker::Worker;
 pub async fn object_acl(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let call: Call<ObjectAcl> = inc.call()?.msg;
     let nats_bucket = super::target(&call.op.bucket, &call.op.key)?;
-    let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
+    let checked = worker.authenticated(inc, &call.signed, &call.op).await?;
     worker
         .store()
         .lookup(&nats_bucket, &call.op.key)
         .await?
         .ok_or_else(super::no_such_key)?;
-    crate::acl::answer(inc, &call.signed, principal.owner).await
+    crate::acl::answer(inc, &call.signed, checked).await
 }

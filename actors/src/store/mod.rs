@@ -156,6 +156,11 @@ impl Store {
                 _ => StoreError::Request(e.to_string()),
             })
     }
+
+    /// `NoSuchBucket` unless the bucket exists.
+    pub async fn require_bucket(&self, nats_bucket: &str) -> Result<(), StoreError> {
+        self.bucket_stream(nats_bucket).await.map(drop)
+    }
 }
 
 /// Default bytes of unacknowledged chunk publishes per process.
