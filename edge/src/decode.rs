@@ -224,27 +224,14 @@ fn refuse_unsupported(h: &HeaderMap) -> Result<(), S3Error> {
     }
 }
 
-/// PutObject. `If-None-Match: *` is S3's only conditional write we honour; `If-Match`
-/// and other `If-None-Match` values are refused rather than ignored.
+/// PutObject. Its conditions (`If-None-Match`, `If-Match`) are read by the worker from
+/// the signed request (`WriteCondition`).
 pub fn put_object(bucket: &str, key: &str, h: &HeaderMap) -> Result<PutObject, S3Error> {
     refuse_unsupported(h)?;
-    if h.contains_key("if-match") {
-        return Err(S3Error::not_implemented("Conditional writes with If-Match"));
-    }
-    let if_none_match_star = match header_text(h, "if-none-match").as_deref() {
-        None => false,
-        Some("*") => true,
-        Some(_) => {
-            return Err(S3Error::not_implemented(
-                "If-None-Match with a value other than *",
-            ))
-        }
-    };
     Ok(PutObject {
         bucket: bucket.to_string(),
         key: key.to_string(),
         headers: object_headers(h)?,
-        if_none_match_star,
     })
 }
 

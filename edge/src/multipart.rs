@@ -171,7 +171,7 @@ pub async fn handle(
         }
         MultipartAction::CompleteMultipartUpload => {
             let upload_id = upload_id(&query)?;
-            complete::handle(state, ctx, req.signed, req.body, bucket, key, upload_id, &h).await
+            complete::handle(state, ctx, req.signed, req.body, bucket, key, upload_id).await
         }
         MultipartAction::AbortMultipartUpload => {
             let op = AbortUpload {

@@ -141,6 +141,17 @@ impl S3Error {
         )
     }
 
+    pub fn no_such_key() -> Self {
+        S3Error::new(S3ErrorCode::NoSuchKey, "The specified key does not exist.")
+    }
+
+    pub fn precondition_failed() -> Self {
+        S3Error::new(
+            S3ErrorCode::PreconditionFailed,
+            "At least one of the pre-conditions you specified did not hold",
+        )
+    }
+
     pub fn not_implemented(what: &str) -> Self {
         S3Error::new(
             S3ErrorCode::NotImplemented,

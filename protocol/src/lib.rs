@@ -22,6 +22,7 @@ pub mod roles;
 pub mod route;
 pub mod stream;
 pub mod tagging;
+pub mod write_condition;
 
 pub use envelope::{decode, encode, Envelope, EnvelopeError};
 pub use error::{S3Error, S3ErrorCode};

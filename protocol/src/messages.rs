@@ -116,8 +116,6 @@ pub struct PutObject {
     pub bucket: String,
     pub key: String,
     pub headers: ObjectHeaders,
-    /// `If-None-Match: *`: fail if the key exists.
-    pub if_none_match_star: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -54,8 +54,6 @@ pub struct CompleteUpload {
     pub bucket: String,
     pub key: String,
     pub upload_id: String,
-    /// `If-None-Match: *`: fail if the key exists.
-    pub if_none_match_star: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -7,9 +7,9 @@ mod common;
 mod attributes;
 mod buckets;
 mod checksums;
+mod conditional_writes;
 mod copy_conditions;
 mod forged;
-mod if_none_match_race;
 mod listing;
 mod listing_encoding;
 mod listing_live;
@@ -17,6 +17,7 @@ mod objects;
 mod probes;
 mod requests;
 mod tagging;
+mod write_races;
 
 use std::time::{Duration, SystemTime};
 

@@ -10,6 +10,7 @@ use jetgate_protocol::messages::Call;
 use jetgate_protocol::multipart::{
     CompleteFinal, CompleteReply, CompleteResult, CompleteUpload, WireError,
 };
+use jetgate_protocol::write_condition::WriteCondition;
 use jetgate_protocol::{S3Error, S3ErrorCode};
 use std::collections::BTreeMap;
 
@@ -37,6 +38,7 @@ pub async fn complete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let op = &call.op;
     let nats_bucket = crate::object::target(&op.bucket, &op.key)?;
     let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
+    let condition = WriteCondition::of_write(&call.signed)?;
     let xml = crate::body::read_small_verified(worker, inc, &principal, &env, MAX_BODY).await?;
     let listed = plan::parse_complete(&xml)?;
     let uploads = super::uploads(worker).await?;
@@ -83,9 +85,7 @@ pub async fn complete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let checksum_meta =
         crate::object::attributes::composite_metadata(upload.checksum_algorithm.as_deref(), &sums)?;
     let (existing, existing_seq) = worker.store().lookup_seq(&nats_bucket, &op.key).await?;
-    if op.if_none_match_star && existing.is_some() {
-        return Err(precondition_failed());
-    }
+    condition.check(existing.as_ref().map(|m| m.etag()).as_deref())?;
     // Claim: from here on exactly this Complete owns the upload.
     upload.phase = Phase::Completing {
         until_ms: now_ms() + COMPLETE_LEASE.as_millis() as i64,
@@ -109,7 +109,7 @@ pub async fn complete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
         .await?;
     }
     let started = std::time::Instant::now();
-    let expected = op.if_none_match_star.then_some(existing_seq);
+    let expected = condition.expected_seq(existing_seq);
     let outcome = commit(
         worker,
         uploads,
@@ -178,13 +178,6 @@ pub async fn complete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
             Ok(())
         }
     }
-}
-
-fn precondition_failed() -> S3Error {
-    S3Error::new(
-        S3ErrorCode::PreconditionFailed,
-        "At least one of the pre-conditions you specified did not hold",
-    )
 }
 
 async fn read_records(

@@ -16,6 +16,6 @@ pub async fn object_acl(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> 
         .store()
         .lookup(&nats_bucket, &call.op.key)
         .await?
-        .ok_or_else(super::no_such_key)?;
+        .ok_or_else(S3Error::no_such_key)?;
     crate::acl::answer(inc, &call.signed, checked).await
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use jetgate_protocol::attributes::{AttributesReply, GetObjectAttributes, ObjectParts, PartAttrs};
 use jetgate_protocol::messages::Call;
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 
 use crate::incoming::Incoming;
 use crate::multipart::plan::{decode_sizes, KEY_PARTS};
@@ -143,7 +143,7 @@ pub async fn get_attributes(worker: &Worker, inc: &Incoming) -> Result<(), S3Err
         .store()
         .lookup(&nats_bucket, &op.key)
         .await?
-        .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchKey, "The specified key does not exist."))?;
+        .ok_or_else(S3Error::no_such_key)?;
     let checksum = stored_checksum(&meta);
     let reply = AttributesReply {
         etag: meta.etag(),

@@ -2,6 +2,7 @@
 //! chunks belong to one object version), hashing as they pass.
 
 use jetgate_protocol::messages::{Conditions, CopyObject, CopyReply};
+use jetgate_protocol::write_condition::WriteCondition;
 use jetgate_protocol::{S3Error, S3ErrorCode};
 use sha2::{Digest as _, Sha256};
 
@@ -25,12 +26,9 @@ pub(crate) async fn copy_source(
         .store()
         .lookup(nats_bucket, key)
         .await?
-        .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchKey, "The specified key does not exist."))?;
+        .ok_or_else(S3Error::no_such_key)?;
     if evaluate(conditions, &src.etag(), src.last_modified_ms() / 1000) != Evaluation::Proceed {
-        return Err(S3Error::new(
-            S3ErrorCode::PreconditionFailed,
-            "At least one of the pre-conditions you specified did not hold",
-        ));
+        return Err(S3Error::precondition_failed());
     }
     Ok(src)
 }
@@ -67,7 +65,9 @@ pub async fn copy(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
         ));
     }
     let tags = super::tagging::copy_tags(&call.signed, &src)?;
-    let existing = worker.store().lookup(&dst_bucket, &op.key).await?;
+    let condition = WriteCondition::of_write(&call.signed)?;
+    let (existing, seq) = worker.store().lookup_seq(&dst_bucket, &op.key).await?;
+    condition.check(existing.as_ref().map(|m| m.etag()).as_deref())?;
     let mut writer = ChunkWriter::new(worker.store().clone(), &dst_bucket);
     let mut md5 = Md5Stream::new();
     let mut sha = Sha256::new();
@@ -109,7 +109,12 @@ pub async fn copy(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     if let Some((algo, value)) = &checksum {
         super::attributes::set_checksum(&mut meta, *algo, value);
     }
-    if let Err(e) = worker.store().put_meta(&dst_bucket, &meta).await {
+    let expected = condition.expected_seq(seq);
+    if let Err(e) = worker
+        .store()
+        .put_meta_if(&dst_bucket, &meta, expected)
+        .await
+    {
         writer.abort().await;
         return Err(e.into());
     }

@@ -2,6 +2,7 @@
 
 use jetgate_protocol::messages::{Ack, BucketOp, DeleteError, DeleteObject, DeleteObjectsReply};
 use jetgate_protocol::names::{bucket_to_nats, validate_bucket};
+use jetgate_protocol::write_condition::WriteCondition;
 use jetgate_protocol::{S3Error, S3ErrorCode};
 use serde::Deserialize;
 
@@ -16,14 +17,26 @@ pub async fn delete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let call = &env.msg;
     let nats_bucket = super::target(&call.op.bucket, &call.op.key)?;
     worker.authenticate(inc, &call.signed, &call.op).await?;
-    delete_one(worker, &nats_bucket, &call.op.key).await?;
+    let condition = WriteCondition::of_delete(&call.signed)?;
+    delete_one(worker, &nats_bucket, &call.op.key, &condition).await?;
     inc.reply(&Ack {}, &[]).await
 }
 
-async fn delete_one(worker: &Worker, nats_bucket: &str, key: &str) -> Result<(), S3Error> {
+async fn delete_one(
+    worker: &Worker,
+    nats_bucket: &str,
+    key: &str,
+    condition: &WriteCondition,
+) -> Result<(), S3Error> {
+    let (existing, seq) = worker.store().lookup_seq(nats_bucket, key).await?;
+    condition.check(existing.as_ref().map(|m| m.etag()).as_deref())?;
     // S3 answers 204 for a key that does not exist.
-    if let Some(meta) = worker.store().lookup(nats_bucket, key).await? {
-        worker.store().delete_object(nats_bucket, &meta).await?;
+    if let Some(meta) = existing {
+        let expected = condition.expected_seq(seq);
+        worker
+            .store()
+            .delete_object(nats_bucket, &meta, expected)
+            .await?;
     }
     Ok(())
 }
@@ -42,6 +55,24 @@ struct DeleteDocObject {
     key: String,
     #[serde(rename = "VersionId", default)]
     version_id: Option<String>,
+    /// A conditional delete of this key (S3's per-object `If-Match`).
+    #[serde(rename = "ETag", default)]
+    etag: Option<String>,
+    /// Directory-bucket conditions, refused per key rather than ignored.
+    #[serde(rename = "LastModifiedTime", default)]
+    last_modified_time: Option<String>,
+    #[serde(rename = "Size", default)]
+    size: Option<String>,
+}
+
+/// One key of a DeleteObjects document.
+#[derive(Debug, PartialEq, Eq)]
+struct Target {
+    key: String,
+    version_id: Option<String>,
+    etag: Option<String>,
+    /// Carries a condition jetgate does not honour (LastModifiedTime, Size).
+    unsupported_condition: bool,
 }
 
 fn malformed() -> S3Error {
@@ -51,8 +82,8 @@ fn malformed() -> S3Error {
     )
 }
 
-/// `(quiet, keys with their version ids)` of a DeleteObjects document.
-type DeleteList = (bool, Vec<(String, Option<String>)>);
+/// `(quiet, keys)` of a DeleteObjects document.
+type DeleteList = (bool, Vec<Target>);
 
 fn parse_delete(xml: &[u8]) -> Result<DeleteList, S3Error> {
     let text = std::str::from_utf8(xml).map_err(|_| malformed())?;
@@ -64,7 +95,12 @@ fn parse_delete(xml: &[u8]) -> Result<DeleteList, S3Error> {
         doc.quiet,
         doc.objects
             .into_iter()
-            .map(|o| (o.key, o.version_id))
+            .map(|o| Target {
+                key: o.key,
+                version_id: o.version_id,
+                etag: o.etag,
+                unsupported_condition: o.last_modified_time.is_some() || o.size.is_some(),
+            })
             .collect(),
     ))
 }
@@ -96,12 +132,27 @@ pub async fn delete_many(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
         deleted: Vec::new(),
         errors: Vec::new(),
     };
-    for (key, version) in objects {
-        let result = match version.as_deref() {
-            None | Some("null") => match jetgate_protocol::names::validate_key(&key) {
-                Ok(()) => delete_one(worker, &nats_bucket, &key).await,
-                Err(e) => Err(e),
-            },
+    for Target {
+        key,
+        version_id,
+        etag,
+        unsupported_condition,
+    } in objects
+    {
+        let result = match version_id.as_deref() {
+            None | Some("null") => {
+                let condition = match (etag.as_deref(), unsupported_condition) {
+                    (_, true) => Err(S3Error::not_implemented(
+                        "LastModifiedTime and Size conditions in DeleteObjects",
+                    )),
+                    (None, false) => Ok(WriteCondition::Always),
+                    (Some(e), false) => WriteCondition::if_match(e),
+                };
+                match (jetgate_protocol::names::validate_key(&key), condition) {
+                    (Ok(()), Ok(c)) => delete_one(worker, &nats_bucket, &key, &c).await,
+                    (Err(e), _) | (_, Err(e)) => Err(e),
+                }
+            }
             Some(_) => Err(S3Error::new(
                 S3ErrorCode::NoSuchVersion,
                 "The specified version does not exist.",
@@ -131,11 +182,22 @@ mod tests {
   <Quiet>true</Quiet>
   <Object><Key>sample1.txt</Key></Object>
   <Object><Key>a &amp; b</Key><VersionId>null</VersionId></Object>
+  <Object><Key>c</Key><ETag>"abc"</ETag></Object>
 </Delete>"#;
         let (quiet, objs) = parse_delete(xml).expect("valid");
         assert!(quiet);
-        assert_eq!(objs[0].0, "sample1.txt");
-        assert_eq!(objs[1], ("a & b".to_string(), Some("null".to_string())));
+        assert_eq!(objs[0].key, "sample1.txt");
+        assert_eq!(objs[0].etag, None);
+        assert_eq!(
+            objs[1],
+            Target {
+                key: "a & b".into(),
+                version_id: Some("null".into()),
+                etag: None,
+                unsupported_condition: false,
+            }
+        );
+        assert_eq!(objs[2].etag.as_deref(), Some("\"abc\""));
     }
 
     #[test]

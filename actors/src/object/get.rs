@@ -21,7 +21,7 @@ pub async fn get(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
         .store()
         .lookup(&nats_bucket, &op.key)
         .await?
-        .ok_or_else(super::no_such_key)?;
+        .ok_or_else(S3Error::no_such_key)?;
     let attrs = meta.attrs();
     // `partNumber=N`: a multipart object keeps its part sizes in its metadata.
     let sizes = meta
@@ -72,12 +72,7 @@ pub async fn get(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
                 .retain(|(n, _)| !n.to_ascii_lowercase().starts_with("x-amz-checksum"));
             return inc.reply(&reply, &[]).await;
         }
-        Evaluation::PreconditionFailed => {
-            return Err(S3Error::new(
-                S3ErrorCode::PreconditionFailed,
-                "At least one of the pre-conditions you specified did not hold",
-            ))
-        }
+        Evaluation::PreconditionFailed => return Err(S3Error::precondition_failed()),
     }
     let (first, last) = match (op.range, part) {
         (_, Some((start, len, count))) => {

@@ -32,13 +32,6 @@ use crate::payload::Digests;
 use crate::store::{ObjectMeta, CHUNK_SIZE};
 
 /// Checks the names and returns the NATS bucket name.
-pub(crate) fn no_such_key() -> S3Error {
-    S3Error::new(
-        jetgate_protocol::S3ErrorCode::NoSuchKey,
-        "The specified key does not exist.",
-    )
-}
-
 pub(crate) fn target(bucket: &str, key: &str) -> Result<String, S3Error> {
     validate_bucket(bucket)?;
     validate_key(key)?;

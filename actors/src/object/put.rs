@@ -2,7 +2,8 @@
 //! becomes visible only with that last publish; any failure before it purges the chunks.
 
 use jetgate_protocol::messages::{Principal, PutObject, PutReply};
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::write_condition::WriteCondition;
+use jetgate_protocol::S3Error;
 
 use crate::body::{RequestBody, SigChecks, SIG_BATCH};
 use crate::incoming::Incoming;
@@ -18,10 +19,9 @@ pub async fn put(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
     let verifier = PayloadVerifier::new(&call.signed)?;
     let tags = super::tagging::header_tags(&call.signed)?;
+    let condition = WriteCondition::of_write(&call.signed)?;
     let (existing, seq) = worker.store().lookup_seq(&nats_bucket, &op.key).await?;
-    if op.if_none_match_star && existing.is_some() {
-        return Err(precondition_failed());
-    }
+    condition.check(existing.as_ref().map(|m| m.etag()).as_deref())?;
     let mut body = RequestBody::new(worker, call.body.clone(), env.body);
     let mut writer = ChunkWriter::new(worker.store().clone(), &nats_bucket);
     let written = match receive(worker, inc, &principal, verifier, &mut body, &mut writer).await {
@@ -43,10 +43,9 @@ pub async fn put(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     if let Some((algo, value)) = &digests.checksum {
         super::attributes::set_checksum(&mut meta, *algo, value);
     }
-    let expected = op.if_none_match_star.then_some(seq);
     if let Err(e) = worker
         .store()
-        .put_meta_if(&nats_bucket, &meta, expected)
+        .put_meta_if(&nats_bucket, &meta, condition.expected_seq(seq))
         .await
     {
         writer.abort().await;
@@ -101,11 +100,4 @@ async fn receive(
     checks.wait().await?;
     let written = writer.finish().await.map_err(S3Error::from)?;
     Ok((digests, written))
-}
-
-fn precondition_failed() -> S3Error {
-    S3Error::new(
-        S3ErrorCode::PreconditionFailed,
-        "At least one of the pre-conditions you specified did not hold",
-    )
 }

@@ -158,7 +158,7 @@ pub async fn get_tagging(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
         .store()
         .lookup(&nats_bucket, &call.op.key)
         .await?
-        .ok_or_else(super::no_such_key)?;
+        .ok_or_else(S3Error::no_such_key)?;
     let reply = TaggingReply {
         tags: stored_tags(&meta),
     };
@@ -195,7 +195,7 @@ async fn update(
 ) -> Result<(), S3Error> {
     for _ in 0..ATTEMPTS {
         let (meta, seq) = worker.store().lookup_seq(nats_bucket, key).await?;
-        let mut meta = meta.ok_or_else(super::no_such_key)?;
+        let mut meta = meta.ok_or_else(S3Error::no_such_key)?;
         set_tags(&mut meta, tags);
         match worker
             .store()

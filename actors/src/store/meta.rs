@@ -281,6 +281,7 @@ impl Store {
         &self,
         nats_bucket: &str,
         meta: &ObjectMeta,
+        expected_seq: Option<u64>,
     ) -> Result<(), StoreError> {
         let mut gone = meta.clone();
         gone.deleted = true;
@@ -288,7 +289,7 @@ impl Store {
         gone.chunks = 0;
         gone.digest = None;
         gone.mtime = Some(OffsetDateTime::now_utc());
-        self.put_meta(nats_bucket, &gone).await?;
+        self.put_meta_if(nats_bucket, &gone, expected_seq).await?;
         self.purge_subject(nats_bucket, &super::chunk_subject(nats_bucket, &meta.nuid))
             .await
     }

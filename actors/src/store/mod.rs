@@ -79,10 +79,7 @@ impl From<StoreError> for jetgate_protocol::S3Error {
             StoreError::Throttled(_) => {
                 S3Error::new(S3ErrorCode::SlowDown, "Please reduce your request rate.")
             }
-            StoreError::Conflict => S3Error::new(
-                S3ErrorCode::PreconditionFailed,
-                "At least one of the pre-conditions you specified did not hold",
-            ),
+            StoreError::Conflict => S3Error::precondition_failed(),
             other => S3Error::internal(other),
         }
     }

@@ -13,7 +13,6 @@ use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
-use http::HeaderMap;
 use jetgate_protocol::headers::RequestContext;
 use jetgate_protocol::messages::SignedRequest;
 use jetgate_protocol::multipart::{CompleteFinal, CompleteReply, CompleteUpload};
@@ -38,20 +37,7 @@ pub async fn handle(
     bucket: String,
     key: String,
     upload_id: String,
-    h: &HeaderMap,
 ) -> Result<Response, S3Error> {
-    let if_none_match_star = match h.get("if-none-match").and_then(|v| v.to_str().ok()) {
-        None => false,
-        Some(v) if v.trim() == "*" => true,
-        Some(_) => {
-            return Err(S3Error::not_implemented(
-                "If-None-Match with a value other than *",
-            ))
-        }
-    };
-    if h.contains_key("if-match") {
-        return Err(S3Error::not_implemented("Conditional writes with If-Match"));
-    }
     // The early answer needs the reply route, which call() keeps only for bodies that
     // travel inline: ask for it when the document is that small (it nearly always is).
     let small = signed
@@ -63,7 +49,6 @@ pub async fn handle(
         bucket,
         key,
         upload_id,
-        if_none_match_star,
     };
     let r = call(
         state,

@@ -1,6 +1,6 @@
-//! Concurrent `If-None-Match: *` writers of one key, on PutObject and on
-//! CompleteMultipartUpload: exactly one wins, every other gets 412, and the stream
-//! holds the winner's object and nothing of the losers.
+//! Concurrent conditional writers of one key (`If-None-Match: *` on PutObject and
+//! CompleteMultipartUpload, `If-Match` on PutObject): exactly one wins, every other gets
+//! 412, and the stream holds the winner's object and nothing of the losers.
 
 use std::sync::Arc;
 
@@ -112,25 +112,27 @@ async fn only_object(b: &str, key: &str, body: &[u8], etag: &str) {
     assert_eq!(list_keys(&c, b).await, [key]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn put_if_none_match_star_racers() {
-    let b = gw().bucket("inm-put").await;
+/// A conditional PUT with the header pair `(name, value)`, as sent by every racer.
+type Condition = (&'static str, String);
+
+/// RACERS clients PUT distinct bodies to `b/race` at once under `condition`; exactly one
+/// wins and the key then holds its object and nothing of the losers.
+async fn put_racers(b: &str, condition: Condition) {
     let bodies = bodies();
     let start = Arc::new(Barrier::new(RACERS));
     let racers: Vec<_> = bodies
         .iter()
         .map(|body| {
-            let (c, b, body, start) = (gw().client(), b.clone(), body.clone(), start.clone());
+            let (c, b, body, start) = (gw().client(), b.to_string(), body.clone(), start.clone());
+            let (name, value) = condition.clone();
             tokio::spawn(async move {
                 start.wait().await;
-                let r = c
-                    .put_object()
-                    .bucket(&b)
-                    .key("race")
-                    .if_none_match("*")
-                    .body(ByteStream::from(body))
-                    .send()
-                    .await;
+                let put = c.put_object().bucket(&b).key("race");
+                let put = match name {
+                    "if-match" => put.if_match(value),
+                    _ => put.if_none_match(value),
+                };
+                let r = put.body(ByteStream::from(body)).send().await;
                 outcome(r, |o| o.e_tag())
             })
         })
@@ -141,7 +143,23 @@ async fn put_if_none_match_star_racers() {
     }
     let (w, etag) = one_winner(&outcomes);
     assert_eq!(etag, quoted(&md5_hex(&bodies[w])), "winner's ETag");
-    only_object(&b, "race", &bodies[w], &etag).await;
+    only_object(b, "race", &bodies[w], &etag).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_if_none_match_star_racers() {
+    let b = gw().bucket("inm-put").await;
+    put_racers(&b, ("if-none-match", "*".into())).await;
+}
+
+/// Racers that all read the same object and replace it only if it is still what they
+/// read: one replaces it, the rest find it changed (the compare-and-swap S3 users build
+/// on `If-Match`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_if_match_racers() {
+    let b = gw().bucket("im-put").await;
+    let first = put(&gw().client(), &b, "race", b"the version every racer read").await;
+    put_racers(&b, ("if-match", first)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
