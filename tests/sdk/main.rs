@@ -14,6 +14,7 @@ mod listing;
 mod listing_encoding;
 mod listing_live;
 mod objects;
+mod part_order;
 mod probes;
 mod requests;
 mod tagging;

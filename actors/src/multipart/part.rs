@@ -32,6 +32,12 @@ use crate::worker::Worker;
 const MAX_LOOKAHEAD: u32 = 64;
 /// How often a waiting part re-reads the cursor (other processes do not notify us).
 const POLL: Duration = Duration::from_millis(500);
+/// How long a part ahead of the cursor waits while nobody appends: when no lease is held
+/// and the cursor has not moved for this long, no earlier part is on its way (a client
+/// uploading parts out of order, one at a time, or leaving gaps), so waiting longer
+/// would only stall the client. In-order concurrent uploads hand the lease from part to
+/// part within milliseconds and never come near it.
+const IDLE_CURSOR: Duration = Duration::from_secs(1);
 /// How often an appending writer extends its lease.
 const REFRESH: Duration = Duration::from_secs(10);
 
@@ -109,7 +115,7 @@ pub(super) struct Turn {
 
 /// Waits until the cursor expects part `n` and the lease is free, then takes the lease.
 /// `None`: stage the part instead (re-upload, behind the cursor, too far ahead, the
-/// wait ran out, or `give_up` was notified).
+/// cursor idle for [`IDLE_CURSOR`], the wait ran out, or `give_up` was notified).
 pub(super) async fn wait_turn(
     worker: &Worker,
     uploads: &Uploads,
@@ -121,6 +127,9 @@ pub(super) async fn wait_turn(
     let token = nuid::next().to_string();
     let notify = super::notifier(&upload.upload_id);
     let mut watch = None;
+    // The cursor as last seen (next part, lease holder) and since when.
+    let mut seen: Option<(u32, Option<String>)> = None;
+    let mut idle_since = Instant::now();
     loop {
         let notified = notify.notified();
         let (cur, rev) = uploads.cursor(&upload.upload_id).await?;
@@ -129,6 +138,11 @@ pub(super) async fn wait_turn(
         }
         let now = now_ms();
         let free = cur.lease.as_ref().is_none_or(|l| l.expires_ms < now);
+        let state = (cur.next_part, cur.lease.as_ref().map(|l| l.token.clone()));
+        if seen.as_ref() != Some(&state) {
+            seen = Some(state);
+            idle_since = Instant::now();
+        }
         if n == cur.next_part && free {
             let stale = cur.lease.is_some();
             let mut next = cur.clone();
@@ -163,6 +177,16 @@ pub(super) async fn wait_turn(
             tracing::debug!(upload_id = %upload.upload_id, part = n, next = cur.next_part, "waited too long; staging");
             return Ok(None);
         }
+        if free && idle_since.elapsed() >= IDLE_CURSOR {
+            tracing::debug!(upload_id = %upload.upload_id, part = n, next = cur.next_part, "nobody appends; staging");
+            return Ok(None);
+        }
+        // Wake in time to notice an idle cursor, whatever the poll interval.
+        let nap = if free {
+            POLL.min(IDLE_CURSOR.saturating_sub(idle_since.elapsed()))
+        } else {
+            POLL
+        };
         // Woken by a writer in this process at once, by JetStream for writers in
         // others; the poll is only a safety net.
         if watch.is_none() {
@@ -186,7 +210,7 @@ pub(super) async fn wait_turn(
             _ = notified => {}
             _ = pushed => {}
             _ = gave_up => return Ok(None),
-            _ = tokio::time::sleep(POLL) => {}
+            _ = tokio::time::sleep(nap) => {}
         }
     }
 }
