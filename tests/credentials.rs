@@ -261,6 +261,21 @@ async fn secrets_sealed_policies_and_rotation() {
         "NotFound"
     );
     assert_eq!(code(put(&root, &other, "bob/x").await), "OK");
+    // ListBuckets shows the limited key only the bucket its policy names.
+    let names = |out: aws_sdk_s3::operation::list_buckets::ListBucketsOutput| -> Vec<String> {
+        out.buckets()
+            .iter()
+            .filter_map(|b| b.name().map(str::to_string))
+            .collect()
+    };
+    let seen = names(limited.list_buckets().send().await.expect("limited list"));
+    assert_eq!(
+        seen,
+        std::slice::from_ref(&bucket),
+        "buckets the limited key sees"
+    );
+    let all = names(root.list_buckets().send().await.expect("root list"));
+    assert!(all.contains(&other) && all.contains(&bucket), "{all:?}");
 
     // --- Rotation -----------------------------------------------------------------
     let out = ok(credentials(

@@ -258,6 +258,14 @@ pub struct BucketEntry {
 pub struct ListBucketsReply {
     pub owner: Owner,
     pub buckets: Vec<BucketEntry>,
+    /// The region every bucket is in (`BucketRegion`).
+    pub region: String,
+    /// The `prefix` the listing was asked for, echoed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// Set when more buckets follow: the next page's `continuation-token`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continuation_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -77,13 +77,18 @@ impl Policy {
         self.buckets.is_empty() && self.prefixes.is_empty() && self.operations.is_empty()
     }
 
+    /// Whether the key may use `bucket` at all: ListBuckets shows it only those.
+    pub fn may_use_bucket(&self, bucket: &str) -> bool {
+        self.buckets.is_empty() || self.buckets.iter().any(|p| bucket_matches(p, bucket))
+    }
+
     pub fn allows(&self, a: &Access) -> bool {
         if !self.operations.is_empty() && !self.operations.contains(&a.op) {
             return false;
         }
-        // No bucket is ListBuckets: allowed with List; names of other buckets are visible.
+        // No bucket is ListBuckets: allowed with List; it lists only usable buckets.
         if let Some(b) = &a.bucket {
-            if !self.buckets.is_empty() && !self.buckets.iter().any(|p| bucket_matches(p, b)) {
+            if !self.may_use_bucket(b) {
                 return false;
             }
         }

@@ -281,6 +281,9 @@ const PLAIN_PARAMS: &[&str] = &[
     "part-number-marker",
     // ListObjectVersions
     "version-id-marker",
+    // ListBuckets
+    "max-buckets",
+    "bucket-region",
     // The Rust and other smithy SDKs add `?x-id=PutObject` and friends.
     "x-id",
     // SigV2 presigned URLs: let the auth verifier answer them, not the router.

@@ -149,3 +149,50 @@ async fn dotted_bucket_names_work() {
     let v1 = c.list_objects().bucket(&b).send().await.expect("list v1");
     assert_eq!(v1.name(), Some(b.as_str()));
 }
+
+/// ListBuckets pages as S3 does since 2024: `max-buckets` with a continuation token, a
+/// `prefix` (echoed), `bucket-region`, and each bucket's region.
+#[tokio::test]
+async fn list_buckets_paginated() {
+    let c = gw().client();
+    let stem = common::unique_bucket("lbp");
+    let names: Vec<String> = ["a", "b", "c"]
+        .iter()
+        .map(|s| format!("{stem}-{s}"))
+        .collect();
+    for b in &names {
+        c.create_bucket().bucket(b).send().await.expect("create");
+    }
+    let page = |token: Option<String>| {
+        c.list_buckets()
+            .prefix(&stem)
+            .max_buckets(2)
+            .set_continuation_token(token)
+            .send()
+    };
+    let first = page(None).await.expect("first page");
+    let listed = |out: &aws_sdk_s3::operation::list_buckets::ListBucketsOutput| -> Vec<String> {
+        out.buckets()
+            .iter()
+            .filter_map(|b| b.name().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(listed(&first), names[..2]);
+    assert_eq!(first.prefix(), Some(stem.as_str()));
+    assert_eq!(first.buckets()[0].bucket_region(), Some("us-east-1"));
+    let token = first.continuation_token().expect("more buckets follow");
+    let second = page(Some(token.to_string())).await.expect("second page");
+    assert_eq!(listed(&second), names[2..]);
+    assert_eq!(second.continuation_token(), None, "the last page");
+
+    let elsewhere = c
+        .list_buckets()
+        .prefix(&stem)
+        .bucket_region("eu-west-1")
+        .send()
+        .await
+        .expect("another region");
+    assert!(elsewhere.buckets().is_empty());
+    let (status, code, _) = fail(c.list_buckets().max_buckets(0).send().await);
+    assert_eq!((status, code.as_str()), (400, "InvalidArgument"));
+}

@@ -1,21 +1,22 @@
 //! Listing role: buckets (list, create, delete, head, location) and object listings.
 
 mod acl;
+mod buckets;
 mod config;
 mod page;
 mod versions;
 
 pub use acl::bucket_acl;
+pub use buckets::list_buckets;
 pub use config::bucket_config;
 pub use page::{paginate, Page};
 pub use versions::{get_versioning, list_versions};
 
 use base64::Engine;
 use jetgate_protocol::messages::{
-    Ack, BucketEntry, BucketOp, ListBuckets, ListBucketsReply, ListObjects, ListObjectsReply,
-    LocationReply, ObjectEntry,
+    Ack, BucketOp, ListObjects, ListObjectsReply, LocationReply, ObjectEntry,
 };
-use jetgate_protocol::names::{bucket_from_nats, bucket_to_nats, validate_bucket};
+use jetgate_protocol::names::{bucket_to_nats, validate_bucket};
 use jetgate_protocol::{S3Error, S3ErrorCode};
 use serde::Deserialize;
 
@@ -23,29 +24,6 @@ use crate::body::read_small_verified;
 use crate::incoming::Incoming;
 use crate::store::{stream_name, StoreError};
 use crate::worker::Worker;
-
-pub async fn list_buckets(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let call = inc.call::<ListBuckets>()?.msg;
-    let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
-    let mut buckets: Vec<BucketEntry> = worker
-        .store()
-        .nats_buckets()
-        .await?
-        .into_iter()
-        .filter_map(|(name, created_ms)| {
-            bucket_from_nats(&name).map(|name| BucketEntry { name, created_ms })
-        })
-        .collect();
-    buckets.sort_by(|a, b| a.name.cmp(&b.name));
-    inc.reply(
-        &ListBucketsReply {
-            owner: principal.owner,
-            buckets,
-        },
-        &[],
-    )
-    .await
-}
 
 #[derive(Debug, Deserialize)]
 struct CreateBucketConfiguration {

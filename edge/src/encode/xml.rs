@@ -91,9 +91,17 @@ pub fn list_buckets(reply: &ListBucketsReply) -> String {
         out.push_str("<Bucket>");
         elem(&mut out, "Name", &b.name);
         elem(&mut out, "CreationDate", &iso8601(b.created_ms));
+        elem(&mut out, "BucketRegion", &reply.region);
         out.push_str("</Bucket>");
     }
-    out.push_str("</Buckets></ListAllMyBucketsResult>");
+    out.push_str("</Buckets>");
+    if let Some(t) = &reply.continuation_token {
+        elem(&mut out, "ContinuationToken", t);
+    }
+    if let Some(p) = &reply.prefix {
+        elem(&mut out, "Prefix", p);
+    }
+    out.push_str("</ListAllMyBucketsResult>");
     out
 }
 

@@ -190,6 +190,8 @@ fn list_buckets_has_no_bucket() {
     assert_eq!((got.op, got.bucket, got.key), (O::ListBuckets, None, None));
     let got = parse("GET", "/?x-id=ListBuckets", None, false).unwrap();
     assert_eq!(got.op, O::ListBuckets);
+    let paged = "/?bucket-region=us-east-1&continuation-token=YQ&max-buckets=2&prefix=a";
+    assert_eq!(parse("GET", paged, None, false).unwrap().op, O::ListBuckets);
 }
 
 #[test]

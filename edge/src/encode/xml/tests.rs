@@ -53,9 +53,19 @@ fn list_buckets_result() {
                 created_ms: 1_570_902_630_123,
             },
         ],
+        region: "us-east-1".into(),
+        prefix: None,
+        continuation_token: None,
     };
-    let want = format!("{HEAD}<ListAllMyBucketsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Owner><ID>75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a</ID><DisplayName>webfile</DisplayName></Owner><Buckets><Bucket><Name>examplebucket</Name><CreationDate>2019-10-12T17:50:30.000Z</CreationDate></Bucket><Bucket><Name>my.other.bucket</Name><CreationDate>2019-10-12T17:50:30.123Z</CreationDate></Bucket></Buckets></ListAllMyBucketsResult>");
+    let want = format!("{HEAD}<ListAllMyBucketsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Owner><ID>75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a</ID><DisplayName>webfile</DisplayName></Owner><Buckets><Bucket><Name>examplebucket</Name><CreationDate>2019-10-12T17:50:30.000Z</CreationDate><BucketRegion>us-east-1</BucketRegion></Bucket><Bucket><Name>my.other.bucket</Name><CreationDate>2019-10-12T17:50:30.123Z</CreationDate><BucketRegion>us-east-1</BucketRegion></Bucket></Buckets></ListAllMyBucketsResult>");
     assert_eq!(list_buckets(&reply), want);
+    let paged = ListBucketsReply {
+        buckets: Vec::new(),
+        prefix: Some("a&b".into()),
+        continuation_token: Some("Yg".into()),
+        ..reply
+    };
+    assert!(list_buckets(&paged).ends_with("</Buckets><ContinuationToken>Yg</ContinuationToken><Prefix>a&amp;b</Prefix></ListAllMyBucketsResult>"));
 }
 
 #[test]
