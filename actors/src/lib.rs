@@ -61,6 +61,7 @@ pub(crate) async fn dispatch(worker: &Worker, inc: &Incoming) -> Result<(), S3Er
         GetObjectAttributes => object::get_attributes(worker, inc).await,
         BucketConfig => listing::bucket_config(worker, inc).await,
         BucketAcl => listing::bucket_acl(worker, inc).await,
+        BucketTagging => listing::bucket_tagging(worker, inc).await,
         ObjectAcl => object::object_acl(worker, inc).await,
     }
 }

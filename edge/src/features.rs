@@ -75,6 +75,18 @@ pub async fn handle(
                 .await?;
             Ok(empty(StatusCode::NO_CONTENT))
         }
+        A::GetBucketTagging => {
+            let op = BucketOp { bucket };
+            let reply: TaggingReply =
+                ask(state, Endpoint::BucketTagging, ctx, signed, op, None).await?;
+            Ok(encode::xml_response(xml::tagging(&reply), rid))
+        }
+        A::PutBucketTagging | A::DeleteBucketTagging => {
+            let op = BucketOp { bucket };
+            let body = (req.action == A::PutBucketTagging).then_some(req.body);
+            ask::<_, TaggingReply>(state, Endpoint::BucketTagging, ctx, signed, op, body).await?;
+            Ok(empty(StatusCode::NO_CONTENT))
+        }
         A::GetObjectAttributes => {
             let wanted = object_attributes(req.headers)?;
             let op = object_attributes_call(&bucket, &key, req.headers)?;

@@ -94,6 +94,7 @@ s3_codes! {
     InvalidChecksum => 400,
     ExpiredToken => 400,
     InvalidTag => 400,
+    NoSuchTagSet => 404,
     ObjectLockConfigurationNotFoundError => 404,
     // Bucket configurations jetgate does not keep (see `bucket_config`).
     NoSuchBucketPolicy => 404,

@@ -165,6 +165,10 @@ pub fn accesses(routed: &Routed, query: &str) -> Vec<Access> {
             (Operation::List, prefix())
         }
         O::CreateBucket | O::DeleteBucket => (Operation::Admin, Target::Bucket),
+        O::Feature(F::GetBucketTagging) => (Operation::List, Target::Bucket),
+        O::Feature(F::PutBucketTagging | F::DeleteBucketTagging) => {
+            (Operation::Admin, Target::Bucket)
+        }
         O::Cors(C::PutBucketCors | C::GetBucketCors | C::DeleteBucketCors) => {
             (Operation::Admin, Target::Bucket)
         }

@@ -73,6 +73,7 @@ impl Role {
                 CorsCheck,
                 BucketConfig,
                 BucketAcl,
+                BucketTagging,
             ],
             Role::Multipart => &[
                 CreateUpload,
@@ -162,6 +163,8 @@ pub enum Endpoint {
     BucketAcl,
     /// Get/PutObjectAcl, likewise for an object.
     ObjectAcl,
+    /// Get/Put/DeleteBucketTagging: the tag set kept in the bucket stream's metadata.
+    BucketTagging,
     /// POST Object policy signature and expiration.
     AuthPostPolicy,
     PutBucketCors,
@@ -179,7 +182,7 @@ impl Endpoint {
         match self {
             AuthPostPolicy => Role::Auth,
             PutBucketCors | GetBucketCors | DeleteBucketCors | CorsCheck | BucketConfig
-            | BucketAcl => Role::Listing,
+            | BucketAcl | BucketTagging => Role::Listing,
             PostObject => Role::Object,
             AuthVerify | AuthChunks => Role::Auth,
             ListBuckets | CreateBucket | DeleteBucket | HeadBucket | GetBucketLocation
@@ -231,6 +234,7 @@ impl Endpoint {
             BucketConfig => "bucket_config",
             BucketAcl => "bucket_acl",
             ObjectAcl => "object_acl",
+            BucketTagging => "bucket_tagging",
         }
     }
 

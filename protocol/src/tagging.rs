@@ -7,6 +7,8 @@ use crate::{S3Error, S3ErrorCode};
 
 /// Most tags one object may carry.
 pub const MAX_TAGS: usize = 10;
+/// Most tags one bucket may carry.
+pub const MAX_BUCKET_TAGS: usize = 50;
 /// Longest tag key, in Unicode characters.
 pub const MAX_KEY_CHARS: usize = 128;
 /// Longest tag value, in Unicode characters.
@@ -50,11 +52,24 @@ fn invalid_tag(msg: &str) -> S3Error {
     S3Error::new(S3ErrorCode::InvalidTag, msg)
 }
 
-/// S3's limits: at most 10 tags, unique keys, key 1–128 and value 0–256 characters.
+/// S3's limits for an object: at most 10 tags, unique keys, key 1–128 and value 0–256
+/// characters.
 pub fn validate_tags(tags: &[Tag]) -> Result<(), S3Error> {
     if tags.len() > MAX_TAGS {
         return Err(invalid_tag("Object tags cannot be greater than 10"));
     }
+    validate_tag_set(tags)
+}
+
+/// S3's limits for a bucket: as for an object, but up to 50 tags.
+pub fn validate_bucket_tags(tags: &[Tag]) -> Result<(), S3Error> {
+    if tags.len() > MAX_BUCKET_TAGS {
+        return Err(invalid_tag("Bucket tag count cannot be greater than 50"));
+    }
+    validate_tag_set(tags)
+}
+
+fn validate_tag_set(tags: &[Tag]) -> Result<(), S3Error> {
     for (i, t) in tags.iter().enumerate() {
         let chars = t.key.chars().count();
         if chars == 0 || chars > MAX_KEY_CHARS {

@@ -405,7 +405,7 @@ class Errors(Base):
         self.assertEqual(self.keys(), [])
 
     def test_not_implemented_subresources(self):
-        for sub in ("tagging", "analytics&id=x", "inventory&id=x"):
+        for sub in ("analytics&id=x", "inventory&id=x", "metrics&id=x"):
             status, headers, body = signed("GET", "/%s" % self.bucket, query=sub)
             self.assertEqual(status, 501, (sub, body))
             self.assertIn(b"<Code>NotImplemented</Code>", body, sub)
@@ -415,7 +415,7 @@ class Errors(Base):
             status, _, body = http("GET", "%s/%s?%s" % (ENDPOINT, self.bucket, sub))
             self.assertEqual(status, 403, (sub, body))
             self.assertIn(b"<Code>AccessDenied</Code>", body, sub)
-        self.assertClientError(501, "NotImplemented", self.s3.get_bucket_tagging, Bucket=self.bucket)
+        self.assertClientError(404, "NoSuchTagSet", self.s3.get_bucket_tagging, Bucket=self.bucket)
         forger = client(secret="not-the-secret")
         self.assertClientError(403, "SignatureDoesNotMatch", forger.get_bucket_tagging, Bucket=self.bucket)
         self.assertClientError(403, "SignatureDoesNotMatch", forger.get_bucket_acl, Bucket=self.bucket)

@@ -299,9 +299,9 @@ async fn unsupported_subresources_are_not_implemented() {
         .expect("GET ?acl");
     let grants: Vec<_> = acl.grants().iter().filter_map(|g| g.permission()).collect();
     assert_eq!(grants, [&aws_sdk_s3::types::Permission::FullControl]);
-    // Bucket-level tagging is not object tagging (tests/sdk/features.rs).
+    // Bucket-level tagging is not object tagging (tests/sdk/tagging.rs).
     let (s, code, _) = fail(c.get_bucket_tagging().bucket(&b).send().await);
-    assert_eq!((s, code.as_str()), (501, "NotImplemented"), "GET ?tagging");
+    assert_eq!((s, code.as_str()), (404, "NoSuchTagSet"), "GET ?tagging");
     // Configurations jetgate does not keep read as never set (tests/py: all of them).
     let (s, code, _) = fail(c.get_bucket_policy().bucket(&b).send().await);
     assert_eq!(

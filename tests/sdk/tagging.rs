@@ -317,3 +317,88 @@ async fn tagging_on_copy_and_multipart() {
         .await;
     assert_eq!(fail(r).1, "InvalidTag");
 }
+
+/// Bucket tagging: 404 NoSuchTagSet until set, the set round-trips exactly (empty values
+/// included), S3's limits refuse without touching what is stored, DELETE removes it, and
+/// the tags sit in the bucket stream's metadata where native NATS tools show them.
+#[tokio::test]
+async fn bucket_tagging() {
+    let c = gw().client();
+    let b = gw().bucket("btag").await;
+    let get = || c.get_bucket_tagging().bucket(&b).send();
+    let (s, code, _) = fail(get().await);
+    assert_eq!((s, code.as_str()), (404, "NoSuchTagSet"));
+
+    c.put_bucket_tagging()
+        .bucket(&b)
+        .tagging(tagging(&[("team", "a & b"), ("empty", "")]))
+        .send()
+        .await
+        .expect("put bucket tagging");
+    let stored = |out: aws_sdk_s3::operation::get_bucket_tagging::GetBucketTaggingOutput| {
+        out.tag_set()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect::<Vec<_>>()
+    };
+    let want = vec![
+        ("team".to_string(), "a & b".to_string()),
+        ("empty".to_string(), String::new()),
+    ];
+    assert_eq!(stored(get().await.expect("get")), want);
+
+    // 51 tags (more than a bucket may carry) and duplicate keys are refused.
+    let names: Vec<String> = (0..51).map(|i| format!("k{i}")).collect();
+    let many: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "v")).collect();
+    let fifty_ok = c
+        .put_bucket_tagging()
+        .bucket(&b)
+        .tagging(tagging(&many[..50]))
+        .send()
+        .await;
+    assert!(fifty_ok.is_ok(), "50 tags: {fifty_ok:?}");
+    c.put_bucket_tagging()
+        .bucket(&b)
+        .tagging(tagging(&[("team", "a & b"), ("empty", "")]))
+        .send()
+        .await
+        .expect("put back");
+    for bad in [many.clone(), vec![("dup", "1"), ("dup", "2")]] {
+        let (s, code, _) = fail(
+            c.put_bucket_tagging()
+                .bucket(&b)
+                .tagging(tagging(&bad))
+                .send()
+                .await,
+        );
+        assert_eq!((s, code.as_str()), (400, "InvalidTag"));
+    }
+    assert_eq!(stored(get().await.expect("get")), want, "unchanged");
+
+    // Native NATS tools see the tags in the stream's metadata.
+    let js = gw().jetstream().await;
+    let mut stream = js
+        .get_stream(format!("OBJ_{}", common::nats_bucket(&b)))
+        .await
+        .expect("stream");
+    let info = stream.info().await.expect("info");
+    assert!(
+        info.config
+            .metadata
+            .get("jetgate.tags")
+            .is_some_and(|v| v.contains("a & b")),
+        "stream metadata: {:?}",
+        info.config.metadata
+    );
+
+    c.delete_bucket_tagging()
+        .bucket(&b)
+        .send()
+        .await
+        .expect("delete bucket tagging");
+    let (s, code, _) = fail(get().await);
+    assert_eq!((s, code.as_str()), (404, "NoSuchTagSet"));
+    let missing = common::unique_bucket("btag-none");
+    let (s, code, _) = fail(c.get_bucket_tagging().bucket(&missing).send().await);
+    assert_eq!((s, code.as_str()), (404, "NoSuchBucket"));
+}

@@ -57,26 +57,16 @@ fn cache_put(nats_bucket: &str, cfg: Option<Arc<CorsConfiguration>>) {
     }
 }
 
-/// The bucket's stream; `NoSuchBucket` when it does not exist.
-async fn bucket_stream(
-    worker: &Worker,
-    nats_bucket: &str,
-) -> Result<async_nats::jetstream::stream::Stream, S3Error> {
-    Ok(worker.store().bucket_stream(nats_bucket).await?)
-}
-
 /// Reads the stored rules (`None`: none configured).
 async fn load(worker: &Worker, nats_bucket: &str) -> Result<Option<CorsConfiguration>, S3Error> {
-    let stream = bucket_stream(worker, nats_bucket).await?;
-    let Some(json) = stream
-        .cached_info()
-        .config
-        .metadata
-        .get(STREAM_METADATA_KEY)
+    let Some(json) = worker
+        .store()
+        .bucket_setting(nats_bucket, STREAM_METADATA_KEY)
+        .await?
     else {
         return Ok(None);
     };
-    serde_json::from_str(json)
+    serde_json::from_str(&json)
         .map(Some)
         .map_err(|e| S3Error::internal(format!("stored CORS rules unreadable: {e}")))
 }
@@ -87,25 +77,14 @@ async fn save(
     nats_bucket: &str,
     cfg: Option<&CorsConfiguration>,
 ) -> Result<(), S3Error> {
-    let stream = bucket_stream(worker, nats_bucket).await?;
-    let mut config = stream.cached_info().config.clone();
-    match cfg {
-        Some(c) => {
-            let json = serde_json::to_string(c).map_err(S3Error::internal)?;
-            config.metadata.insert(STREAM_METADATA_KEY.into(), json);
-        }
-        None => {
-            if config.metadata.remove(STREAM_METADATA_KEY).is_none() {
-                return Ok(());
-            }
-        }
-    }
+    let json = cfg
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(S3Error::internal)?;
     worker
         .store()
-        .js
-        .update_stream(config)
-        .await
-        .map_err(S3Error::internal)?;
+        .set_bucket_setting(nats_bucket, STREAM_METADATA_KEY, json)
+        .await?;
     cache_put(nats_bucket, cfg.cloned().map(Arc::new));
     Ok(())
 }

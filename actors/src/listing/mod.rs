@@ -4,12 +4,14 @@ mod acl;
 mod buckets;
 mod config;
 mod page;
+mod tagging;
 mod versions;
 
 pub use acl::bucket_acl;
 pub use buckets::list_buckets;
 pub use config::bucket_config;
 pub use page::{paginate, Page};
+pub use tagging::bucket_tagging;
 pub use versions::{get_versioning, list_versions};
 
 use base64::Engine;

@@ -136,18 +136,24 @@ fn malformed() -> S3Error {
     )
 }
 
-/// Parses and checks a `<Tagging><TagSet><Tag>…` document.
+/// Parses and checks a `<Tagging><TagSet><Tag>…` document for an object.
 pub fn parse_tagging(xml: &[u8]) -> Result<Vec<Tag>, S3Error> {
+    let tags = parse_tag_set(xml)?;
+    validate_tags(&tags)?;
+    Ok(tags)
+}
+
+/// Parses a `<Tagging><TagSet><Tag>…` document (objects and buckets check different
+/// limits on it).
+pub fn parse_tag_set(xml: &[u8]) -> Result<Vec<Tag>, S3Error> {
     let text = std::str::from_utf8(xml).map_err(|_| malformed())?;
     let doc: TaggingDoc = quick_xml::de::from_str(text).map_err(|_| malformed())?;
-    let tags: Vec<Tag> = doc
+    Ok(doc
         .tag_set
         .tags
         .into_iter()
         .map(|t| Tag::new(t.key, t.value))
-        .collect();
-    validate_tags(&tags)?;
-    Ok(tags)
+        .collect())
 }
 
 pub async fn get_tagging(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {

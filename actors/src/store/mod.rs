@@ -158,6 +158,42 @@ impl Store {
     pub async fn require_bucket(&self, nats_bucket: &str) -> Result<(), StoreError> {
         self.bucket_stream(nats_bucket).await.map(drop)
     }
+
+    /// A bucket setting jetgate keeps in the metadata of the bucket's stream (CORS
+    /// rules, tags), where native NATS tools show it and it goes with the bucket.
+    pub async fn bucket_setting(
+        &self,
+        nats_bucket: &str,
+        key: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let stream = self.bucket_stream(nats_bucket).await?;
+        Ok(stream.cached_info().config.metadata.get(key).cloned())
+    }
+
+    /// Stores (with `None` removes) a bucket setting. JetStream replaces a stream's
+    /// configuration whole and has no compare-and-set for it, so two different
+    /// settings written to one bucket at the same instant can lose one of them.
+    pub async fn set_bucket_setting(
+        &self,
+        nats_bucket: &str,
+        key: &str,
+        value: Option<String>,
+    ) -> Result<(), StoreError> {
+        let stream = self.bucket_stream(nats_bucket).await?;
+        let mut config = stream.cached_info().config.clone();
+        let changed = match value {
+            Some(v) => config.metadata.insert(key.to_string(), v.clone()) != Some(v),
+            None => config.metadata.remove(key).is_some(),
+        };
+        if !changed {
+            return Ok(());
+        }
+        self.js
+            .update_stream(config)
+            .await
+            .map(drop)
+            .map_err(|e| StoreError::Request(e.to_string()))
+    }
 }
 
 /// Default bytes of unacknowledged chunk publishes per process.

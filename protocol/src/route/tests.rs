@@ -225,7 +225,7 @@ fn cors_and_post_object_routes() {
 fn unsupported_sub_resources_are_not_implemented() {
     let cases = [
         ("DELETE", "/?analytics&id=list1"),
-        ("DELETE", "/?tagging"),
+        ("POST", "/?tagging"),
         ("GET", "/?intelligent-tiering&id=Id"),
         ("GET", "/?inventory&id=list1"),
         ("GET", "/?metrics&id=Documents"),
@@ -266,6 +266,14 @@ fn unsupported_sub_resources_are_not_implemented() {
     }
     let got = parse("GET", "/", None, false).map(|r| r.op);
     assert_eq!(got, Ok(O::ListBuckets));
+    for (method, action) in [
+        ("GET", FeatureAction::GetBucketTagging),
+        ("PUT", FeatureAction::PutBucketTagging),
+        ("DELETE", FeatureAction::DeleteBucketTagging),
+    ] {
+        let got = parse(method, "/examplebucket?tagging", None, false).map(|r| r.op);
+        assert_eq!(got, Ok(O::Feature(action)), "{method} ?tagging");
+    }
     let got = parse("GET", "/?acl", None, false).map_err(|e| e.code);
     assert_eq!(got, Err(S3ErrorCode::NotImplemented));
 }
