@@ -45,16 +45,24 @@ pub fn refuse_grants(op: Operation, signed: &SignedRequest) -> Result<(), S3Erro
     Ok(())
 }
 
+/// A canned ACL jetgate honours (it grants nothing beyond the owner's full control):
+/// `x-amz-acl`, or the `acl` field of a browser POST form.
+pub fn check_canned(acl: &str) -> Result<(), S3Error> {
+    if HONOURED.contains(&acl.trim()) {
+        Ok(())
+    } else {
+        Err(S3Error::not_implemented(&format!(
+            "The canned ACL '{}'",
+            acl.trim()
+        )))
+    }
+}
+
 /// An `x-amz-acl` that grants nothing beyond the owner's full control, and no
 /// `x-amz-grant-*` header.
 fn owner_only(signed: &SignedRequest) -> Result<(), S3Error> {
     if let Some(acl) = signed.header("x-amz-acl") {
-        if !HONOURED.contains(&acl.trim()) {
-            return Err(S3Error::not_implemented(&format!(
-                "The canned ACL '{}'",
-                acl.trim()
-            )));
-        }
+        check_canned(acl)?;
     }
     if let Some((name, _)) = signed
         .headers

@@ -232,6 +232,19 @@ def main():
         "Extra input fields: x-amz-meta-sneaky",
     )
 
+    # A canned ACL in the form: owner-only ones are honoured, grants refused, never
+    # dropped (both signed into the policy, so only the ACL decides).
+    for acl, status in (("private", 204), ("public-read", 501)):
+        key = f"acl-{acl}.txt"
+        post = s3.generate_presigned_post(bucket, key, Fields={"acl": acl},
+                                          Conditions=[{"acl": acl}], ExpiresIn=300)
+        res = form_post(post["url"], post["fields"], "a.txt", b"acl")
+        if status == 204:
+            check(res[0] == 204, f"acl {acl}: {res[0]} {res[2]}")
+        else:
+            expect_error(res, 501, "NotImplemented", "public-read")
+            check(absent(s3, bucket, key), "upload with a refused ACL not stored")
+
     # Not a form at all.
     req = urllib.request.Request(post["url"], data=b"x", method="POST",
                                  headers={"Content-Type": "text/plain"})

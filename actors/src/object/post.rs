@@ -200,6 +200,16 @@ async fn receive(
     )?;
     let policy = post_policy::decode(field(&fields, "policy").unwrap_or_default())?;
     let range = post_policy::check_conditions(&policy, &checked, bucket)?;
+    // Grants a form asks for are refused, never dropped (as `x-amz-acl` on a PUT).
+    if let Some(acl) = field(&fields, "acl") {
+        jetgate_protocol::acl::check_canned(acl)?;
+    }
+    if let Some((name, _)) = fields
+        .iter()
+        .find(|(n, _)| n.to_ascii_lowercase().starts_with("x-amz-grant-"))
+    {
+        return Err(S3Error::not_implemented(&format!("The {name} form field")));
+    }
     let headers = object_headers(&fields);
     let redirect = field(&fields, "success_action_redirect")
         .or_else(|| field(&fields, "redirect"))
