@@ -407,21 +407,8 @@ async fn serve_edge(
         .await
         .with_context(|| format!("binding {}", opts.listen))?;
     let addr = listener.local_addr()?;
-    // Small S3 requests and replies must not wait for Nagle's algorithm (40 ms stalls).
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
     let app = jetgate_edge::app(state);
-    let server = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-        {
-            tracing::error!(error = %e, "edge server failed");
-        }
-    });
+    let server = tokio::spawn(jetgate_edge::serve::serve(listener, app, shutdown_signal()));
     tracing::info!(%addr, "edge listening");
     Ok((addr, server))
 }

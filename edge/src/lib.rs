@@ -10,6 +10,7 @@ pub mod features;
 mod handler;
 mod multipart;
 mod post_object;
+pub mod serve;
 pub mod telemetry;
 
 use std::sync::Arc;

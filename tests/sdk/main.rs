@@ -13,6 +13,7 @@ mod forged;
 mod listing;
 mod listing_encoding;
 mod listing_live;
+mod metadata_limits;
 mod objects;
 mod part_order;
 mod probes;
