@@ -95,6 +95,10 @@ struct EdgeOpts {
     /// Domain for virtual-hosted-style requests (`<bucket>.<domain>`).
     #[arg(long, env = "JETGATE_DOMAIN")]
     domain: Option<String>,
+    /// Seconds a client may send no request-body bytes before the request ends with
+    /// 400 RequestTimeout (a body shorter than its Content-Length), as S3 answers.
+    #[arg(long, env = "JETGATE_CLIENT_BODY_IDLE_SECS", default_value_t = jetgate_edge::DEFAULT_CLIENT_BODY_IDLE.as_secs())]
+    client_body_idle_secs: u64,
 }
 
 #[derive(Args, Clone)]
@@ -400,6 +404,7 @@ async fn serve_edge(
         region: common.region.clone(),
         stream: common.stream(),
         metrics_on_s3_port: common.metrics_listen.is_none(),
+        client_body_idle: Duration::from_secs(opts.client_body_idle_secs.max(1)),
         ..EdgeConfig::default()
     };
     let state = EdgeState::new(client, cfg).await?;

@@ -208,3 +208,79 @@ async fn client_disconnect_mid_put_leaves_nothing() {
         .await
         .expect("put after a disconnect");
 }
+
+/// A PUT whose body stops short of its Content-Length (the client stalls, or its
+/// connection hangs) ends with 400 RequestTimeout once the body has been idle for
+/// `--client-body-idle-secs`, as S3 answers, instead of holding the request until the
+/// client gives up; nothing is stored. Both a body the edge sends inline and one it
+/// streams to the worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn body_shorter_than_content_length_times_out() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const IDLE: Duration = Duration::from_secs(2);
+    let g = Gateway::start(GatewayOptions {
+        env: vec![(
+            "JETGATE_CLIENT_BODY_IDLE_SECS".into(),
+            IDLE.as_secs().to_string(),
+        )],
+        ..Default::default()
+    })
+    .await;
+    let b = g.bucket("stall").await;
+    let c = g.client();
+    // (declared length, bytes actually sent): inline, then streamed under credit.
+    for (declared, sent) in [(1000usize, 100usize), (4 * MIB as usize, 512 * 1024)] {
+        let key = format!("stalled-{declared}");
+        let presigned = c
+            .put_object()
+            .bucket(&b)
+            .key(&key)
+            .presigned(
+                aws_sdk_s3::presigning::PresigningConfig::expires_in(Duration::from_secs(300))
+                    .expect("presigning config"),
+            )
+            .await
+            .expect("presign");
+        let uri: http::Uri = presigned.uri().parse().expect("uri");
+        let authority = uri.authority().expect("authority").to_string();
+        let mut head = format!(
+            "PUT {} HTTP/1.1\r\nHost: {authority}\r\nContent-Length: {declared}\r\n",
+            uri.path_and_query().expect("path")
+        );
+        for (name, value) in presigned.headers() {
+            if !name.eq_ignore_ascii_case("host") {
+                head.push_str(&format!("{name}: {value}\r\n"));
+            }
+        }
+        head.push_str("\r\n");
+        let mut tcp = tokio::net::TcpStream::connect(&authority)
+            .await
+            .expect("connect");
+        tcp.write_all(head.as_bytes()).await.expect("head");
+        tcp.write_all(&vec![7u8; sent])
+            .await
+            .expect("part of the body");
+        let started = Instant::now();
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 4096];
+        // The answer, then the edge closes (or we stop reading at the error's end).
+        while !String::from_utf8_lossy(&answer).contains("</Error>") {
+            match tokio::time::timeout(Duration::from_secs(60), tcp.read(&mut buf)).await {
+                Ok(Ok(0)) | Err(_) => break,
+                Ok(Ok(n)) => answer.extend_from_slice(&buf[..n]),
+                Ok(Err(e)) => panic!("read: {e}"),
+            }
+        }
+        let took = started.elapsed();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.starts_with("HTTP/1.1 400") && answer.contains("<Code>RequestTimeout</Code>"),
+            "{declared} declared, {sent} sent, after {took:?}: {answer}"
+        );
+        assert!(
+            took >= IDLE - Duration::from_millis(200) && took < Duration::from_secs(30),
+            "answered after {took:?}"
+        );
+        assert_no_object_and_no_chunks(&g, &b, &key).await;
+    }
+}

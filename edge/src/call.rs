@@ -36,11 +36,31 @@ fn unavailable(endpoint: Endpoint, why: &str) -> S3Error {
     )
 }
 
+/// The client's next body frame; `RequestTimeout` when it sends nothing for `idle` (a
+/// body shorter than its Content-Length would otherwise hold the request until the
+/// client gives up).
+async fn next_frame(
+    body: &mut Body,
+    idle: Duration,
+) -> Result<Option<Result<hyper::body::Frame<Bytes>, axum::Error>>, S3Error> {
+    tokio::time::timeout(idle, body.frame()).await.map_err(|_| {
+        tracing::info!(?idle, "client body idle");
+        S3Error::new(
+            S3ErrorCode::RequestTimeout,
+            "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.",
+        )
+    })
+}
+
 /// Reads the first bytes of a body: `(bytes, rest)` where `rest` is `None` at its end.
-async fn read_prefix(mut body: Body, limit: usize) -> Result<(Bytes, Option<Body>), S3Error> {
+async fn read_prefix(
+    mut body: Body,
+    limit: usize,
+    idle: Duration,
+) -> Result<(Bytes, Option<Body>), S3Error> {
     let mut buf = BytesMut::new();
     while buf.len() < limit {
-        match body.frame().await {
+        match next_frame(&mut body, idle).await? {
             None => return Ok((buf.freeze(), None)),
             Some(Ok(frame)) => {
                 if let Ok(data) = frame.into_data() {
@@ -108,7 +128,7 @@ async fn send_call<Op: Serialize>(
         .header("content-length")
         .and_then(|v| v.parse::<u64>().ok());
     let (inline, rest) = match body {
-        Some(b) => read_prefix(b, state.cfg.inline_body_limit).await?,
+        Some(b) => read_prefix(b, state.cfg.inline_body_limit, state.cfg.client_body_idle).await?,
         None => (Bytes::new(), None),
     };
     // Shares the process's receive budget with the other open streams.
@@ -161,7 +181,7 @@ async fn send_call<Op: Serialize>(
         0,
         state.cfg.stream.clone(),
     );
-    match pump(&mut sender, rest).await {
+    match pump(&mut sender, rest, state.cfg.client_body_idle).await {
         Ok(()) => {}
         Err(Pumped::Replied(msg)) => {
             return check(*msg, endpoint).map(|msg| Reply {
@@ -202,7 +222,7 @@ enum Pumped {
 const ABORT_REASON_WAIT: Duration = Duration::from_secs(2);
 
 /// Copies the HTTP body into the stream under credit.
-async fn pump(sender: &mut BodySender, mut body: Body) -> Result<(), Pumped> {
+async fn pump(sender: &mut BodySender, mut body: Body, idle: Duration) -> Result<(), Pumped> {
     let stream_err = |e: StreamError| match e {
         StreamError::Replied(msg) => Pumped::Replied(msg),
         StreamError::Timeout(_) => Pumped::Failed(S3Error::new(
@@ -216,7 +236,14 @@ async fn pump(sender: &mut BodySender, mut body: Body) -> Result<(), Pumped> {
         other => Pumped::Failed(S3Error::internal(other)),
     };
     loop {
-        match body.frame().await {
+        let frame = match next_frame(&mut body, idle).await {
+            Ok(f) => f,
+            Err(e) => {
+                sender.abort("client body idle");
+                return Err(Pumped::Failed(e));
+            }
+        };
+        match frame {
             None => return sender.finish().await.map_err(stream_err),
             Some(Ok(frame)) => {
                 if let Ok(data) = frame.into_data() {

@@ -37,7 +37,12 @@ pub struct EdgeConfig {
     /// Answers unauthenticated `GET /metrics` on the S3 port; off when the process
     /// serves metrics on a listener of their own (`--metrics-listen`).
     pub metrics_on_s3_port: bool,
+    /// How long a client may send no request-body bytes (`--client-body-idle-secs`).
+    pub client_body_idle: std::time::Duration,
 }
+
+/// S3 closes a request whose body stalls after about 20 s with `RequestTimeout`.
+pub const DEFAULT_CLIENT_BODY_IDLE: std::time::Duration = std::time::Duration::from_secs(20);
 
 impl Default for EdgeConfig {
     fn default() -> Self {
@@ -47,6 +52,7 @@ impl Default for EdgeConfig {
             stream: StreamConfig::default(),
             inline_body_limit: 128 * 1024,
             metrics_on_s3_port: true,
+            client_body_idle: DEFAULT_CLIENT_BODY_IDLE,
         }
     }
 }

@@ -16,11 +16,8 @@ use tokio::net::TcpListener;
 /// hyper's default of 100 answered such a PUT with 431.
 pub const MAX_HEADERS: usize = 600;
 
-/// How long a stop waits for requests in flight before it drops their connections.
-const DRAIN: Duration = Duration::from_secs(30);
-
 /// Serves `app` on `listener` until `shutdown` resolves, then lets the requests in
-/// flight finish (at most [`DRAIN`]).
+/// flight finish (the caller bounds how long it waits for that).
 pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Output = ()>) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder.http1().max_headers(MAX_HEADERS);
@@ -54,10 +51,5 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Out
             }
         });
     }
-    if tokio::time::timeout(DRAIN, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("requests still in flight after {DRAIN:?}; stopping anyway");
-    }
+    graceful.shutdown().await;
 }
