@@ -106,16 +106,7 @@ mod tests {
     };
 
     fn req(headers: &[(&str, &str)]) -> SignedRequest {
-        SignedRequest {
-            virtual_host_bucket: None,
-            method: "PUT".into(),
-            path: "/b/k".into(),
-            query: String::new(),
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-        }
+        SignedRequest::put_with(headers)
     }
 
     #[test]

@@ -19,6 +19,21 @@ pub struct SignedRequest {
 }
 
 impl SignedRequest {
+    /// `PUT /b/k` with these headers, for unit tests of what reads signed headers.
+    #[cfg(test)]
+    pub(crate) fn put_with(headers: &[(&str, &str)]) -> Self {
+        SignedRequest {
+            method: "PUT".into(),
+            path: "/b/k".into(),
+            query: String::new(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            virtual_host_bucket: None,
+        }
+    }
+
     /// First value of a header (name in lowercase).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers

@@ -111,16 +111,7 @@ mod tests {
     use super::*;
 
     fn signed(headers: &[(&str, &str)]) -> SignedRequest {
-        SignedRequest {
-            method: "PUT".into(),
-            path: "/b/k".into(),
-            query: String::new(),
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-            virtual_host_bucket: None,
-        }
+        SignedRequest::put_with(headers)
     }
 
     #[test]

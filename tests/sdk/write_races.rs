@@ -63,6 +63,15 @@ fn one_winner(outcomes: &[Outcome]) -> (usize, String) {
     winners.remove(0)
 }
 
+/// Every racer's outcome, in racer order.
+async fn finished(racers: Vec<tokio::task::JoinHandle<Outcome>>) -> Vec<Outcome> {
+    let mut outcomes = Vec::new();
+    for r in racers {
+        outcomes.push(r.await.expect("racer panicked"));
+    }
+    outcomes
+}
+
 /// Messages in the bucket's stream: chunks plus one metadata message per object.
 async fn stream_messages(js: &async_nats::jetstream::Context, nb: &str) -> u64 {
     js.get_stream(format!("OBJ_{nb}"))
@@ -137,11 +146,7 @@ async fn put_racers(b: &str, condition: Condition) {
             })
         })
         .collect();
-    let mut outcomes = Vec::new();
-    for r in racers {
-        outcomes.push(r.await.expect("racer panicked"));
-    }
-    let (w, etag) = one_winner(&outcomes);
+    let (w, etag) = one_winner(&finished(racers).await);
     assert_eq!(etag, quoted(&md5_hex(&bodies[w])), "winner's ETag");
     only_object(b, "race", &bodies[w], &etag).await;
 }
@@ -196,11 +201,7 @@ async fn complete_if_none_match_star_racers() {
             })
         })
         .collect();
-    let mut outcomes = Vec::new();
-    for r in racers {
-        outcomes.push(r.await.expect("racer panicked"));
-    }
-    let (w, etag) = one_winner(&outcomes);
+    let (w, etag) = one_winner(&finished(racers).await);
     assert_eq!(etag, multipart_etag(&[&bodies[w]]), "winner's ETag");
     // Whatever S3 does with a loser's upload, it must not leave chunks behind: abort
     // every upload still listed (never the winner's), then only the object remains.
