@@ -8,9 +8,8 @@
 use crate::messages::SignedRequest;
 use crate::{S3Error, S3ErrorCode};
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteCondition {
-    #[default]
     Always,
     /// `If-None-Match: *`: only if the key does not exist.
     IfAbsent,

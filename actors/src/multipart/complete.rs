@@ -84,8 +84,8 @@ pub async fn complete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let sums: Vec<_> = parts.iter().map(|p| p.checksum.clone()).collect();
     let checksum_meta =
         crate::object::attributes::composite_metadata(upload.checksum_algorithm.as_deref(), &sums)?;
-    let (existing, existing_seq) = worker.store().lookup_seq(&nats_bucket, &op.key).await?;
-    condition.check(existing.as_ref().map(|m| m.etag()).as_deref())?;
+    let (existing, expected) =
+        crate::object::current_for_write(worker, &nats_bucket, &op.key, &condition).await?;
     // Claim: from here on exactly this Complete owns the upload.
     upload.phase = Phase::Completing {
         until_ms: now_ms() + COMPLETE_LEASE.as_millis() as i64,
@@ -109,7 +109,6 @@ pub async fn complete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
         .await?;
     }
     let started = std::time::Instant::now();
-    let expected = condition.expected_seq(existing_seq);
     let outcome = commit(
         worker,
         uploads,

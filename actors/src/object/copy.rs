@@ -66,8 +66,8 @@ pub async fn copy(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     }
     let tags = super::tagging::copy_tags(&call.signed, &src)?;
     let condition = WriteCondition::of_write(&call.signed)?;
-    let (existing, seq) = worker.store().lookup_seq(&dst_bucket, &op.key).await?;
-    condition.check(existing.as_ref().map(|m| m.etag()).as_deref())?;
+    let (existing, expected) =
+        super::current_for_write(worker, &dst_bucket, &op.key, &condition).await?;
     let mut writer = ChunkWriter::new(worker.store().clone(), &dst_bucket);
     let mut md5 = Md5Stream::new();
     let mut sha = Sha256::new();
@@ -109,7 +109,6 @@ pub async fn copy(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     if let Some((algo, value)) = &checksum {
         super::attributes::set_checksum(&mut meta, *algo, value);
     }
-    let expected = condition.expected_seq(seq);
     if let Err(e) = worker
         .store()
         .put_meta_if(&dst_bucket, &meta, expected)

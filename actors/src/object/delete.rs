@@ -28,11 +28,10 @@ async fn delete_one(
     key: &str,
     condition: &WriteCondition,
 ) -> Result<(), S3Error> {
-    let (existing, seq) = worker.store().lookup_seq(nats_bucket, key).await?;
-    condition.check(existing.as_ref().map(|m| m.etag()).as_deref())?;
+    let (existing, expected) =
+        super::current_for_write(worker, nats_bucket, key, condition).await?;
     // S3 answers 204 for a key that does not exist.
     if let Some(meta) = existing {
-        let expected = condition.expected_seq(seq);
         worker
             .store()
             .delete_object(nats_bucket, &meta, expected)

@@ -38,6 +38,20 @@ pub(crate) fn target(bucket: &str, key: &str) -> Result<String, S3Error> {
     Ok(bucket_to_nats(bucket))
 }
 
+/// The key's current object, once `condition` holds against it, and the metadata
+/// sequence the write's own metadata publish must still find (`None`: unconditional),
+/// so a concurrent writer between this check and the publish makes the write fail.
+pub(crate) async fn current_for_write(
+    worker: &crate::worker::Worker,
+    nats_bucket: &str,
+    key: &str,
+    condition: &jetgate_protocol::write_condition::WriteCondition,
+) -> Result<(Option<ObjectMeta>, Option<u64>), S3Error> {
+    let (existing, seq) = worker.store().lookup_seq(nats_bucket, key).await?;
+    condition.check(existing.as_ref().map(|m| m.etag()).as_deref())?;
+    Ok((existing, condition.expected_seq(seq)))
+}
+
 /// Where an object version's chunks are: what its metadata records.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Stored<'a> {

@@ -20,8 +20,8 @@ pub async fn put(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let verifier = PayloadVerifier::new(&call.signed)?;
     let tags = super::tagging::header_tags(&call.signed)?;
     let condition = WriteCondition::of_write(&call.signed)?;
-    let (existing, seq) = worker.store().lookup_seq(&nats_bucket, &op.key).await?;
-    condition.check(existing.as_ref().map(|m| m.etag()).as_deref())?;
+    let (existing, expected) =
+        super::current_for_write(worker, &nats_bucket, &op.key, &condition).await?;
     let mut body = RequestBody::new(worker, call.body.clone(), env.body);
     let mut writer = ChunkWriter::new(worker.store().clone(), &nats_bucket);
     let written = match receive(worker, inc, &principal, verifier, &mut body, &mut writer).await {
@@ -45,7 +45,7 @@ pub async fn put(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     }
     if let Err(e) = worker
         .store()
-        .put_meta_if(&nats_bucket, &meta, condition.expected_seq(seq))
+        .put_meta_if(&nats_bucket, &meta, expected)
         .await
     {
         writer.abort().await;
