@@ -14,10 +14,15 @@ use common::{Signer, Stamp, REGION};
 
 /// A header-signed request with an empty body, as the edge would forward it.
 fn signed(method: &str, bucket: &str, key: &str) -> SignedRequest {
+    signed_with(method, bucket, key, &[])
+}
+
+/// [`signed`], with `extra` headers signed too.
+fn signed_with(method: &str, bucket: &str, key: &str, extra: &[(&str, &str)]) -> SignedRequest {
     let stamp = Stamp::now();
     let host = gw().endpoint.trim_start_matches("http://").to_string();
     let path = format!("/{bucket}/{key}");
-    let headers = vec![
+    let mut headers = vec![
         ("host".to_string(), host),
         (
             "x-amz-content-sha256".to_string(),
@@ -25,6 +30,7 @@ fn signed(method: &str, bucket: &str, key: &str) -> SignedRequest {
         ),
         ("x-amz-date".to_string(), stamp.time.clone()),
     ];
+    headers.extend(extra.iter().map(|(n, v)| (n.to_string(), v.to_string())));
     let head =
         Signer::new(ACCESS_KEY, SECRET_KEY, REGION).sign_head(&stamp, method, &path, "", headers);
     SignedRequest {
@@ -140,5 +146,33 @@ async fn a_signed_delete_deletes_only_what_it_names() {
     assert!(
         !exists(&c, &b, "signed").await,
         "the signed delete did not delete"
+    );
+}
+
+/// Write conditions are read from the signed request: a NATS peer that drops the signed
+/// `If-Match` of a DELETE, to turn a conditional delete into an unconditional one, breaks
+/// the signature, and the object stays. The twin, as signed, answers 412 and also
+/// leaves it.
+#[tokio::test]
+async fn a_signed_condition_cannot_be_dropped() {
+    let c = gw().client();
+    let b = gw().bucket("forged-cond").await;
+    put(&c, &b, "k", b"kept unless its ETag matches").await;
+    let stale = "\"0123456789abcdef0123456789abcdef\"";
+    let mut forged = signed_with("DELETE", &b, "k", &[("if-match", stale)]);
+    forged.headers.retain(|(n, _)| n != "if-match");
+    let e = call_worker(Endpoint::DeleteObject, forged, delete(&b, "k"))
+        .await
+        .expect("a delete whose signed If-Match was dropped must be refused");
+    assert_eq!(e.code.as_str(), "SignatureDoesNotMatch", "{e:?}");
+    assert!(exists(&c, &b, "k").await, "deleted without its condition");
+    let twin = signed_with("DELETE", &b, "k", &[("if-match", stale)]);
+    let e = call_worker(Endpoint::DeleteObject, twin, delete(&b, "k"))
+        .await
+        .expect("the stale If-Match, as signed");
+    assert_eq!(e.code.as_str(), "PreconditionFailed", "{e:?}");
+    assert!(
+        exists(&c, &b, "k").await,
+        "deleted despite a stale If-Match"
     );
 }
