@@ -451,6 +451,9 @@ async fn start_worker(
     if roles.contains(&Role::Multipart) {
         spawn_upload_sweep(worker.clone());
     }
+    if roles.contains(&Role::Listing) {
+        spawn_closing_check(worker.clone());
+    }
     let (sup, _) = Actor::spawn(None, WorkerSupervisor, (worker, roles))
         .await
         .map_err(|e| anyhow::anyhow!("starting roles: {e}"))?;
@@ -496,6 +499,19 @@ fn spawn_janitor(worker: Worker) {
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "orphan sweep could not list buckets"),
+            }
+            tokio::time::sleep(period).await;
+        }
+    });
+}
+
+/// Reopens buckets that a DeleteBucket left closed to writers when its worker died.
+fn spawn_closing_check(worker: Worker) {
+    let period = jetgate_actors::store::CLOSING_STALE;
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = worker.store().reopen_stale_closings().await {
+                tracing::warn!(error = %e, "closed-bucket check failed");
             }
             tokio::time::sleep(period).await;
         }

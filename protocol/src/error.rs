@@ -84,6 +84,7 @@ s3_codes! {
     NoSuchCORSConfiguration => 404,
     NotImplemented => 501,
     NotModified => 304,
+    OperationAborted => 409,
     PreconditionFailed => 412,
     RequestTimeTooSkewed => 403,
     RequestTimeout => 400,

@@ -141,7 +141,12 @@ pub(super) fn users() -> Vec<UserSpec> {
             home: Home::Gateway,
             permissions: Some(json!({
                 "pub": {
-                    "allow": ["jetgate.v1.auth.>", "_INBOX_edge_S.>", "_INBOX_svc.>", "$JS.API.>", "$JS.FC.>"],
+                    "allow": [
+                        "jetgate.v1.auth.>", "_INBOX_edge_S.>", "_INBOX_svc.>", "$JS.API.>", "$JS.FC.>",
+                        // DeleteBucket's sentinel on a bucket closed to writers
+                        // (actors/src/store/closing.rs); no stream takes it otherwise.
+                        "$O.*.closing",
+                    ],
                     "deny": cred_deny(),
                 },
                 "sub": {"allow": [

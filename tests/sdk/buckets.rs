@@ -196,3 +196,74 @@ async fn list_buckets_paginated() {
     let (status, code, _) = fail(c.list_buckets().max_buckets(0).send().await);
     assert_eq!((status, code.as_str()), (400, "InvalidArgument"));
 }
+
+/// A DeleteBucket whose worker died between closing the bucket to writers and deleting
+/// its stream leaves the stream closed (its subjects swapped for a sentinel). Writes
+/// answer 503 and reads still work meanwhile; a DeleteBucket during a fresh closing
+/// answers 409 OperationAborted; one after the closing is stale reopens the bucket
+/// first, then answers as for an open bucket.
+#[tokio::test]
+async fn a_bucket_left_closed_is_reopened() {
+    use aws_sdk_s3::config::retry::RetryConfig;
+    let c = gw().client_with(ACCESS_KEY, SECRET_KEY, |b| {
+        b.retry_config(RetryConfig::disabled())
+    });
+    let b = gw().bucket("closed").await;
+    put(&c, &b, "kept", b"kept").await;
+    let js = gw().jetstream().await;
+    let nb = common::nats_bucket(&b);
+    let stream = format!("OBJ_{nb}");
+    let open = js
+        .get_stream(&stream)
+        .await
+        .expect("bucket stream")
+        .cached_info()
+        .config
+        .clone();
+    let now_ms = || {
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .expect("clock")
+            .as_millis() as i64
+    };
+    let closed = |since_ms: i64| {
+        let mut cfg = open.clone();
+        cfg.subjects = vec![format!("$O.{nb}.closing")];
+        let marker = serde_json::json!({"since_ms": since_ms, "subjects": open.subjects});
+        cfg.metadata
+            .insert("jetgate.closing".into(), marker.to_string());
+        cfg
+    };
+
+    js.update_stream(closed(now_ms())).await.expect("close");
+    let put_new = || {
+        c.put_object()
+            .bucket(&b)
+            .key("new")
+            .body(ByteStream::from_static(b"new"))
+            .send()
+    };
+    let (status, code, _) = fail(put_new().await);
+    assert_eq!((status, code.as_str()), (503, "ServiceUnavailable"));
+    assert_eq!(get_bytes(&c, &b, "kept").await, b"kept");
+    assert_eq!(list_keys(&c, &b).await, ["kept"]);
+    let (status, code, _) = fail(c.delete_bucket().bucket(&b).send().await);
+    assert_eq!((status, code.as_str()), (409, "OperationAborted"));
+
+    js.update_stream(closed(now_ms() - 31_000))
+        .await
+        .expect("close, long ago");
+    let (status, code, _) = fail(c.delete_bucket().bucket(&b).send().await);
+    assert_eq!((status, code.as_str()), (409, "BucketNotEmpty"));
+    let now = js
+        .get_stream(&stream)
+        .await
+        .expect("bucket stream")
+        .cached_info()
+        .config
+        .clone();
+    assert_eq!(now.subjects, open.subjects, "subjects given back");
+    assert!(!now.metadata.contains_key("jetgate.closing"));
+    put_new().await.expect("PUT to the reopened bucket");
+    assert_eq!(list_keys(&c, &b).await, ["kept", "new"]);
+}

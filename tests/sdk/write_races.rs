@@ -228,3 +228,92 @@ async fn complete_if_none_match_star_racers() {
     }
     only_object(&b, "race", &bodies[w], &etag).await;
 }
+
+/// Trials of DeleteBucket racing PUTs into a new bucket, and PUTs per trial.
+const DELETE_TRIALS: usize = 30;
+const DELETE_PUTTERS: usize = 6;
+
+/// DeleteBucket racing PUTs: it deletes only a bucket that no acknowledged PUT wrote
+/// to. Before the bucket's stream was closed to writers between the emptiness check and
+/// the delete, a PUT acknowledged in between was deleted with the bucket. Each trial
+/// starts PUTs (spread over a few milliseconds) and a DeleteBucket loop at once; either
+/// the bucket is gone and no PUT was acknowledged, or it answered BucketNotEmpty and
+/// every acknowledged object reads back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_bucket_never_drops_an_acknowledged_put() {
+    let (mut deleted, mut kept) = (0, 0);
+    let js = gw().jetstream().await;
+    for trial in 0..DELETE_TRIALS {
+        let b = gw().bucket("del-race").await;
+        let start = Arc::new(Barrier::new(DELETE_PUTTERS + 1));
+        let putters: Vec<_> = (0..DELETE_PUTTERS)
+            .map(|i| {
+                let (c, b, start) = (gw().client(), b.clone(), start.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    tokio::time::sleep(Duration::from_micros(700 * i as u64)).await;
+                    let body = format!("trial {trial} putter {i}").into_bytes();
+                    let r = c
+                        .put_object()
+                        .bucket(&b)
+                        .key(format!("k{i}"))
+                        .body(ByteStream::from(body.clone()))
+                        .send()
+                        .await;
+                    r.is_ok().then_some((format!("k{i}"), body))
+                })
+            })
+            .collect();
+        let c = gw().client();
+        start.wait().await;
+        let gone = loop {
+            match c.delete_bucket().bucket(&b).send().await {
+                Ok(_) => break true,
+                Err(e) if e.code() == Some("BucketNotEmpty") => break false,
+                // Closed by another attempt, or throttled: try again.
+                Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() >= 409) => {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                Err(e) => panic!("trial {trial}: DeleteBucket: {e:?}"),
+            }
+        };
+        let mut acked = Vec::new();
+        for p in putters {
+            acked.extend(p.await.expect("putter panicked"));
+        }
+        if gone {
+            deleted += 1;
+            assert!(
+                acked.is_empty(),
+                "trial {trial}: DeleteBucket succeeded, and PUTs of {:?} were acknowledged",
+                acked.iter().map(|(k, _)| k).collect::<Vec<_>>()
+            );
+            let (status, _, _) = fail(c.head_bucket().bucket(&b).send().await);
+            assert_eq!(status, 404, "trial {trial}: deleted bucket still answers");
+        } else {
+            kept += 1;
+            assert!(
+                !acked.is_empty(),
+                "trial {trial}: BucketNotEmpty with nothing stored"
+            );
+            for (key, body) in &acked {
+                assert_eq!(&get_bytes(&c, &b, key).await, body, "trial {trial}: {key}");
+            }
+            let config = js
+                .get_stream(format!("OBJ_{}", nats_bucket(&b)))
+                .await
+                .expect("bucket stream")
+                .cached_info()
+                .config
+                .clone();
+            assert!(
+                !config.metadata.contains_key("jetgate.closing") && config.subjects.len() == 2,
+                "trial {trial}: bucket left closed: {:?}",
+                config.subjects
+            );
+        }
+    }
+    eprintln!("delete race: deleted {deleted}, kept {kept}");
+    // Both endings seen, so the PUTs really raced the delete.
+    assert!(deleted > 0 && kept > 0, "deleted {deleted}, kept {kept}");
+}

@@ -3,6 +3,7 @@
 mod acl;
 mod buckets;
 mod config;
+mod delete_bucket;
 mod page;
 mod tagging;
 mod versions;
@@ -10,6 +11,7 @@ mod versions;
 pub use acl::bucket_acl;
 pub use buckets::list_buckets;
 pub use config::bucket_config;
+pub use delete_bucket::delete_bucket;
 pub use page::{paginate, Page};
 pub use tagging::bucket_tagging;
 pub use versions::{get_versioning, list_versions};
@@ -24,7 +26,7 @@ use serde::Deserialize;
 
 use crate::body::read_small_verified;
 use crate::incoming::Incoming;
-use crate::store::{stream_name, StoreError};
+use crate::store::StoreError;
 use crate::worker::Worker;
 
 #[derive(Debug, Deserialize)]
@@ -82,32 +84,6 @@ pub async fn create_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Erro
         .await
         .map_err(S3Error::internal)?;
     tracing::info!(bucket = %call.op.bucket, "bucket created");
-    inc.reply(&Ack {}, &[]).await
-}
-
-pub async fn delete_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let call = inc.call::<BucketOp>()?.msg;
-    validate_bucket(&call.op.bucket)?;
-    worker.authenticate(inc, &call.signed, &call.op).await?;
-    let nats_bucket = bucket_to_nats(&call.op.bucket);
-    // `page_of` answers NoSuchBucket itself.
-    let empty = page_of(worker, &nats_bucket, "", None, None, 1)
-        .await?
-        .contents
-        .is_empty();
-    if !empty {
-        return Err(S3Error::new(
-            S3ErrorCode::BucketNotEmpty,
-            "The bucket you tried to delete is not empty",
-        ));
-    }
-    worker
-        .store()
-        .js
-        .delete_stream(stream_name(&nats_bucket))
-        .await
-        .map_err(S3Error::internal)?;
-    tracing::info!(bucket = %call.op.bucket, "bucket deleted");
     inc.reply(&Ack {}, &[]).await
 }
 

@@ -265,13 +265,13 @@ impl Store {
             .js
             .publish_with_headers(meta_subject(nats_bucket, &meta.name), h, payload.into())
             .await
-            .map_err(|e| StoreError::Request(e.to_string()))?;
+            .map_err(StoreError::publish)?;
         match ack.await {
             Ok(_) => Ok(()),
             Err(e) if expected_seq.is_some() && e.to_string().contains("wrong last sequence") => {
                 Err(StoreError::Conflict)
             }
-            Err(e) => Err(StoreError::Request(e.to_string())),
+            Err(e) => Err(StoreError::publish(e)),
         }
     }
 

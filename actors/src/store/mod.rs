@@ -7,6 +7,7 @@
 //! per short read and waits for every ack in turn. Reads here use direct get; writes fill
 //! whole chunks and pipeline their acks.
 
+mod closing;
 mod index;
 mod leader;
 mod list;
@@ -25,6 +26,7 @@ use async_nats::jetstream;
 use async_nats::{Client, RequestErrorKind, StatusCode};
 use bytes::Bytes;
 
+pub use closing::{closed_for, closing_subject, CLOSING_KEY, CLOSING_STALE};
 pub use index::{BucketIndex, Page};
 pub use live::{Indexes, DEFAULT_INDEX_BUDGET};
 pub use meta::{ObjectMeta, ObjectOptions, META_FORMAT};
@@ -50,6 +52,9 @@ pub enum StoreError {
     Conflict,
     #[error("JetStream is shedding load: {0}")]
     Throttled(String),
+    /// No stream takes the bucket's subjects: it is being deleted (or was just).
+    #[error("the bucket takes no writes: {0}")]
+    Closed(String),
 }
 
 impl StoreError {
@@ -58,6 +63,8 @@ impl StoreError {
         let m = e.to_string();
         if m.contains("too many requests") || m.contains("code 429") {
             StoreError::Throttled(m)
+        } else if m.contains("no stream found") {
+            StoreError::Closed(m)
         } else {
             StoreError::Request(m)
         }
@@ -80,6 +87,10 @@ impl From<StoreError> for jetgate_protocol::S3Error {
                 S3Error::new(S3ErrorCode::SlowDown, "Please reduce your request rate.")
             }
             StoreError::Conflict => S3Error::precondition_failed(),
+            StoreError::Closed(_) => S3Error::new(
+                S3ErrorCode::ServiceUnavailable,
+                "The bucket is being deleted; please retry",
+            ),
             other => S3Error::internal(other),
         }
     }

@@ -1,0 +1,67 @@
+//! DeleteBucket: only an empty bucket, and never with a write acknowledged after the
+//! emptiness check (see `store::closing` for how the stream is closed to writers first).
+
+use jetgate_protocol::messages::{Ack, BucketOp};
+use jetgate_protocol::names::{bucket_to_nats, validate_bucket};
+use jetgate_protocol::{S3Error, S3ErrorCode};
+
+use super::page_of;
+use crate::incoming::Incoming;
+use crate::store::{closed_for, CLOSING_STALE};
+use crate::worker::Worker;
+
+/// Tries before a bucket that keeps being written to answers OperationAborted.
+const ATTEMPTS: usize = 3;
+
+pub async fn delete_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
+    let call = inc.call::<BucketOp>()?.msg;
+    validate_bucket(&call.op.bucket)?;
+    worker.authenticate(inc, &call.signed, &call.op).await?;
+    let nats_bucket = bucket_to_nats(&call.op.bucket);
+    let store = worker.store();
+    for _ in 0..ATTEMPTS {
+        // `bucket_stream` answers NoSuchBucket itself.
+        let info = store
+            .bucket_stream(&nats_bucket)
+            .await?
+            .cached_info()
+            .clone();
+        match closed_for(&info.config) {
+            Some(age) if age < CLOSING_STALE => return Err(aborted()),
+            Some(_) => {
+                store.reopen_bucket(&nats_bucket).await?;
+                continue;
+            }
+            None => {}
+        }
+        // The emptiness check reads the stream at least up to `covered`.
+        let covered = info.state.last_sequence;
+        if !page_of(worker, &nats_bucket, "", None, None, 1)
+            .await?
+            .contents
+            .is_empty()
+        {
+            return Err(S3Error::new(
+                S3ErrorCode::BucketNotEmpty,
+                "The bucket you tried to delete is not empty",
+            ));
+        }
+        let sentinel = store.close_bucket(&nats_bucket, info.config).await?;
+        if sentinel == covered + 1 {
+            store.delete_bucket_stream(&nats_bucket).await?;
+            tracing::info!(bucket = %call.op.bucket, "bucket deleted");
+            return inc.reply(&Ack {}, &[]).await;
+        }
+        // Something was written after the check: look again with the bucket open.
+        tracing::info!(bucket = %call.op.bucket, covered, sentinel, "bucket written to during DeleteBucket");
+        store.reopen_bucket(&nats_bucket).await?;
+    }
+    Err(aborted())
+}
+
+fn aborted() -> S3Error {
+    S3Error::new(
+        S3ErrorCode::OperationAborted,
+        "A conflicting conditional operation is currently in progress against this resource. Please try again.",
+    )
+}
