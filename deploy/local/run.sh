@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A real jetgate deployment on loopback, tested, then torn down:
-#   3-node NATS JetStream cluster (deploy/nats/cluster/*.conf + deploy/nats/accounts.conf,
-#   every process logging in as its own user with per-role permissions),
+#   3-node NATS JetStream cluster in operator mode (deploy/nats/cluster/*.conf including
+#   the server.conf that `jetgate nats bootstrap` writes: accounts JETGATE and AUTH as
+#   JWTs, every process logging in with its own creds file and per-role permissions;
+#   the static-user deploy/nats/accounts.conf is tested by tests/least_privilege.rs),
 #   two edges, four worker processes (auth | listing | multipart,object, twice: the
 #   second data worker shows scaling and makes its restart a rolling one; listing runs
 #   as its own NATS user, the one that may create and delete streams),
@@ -214,24 +216,23 @@ log_lines() { wc -l <"$WORK/logs/$1.log"; }
 http_ok() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$@")" = 200 ]; }
 
 # ---------------------------------------------------------------- NATS cluster
-say "NATS: 3-node JetStream cluster with per-role users (ports ${NC[*]})"
-export JETGATE_EDGE_PASSWORD=edge-$RANDOM$RANDOM JETGATE_AUTH_PASSWORD=auth-$RANDOM$RANDOM \
-       JETGATE_DATA_PASSWORD=data-$RANDOM$RANDOM JETGATE_ADMIN_PASSWORD=admin-$RANDOM$RANDOM \
-       JETGATE_LISTING_PASSWORD=listing-$RANDOM$RANDOM \
-       JETGATE_AUTH_ADMIN_PASSWORD=authadmin-$RANDOM$RANDOM JETGATE_SYS_PASSWORD=sys-$RANDOM$RANDOM
+say "NATS: 3-node JetStream cluster, operator mode from jetgate nats bootstrap (ports ${NC[*]})"
+# Operator, accounts (JETGATE, AUTH, SYS) and one user per kind of process, as JWTs.
+"$JETGATE" nats bootstrap --out "$WORK/nats/operator" >"$WORK/logs/bootstrap.log" 2>&1 \
+  || die "jetgate nats bootstrap failed (see $WORK/logs/bootstrap.log)"
+creds() { echo "$WORK/nats/operator/$1.creds"; }
 # Credentials are encrypted at rest; auth workers and `credentials add` share this key.
 export JETGATE_CREDENTIALS_KEY=${JETGATE_CREDENTIALS_KEY:-$(openssl rand -base64 32)}
-cp "$ROOT/deploy/nats/accounts.conf" "$WORK/nats/accounts.conf"
 for i in 1 2 3; do
   # The committed configs use 430N/630N/830N: substitute free ports and a temp store.
   sed -e "s/127\.0\.0\.1:4301/127.0.0.1:${NC[0]}/; s/127\.0\.0\.1:4302/127.0.0.1:${NC[1]}/; s/127\.0\.0\.1:4303/127.0.0.1:${NC[2]}/" \
       -e "s/127\.0\.0\.1:6301/127.0.0.1:${NR[0]}/; s/127\.0\.0\.1:6302/127.0.0.1:${NR[1]}/; s/127\.0\.0\.1:6303/127.0.0.1:${NR[2]}/" \
       -e "s/127\.0\.0\.1:8301/127.0.0.1:${NM[0]}/; s/127\.0\.0\.1:8302/127.0.0.1:${NM[1]}/; s/127\.0\.0\.1:8303/127.0.0.1:${NM[2]}/" \
       -e "s|\"\./\.jetgate-cluster/n$i\"|\"$WORK/data/n$i\"|" \
-      -e 's|^# include "../accounts.conf"|include "../accounts.conf"|' \
+      -e 's|^# include "../accounts.conf"|include "../operator/server.conf"|' \
       "$ROOT/deploy/nats/cluster/n$i.conf" >"$WORK/nats/cluster/n$i.conf"
   grep -q "$WORK/data/n$i" "$WORK/nats/cluster/n$i.conf" || die "n$i.conf: store_dir not substituted"
-  grep -q '^include "../accounts.conf"' "$WORK/nats/cluster/n$i.conf" || die "n$i.conf: accounts.conf not included"
+  grep -q '^include "../operator/server.conf"' "$WORK/nats/cluster/n$i.conf" || die "n$i.conf: the bootstrap server.conf not included"
 done
 start_nats() { start "nats$1" nats-server -c "$WORK/nats/cluster/n$1.conf"; }
 nats_healthy() { http_ok "http://127.0.0.1:${NM[$(( $1 - 1 ))]}/healthz"; }
@@ -248,9 +249,9 @@ URLS=("nats://127.0.0.1:${NC[0]},nats://127.0.0.1:${NC[1]},nats://127.0.0.1:${NC
 if selftest bad-nats-url; then
   for i in 0 1 2; do URLS[$i]=${URLS[$i]/,/,nats://127.0.0.1:notaport,}; done
 fi
-ADMIN=(--nats-url "${URLS[0]}" --nats-user admin --nats-password "$JETGATE_ADMIN_PASSWORD")
+ADMIN=(--nats-url "${URLS[0]}" --nats-creds "$(creds admin)")
 # The credential store lives in the AUTH account: only auth-admin (and auth) reach it.
-AUTH_ADMIN=(--nats-url "${URLS[0]}" --nats-user auth-admin --nats-password "$JETGATE_AUTH_ADMIN_PASSWORD")
+AUTH_ADMIN=(--nats-url "${URLS[0]}" --nats-creds "$(creds auth-admin)")
 if timeout 30 "$JETGATE" services ls "${ADMIN[@]}" >"$WORK/logs/url-probe.log" 2>&1; then
   check PASS "NATS: jetgate accepts the comma-separated --nats-url list" "${URLS[0]}"
 else
@@ -280,18 +281,17 @@ WORKERS=("w-auth auth auth 0 ${WM_PORT[0]}"
          "w-data2 multipart,object data 2 ${WM_PORT[2]}"
          "w-list listing listing 0 ${WM_PORT[3]}")
 start_worker() {
-  local name roles user u mport pw
+  local name roles user u mport
   read -r name roles user u mport <<<"$1"
-  pw=JETGATE_${user^^}_PASSWORD
   start "$name" env OTEL_SERVICE_NAME="jetgate-$name" "$JETGATE" worker "${OTLP[@]}" \
-    --nats-url "${URLS[$u]}" --nats-user "$user" --nats-password "${!pw}" \
+    --nats-url "${URLS[$u]}" --nats-creds "$(creds "$user")" \
     --roles "$roles" --replicas "$WORKER_REPLICAS" --metrics-listen "127.0.0.1:$mport"
 }
 start_edge() {
   local i=$1
   start "edge$i" env OTEL_SERVICE_NAME="jetgate-edge$i" "$JETGATE" edge "${OTLP[@]}" \
     --listen "127.0.0.1:${EDGE_PORT[$(( i - 1 ))]}" --domain "$DOMAIN" \
-    --nats-url "${URLS[$(( (i - 1) % 3 ))]}" --nats-user edge --nats-password "$JETGATE_EDGE_PASSWORD"
+    --nats-url "${URLS[$(( (i - 1) % 3 ))]}" --nats-creds "$(creds edge)"
 }
 edge_ready() { http_ok "http://127.0.0.1:${EDGE_PORT[$(( $1 - 1 ))]}/readyz"; }
 
@@ -491,8 +491,8 @@ awk -v b="/$LB/" 'index($0, b) { n[$9]++ } END { for (k in n) printf "    %s: %d
 # ---------------------------------------------------------------- cluster and traces
 say "NATS permissions and replication"
 if selftest perm-violation; then
-  # A data worker reaching for the credentials, which accounts.conf denies it.
-  "$JETGATE" credentials list --nats-url "${URLS[1]}" --nats-user data --nats-password "$JETGATE_DATA_PASSWORD" \
+  # A data worker reaching for the credentials, which its permissions deny it.
+  "$JETGATE" credentials list --nats-url "${URLS[1]}" --nats-creds "$(creds data)" \
     >>"$WORK/logs/admin.log" 2>&1 || true
 fi
 # The server logs a violation a moment after the request; give it that moment.
