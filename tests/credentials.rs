@@ -465,6 +465,86 @@ async fn remove_revokes_a_cached_key() {
     assert_eq!(answer(root.list_buckets().send().await), (200, "OK".into()));
 }
 
+/// The auth worker trusts a cached key for at most 30 s (`MAX_AGE` in
+/// actors/src/auth/credentials.rs), so a watch that stalls without ending cannot keep a
+/// removed key alive. The watch's consumer is paused on the server (it stays, it just
+/// delivers nothing), the key is removed, and it must be refused within that bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remove_revokes_with_the_watch_stalled() {
+    let g = Gateway::start(GatewayOptions {
+        split: true,
+        ..Default::default()
+    })
+    .await;
+    let secret = "stalledWatchSecret012345";
+    ok(credentials(
+        &g,
+        Some(CREDENTIALS_KEY),
+        &["add", "--access-key", "STALLED", "--secret-key", secret],
+    ));
+    let doomed = g.client_with("STALLED", secret, |b| b);
+    wait_for(&doomed, "the new key to become valid", "OK").await;
+
+    let js = g.nats.jetstream().await;
+    let stream = "KV_jetgate-credentials";
+    let mut names = js
+        .get_stream(stream)
+        .await
+        .expect("credential stream")
+        .consumer_names();
+    let mut paused = 0;
+    // Paused for good: this gateway ends with the test.
+    let until = "2099-01-01T00:00:00Z";
+    while let Some(name) = futures::TryStreamExt::try_next(&mut names)
+        .await
+        .expect("consumer names")
+    {
+        let reply = g
+            .nats
+            .client()
+            .await
+            .request(
+                format!("$JS.API.CONSUMER.PAUSE.{stream}.{name}"),
+                serde_json::json!({ "pause_until": until })
+                    .to_string()
+                    .into(),
+            )
+            .await
+            .expect("pause consumer");
+        let v: serde_json::Value = serde_json::from_slice(&reply.payload).expect("json");
+        assert_eq!(v["paused"], true, "pause {name}: {v}");
+        paused += 1;
+    }
+    assert!(paused > 0, "no watch consumer on {stream}");
+    assert_eq!(
+        answer(doomed.list_buckets().send().await),
+        (200, "OK".into()),
+        "served from the cache while the watch is stalled"
+    );
+
+    let removed = std::time::Instant::now();
+    ok(credentials(
+        &g,
+        None,
+        &["remove", "--access-key", "STALLED"],
+    ));
+    common::poll(
+        "the removed key to be refused",
+        Duration::from_secs(45),
+        || async {
+            let (status, code) = answer(doomed.list_buckets().send().await);
+            (code == "InvalidAccessKeyId").then(|| assert_eq!(status, 403))
+        },
+    )
+    .await;
+    let took = removed.elapsed();
+    eprintln!("removed key refused after {took:?} with the watch stalled");
+    assert!(
+        took <= Duration::from_secs(35),
+        "removed key accepted for {took:?}, longer than the 30 s cache bound"
+    );
+}
+
 /// `credentials policy` replaces the policy of a key the auth worker has cached: the
 /// restricted key gets 403 AccessDenied on what the new policy leaves out (and nothing
 /// is stored), keeps what it allows, and `policy` without flags lifts the restriction.
