@@ -2,6 +2,7 @@
 
 mod admin;
 mod bootstrap;
+mod buckets;
 mod devserver;
 mod nats;
 mod services;
@@ -55,6 +56,9 @@ enum Command {
     /// Inspect and clean up multipart uploads in progress.
     #[command(subcommand)]
     Uploads(UploadsCmd),
+    /// Bucket owners.
+    #[command(subcommand)]
+    Buckets(buckets::BucketsCmd),
     /// NATS operator-mode set-up (accounts, users and creds files for each role).
     #[command(subcommand)]
     Nats(NatsCmd),
@@ -274,6 +278,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Credentials(c) => admin::credentials(c).await,
         Command::Uploads(c) => admin::uploads_cmd(c).await,
+        Command::Buckets(c) => buckets::buckets(c).await,
         Command::Nats(NatsCmd::Bootstrap(a)) => bootstrap::run(&a),
         Command::Services(c) => match c {
             ServicesCmd::Ls { nats } => {

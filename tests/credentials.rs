@@ -4,36 +4,18 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
-use common::{jetgate_bin, Gateway, GatewayOptions, Proc, CREDENTIALS_KEY, SECRET_KEY};
+use common::{
+    jetgate_bin, succeeded as ok, Gateway, GatewayOptions, Proc, CREDENTIALS_KEY, SECRET_KEY,
+};
 
 const OTHER_KEY: &str = "YW5vdGhlci1jcmVkZW50aWFscy1rZXktMzJieXRlcyE=";
 
 /// Runs `jetgate credentials ...` against the gateway's NATS with `key`.
 fn credentials(g: &Gateway, key: Option<&str>, args: &[&str]) -> std::process::Output {
-    let mut cmd = Command::new(jetgate_bin());
-    cmd.arg("credentials")
-        .arg(args[0])
-        .args(["--nats-url", g.nats.url()])
-        .args(&args[1..])
-        .env_remove("JETGATE_CREDENTIALS_KEY");
-    if let Some(k) = key {
-        cmd.env("JETGATE_CREDENTIALS_KEY", k);
-    }
-    cmd.output().expect("run jetgate credentials")
-}
-
-fn ok(out: std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
+    common::admin(g, "credentials", key, args)
 }
 
 fn code<T, E: aws_sdk_s3::error::ProvideErrorMetadata>(r: Result<T, E>) -> String {

@@ -196,7 +196,17 @@ impl Gateway {
         secret: &str,
         f: impl FnOnce(aws_sdk_s3::config::Builder) -> aws_sdk_s3::config::Builder,
     ) -> aws_sdk_s3::Client {
-        s3_client(&self.endpoint, access, secret, f)
+        // Signed for the region the gateway was started with (JETGATE_REGION).
+        let region = self
+            .opts
+            .env
+            .iter()
+            .find(|(k, _)| k == "JETGATE_REGION")
+            .map(|(_, v)| aws_sdk_s3::config::Region::new(v.clone()));
+        s3_client(&self.endpoint, access, secret, |b| match region {
+            Some(r) => f(b.region(r)),
+            None => f(b),
+        })
     }
 
     /// Polls until a signed ListBuckets succeeds (edge up, every role answering).

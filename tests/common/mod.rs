@@ -12,7 +12,7 @@
 //! when the process starts; readiness is detected by polling, never by fixed sleeps.
 
 //!
-//! By job: `process` (children under the watchdog), `nats` (the nats-server), `gateway`
+//! By job: `admin` (the `jetgate` admin commands), `process` (children under the watchdog), `nats` (the nats-server), `gateway`
 //! (jetgate processes, per test or shared), `client` (S3 and raw HTTP clients), `data`
 //! (deterministic test data), `python` (the Python client suites in tests/py),
 //! `multipart` (multipart-upload steps several test files share), `signer` (SigV4/SigV2
@@ -24,6 +24,7 @@
 #![allow(dead_code)]
 
 mod accounts;
+mod admin;
 mod aws_chunked;
 mod client;
 mod data;
@@ -43,8 +44,8 @@ use std::time::{Duration, Instant};
 // Each test binary uses only some of these; the others would be "unused imports".
 #[allow(unused_imports)]
 pub use {
-    accounts::*, aws_chunked::*, client::*, data::*, gateway::*, multipart::*, nats::*, process::*,
-    python::*, signer::*, tools::*, wire::*,
+    accounts::*, admin::*, aws_chunked::*, client::*, data::*, gateway::*, multipart::*, nats::*,
+    process::*, python::*, signer::*, tools::*, wire::*,
 };
 
 /// Root credentials every gateway in the tests is started with.

@@ -1,4 +1,4 @@
-//! GetBucketAcl and PutBucketAcl: a bucket's ACL is its owner with FULL_CONTROL
+//! GetBucketAcl and PutBucketAcl: a bucket's ACL is its owner (`store::owner`) with FULL_CONTROL
 //! (`jetgate_protocol::acl`), answered once the bucket exists.
 
 use jetgate_protocol::messages::{BucketOp, Call};
@@ -11,10 +11,15 @@ use crate::worker::Worker;
 pub async fn bucket_acl(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let call: Call<BucketOp> = inc.call()?.msg;
     validate_bucket(&call.op.bucket)?;
-    let checked = worker.authenticated(inc, &call.signed, &call.op).await?;
-    worker
+    let (mut principal, routed) = worker.authenticated(inc, &call.signed, &call.op).await?;
+    // The recorded owner. An unowned bucket is the admin's, an owner jetgate has no
+    // name for, so the caller is named, as before owners were recorded.
+    if let Some(owner) = worker
         .store()
-        .require_bucket(&bucket_to_nats(&call.op.bucket))
-        .await?;
-    crate::acl::answer(inc, &call.signed, checked).await
+        .bucket_owner(&bucket_to_nats(&call.op.bucket))
+        .await?
+    {
+        principal.owner = owner;
+    }
+    crate::acl::answer(inc, &call.signed, (principal, routed)).await
 }

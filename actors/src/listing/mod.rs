@@ -26,7 +26,7 @@ use serde::Deserialize;
 
 use crate::body::read_small_verified;
 use crate::incoming::Incoming;
-use crate::store::StoreError;
+use crate::store::{owns, Created};
 use crate::worker::Worker;
 
 #[derive(Debug, Deserialize)]
@@ -64,25 +64,32 @@ pub async fn create_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Erro
         }
     }
     let nats_bucket = bucket_to_nats(&call.op.bucket);
-    match worker.store().bucket_stream(&nats_bucket).await {
-        Err(StoreError::NoSuchBucket) => {}
-        Err(e) => return Err(e.into()),
-        Ok(_) => return Err(S3Error::new(
-            S3ErrorCode::BucketAlreadyOwnedByYou,
-            "Your previous request to create the named bucket succeeded and you already own it.",
-        )),
-    }
-    worker
+    let created = worker
         .store()
-        .js
-        .create_object_store(async_nats::jetstream::object_store::Config {
-            bucket: nats_bucket.clone(),
-            description: Some(format!("S3 bucket {}", call.op.bucket)),
-            num_replicas: worker.cfg().replicas,
-            ..Default::default()
-        })
-        .await
-        .map_err(S3Error::internal)?;
+        .create_bucket(
+            &nats_bucket,
+            format!("S3 bucket {}", call.op.bucket),
+            worker.cfg().replicas,
+            &principal.owner,
+        )
+        .await?;
+    if let Created::Existing(owner) = created {
+        if !owns(&principal, owner.as_ref()) {
+            return Err(S3Error::new(
+                S3ErrorCode::BucketAlreadyExists,
+                "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.",
+            ));
+        }
+        // AWS's legacy answer in us-east-1: 200 for the owner, and nothing in the
+        // bucket changes.
+        if worker.cfg().region != "us-east-1" {
+            return Err(S3Error::new(
+                S3ErrorCode::BucketAlreadyOwnedByYou,
+                "Your previous request to create the named bucket succeeded and you already own it.",
+            ));
+        }
+        return inc.reply(&Ack {}, &[]).await;
+    }
     tracing::info!(bucket = %call.op.bucket, "bucket created");
     inc.reply(&Ack {}, &[]).await
 }

@@ -13,6 +13,7 @@ mod leader;
 mod list;
 mod live;
 mod meta;
+mod owner;
 mod read;
 mod write;
 
@@ -30,6 +31,7 @@ pub use closing::{closed_for, closing_subject, CLOSING_KEY, CLOSING_STALE};
 pub use index::{BucketIndex, Page};
 pub use live::{Indexes, DEFAULT_INDEX_BUDGET};
 pub use meta::{ObjectMeta, ObjectOptions, META_FORMAT};
+pub use owner::{owner_of, owns, Created, OWNER_KEY};
 pub use read::{ChunkReader, SeekPoint};
 pub use write::{ChunkWriter, Written};
 
