@@ -5,6 +5,8 @@ mod acl;
 pub mod auth;
 mod body;
 pub mod cors;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod gate;
 mod incoming;
 pub mod listing;

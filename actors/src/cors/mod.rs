@@ -7,7 +7,7 @@
 //! worker, at once on the one that stored it.
 
 mod rules;
-mod xml;
+pub(crate) mod xml;
 
 pub use rules::{evaluate, validate, wildcard_match};
 

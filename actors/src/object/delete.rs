@@ -66,7 +66,7 @@ struct DeleteDocObject {
 
 /// One key of a DeleteObjects document.
 #[derive(Debug, PartialEq, Eq)]
-struct Target {
+pub(crate) struct Target {
     key: String,
     version_id: Option<String>,
     etag: Option<String>,
@@ -84,7 +84,7 @@ fn malformed() -> S3Error {
 /// `(quiet, keys)` of a DeleteObjects document.
 type DeleteList = (bool, Vec<Target>);
 
-fn parse_delete(xml: &[u8]) -> Result<DeleteList, S3Error> {
+pub(crate) fn parse_delete(xml: &[u8]) -> Result<DeleteList, S3Error> {
     let text = std::str::from_utf8(xml).map_err(|_| malformed())?;
     let doc: DeleteDoc = quick_xml::de::from_str(text).map_err(|_| malformed())?;
     if doc.objects.is_empty() || doc.objects.len() > 1000 {

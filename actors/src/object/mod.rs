@@ -5,7 +5,7 @@ mod acl;
 pub(crate) mod attributes;
 mod conditions;
 mod copy;
-mod delete;
+pub(crate) mod delete;
 mod get;
 mod post;
 mod put;
