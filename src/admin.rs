@@ -82,7 +82,8 @@ pub fn load_or_create_key(path: &Path) -> anyhow::Result<Arc<CredentialsKey>> {
 /// Policy flags of `credentials add|policy`.
 #[derive(Args, Clone, Debug, Default)]
 pub struct PolicyArgs {
-    /// Buckets the key may use (comma separated; `name-*` matches a prefix). Default: all.
+    /// Buckets the key may use besides its owner's (comma separated; `name-*` matches a
+    /// prefix, `*` all). A key with no policy flag at all is an admin key: every bucket.
     #[arg(long, value_delimiter = ',')]
     pub buckets: Vec<String>,
     /// Object key prefixes the key may use. Default: all keys.

@@ -2,7 +2,7 @@
 //! `admin` user in the per-role layouts).
 
 use clap::Subcommand;
-use jetgate_actors::store::{owner_of, Store};
+use jetgate_actors::store::Store;
 use jetgate_protocol::messages::Owner;
 use jetgate_protocol::names::{bucket_from_nats, bucket_to_nats, validate_bucket};
 
@@ -36,17 +36,12 @@ pub async fn buckets(cmd: BucketsCmd) -> anyhow::Result<()> {
     match cmd {
         BucketsCmd::Ls { nats } => {
             let store = Store::new(nats.connect("jetgate-buckets").await?);
-            for (nats_bucket, _) in store.nats_buckets().await? {
+            for b in store.nats_buckets().await? {
                 // Object stores of native NATS clients whose names S3 cannot spell.
-                let Some(bucket) = bucket_from_nats(&nats_bucket) else {
+                let Some(bucket) = bucket_from_nats(&b.name) else {
                     continue;
                 };
-                let owner = store
-                    .bucket_stream(&nats_bucket)
-                    .await
-                    .ok()
-                    .and_then(|s| owner_of(&s.cached_info().config));
-                println!("{bucket}\t{}", owner.map_or("-".into(), |o| o.id));
+                println!("{bucket}\t{}", b.owner.map_or("-".into(), |o| o.id));
             }
         }
         BucketsCmd::Chown {

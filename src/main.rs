@@ -497,9 +497,9 @@ fn spawn_janitor(worker: Worker) {
         loop {
             match worker.store().nats_buckets().await {
                 Ok(buckets) => {
-                    for (b, _) in buckets {
-                        if let Err(e) = worker.store().sweep_orphans(&b, grace).await {
-                            tracing::warn!(bucket = %b, error = %e, "orphan sweep failed");
+                    for b in buckets {
+                        if let Err(e) = worker.store().sweep_orphans(&b.name, grace).await {
+                            tracing::warn!(bucket = %b.name, error = %e, "orphan sweep failed");
                         }
                     }
                 }

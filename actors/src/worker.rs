@@ -217,7 +217,7 @@ impl Worker {
         let routed = crate::gate::check(inc.endpoint, signed, &op.names())?;
         let principal = self.verify_signature(&inc.ctx, signed).await?;
         // The key's policy (buckets, prefixes, operations) applies to every endpoint.
-        crate::auth::policy::enforce(&principal, &routed, &signed.query)?;
+        crate::auth::policy::enforce(&self.inner.store, &principal, &routed, &signed.query).await?;
         jetgate_protocol::acl::refuse_grants(routed.op, signed)?;
         Ok((principal, routed))
     }

@@ -38,8 +38,10 @@ impl Operation {
     }
 }
 
-/// What a key may do. An empty list means "no restriction" on that dimension; a key
-/// without a policy may do everything.
+/// What a key may do. A key without a policy (or with an empty one) is an admin key: it
+/// may do everything, in every bucket. A key with a policy uses the buckets its owner
+/// owns plus the buckets `buckets` names (`*` names them all); an empty `prefixes` or
+/// `operations` list does not restrict that dimension.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Policy {
     /// Bucket names; `*` at the end matches any suffix (`logs-*`).
@@ -77,18 +79,26 @@ impl Policy {
         self.buckets.is_empty() && self.prefixes.is_empty() && self.operations.is_empty()
     }
 
-    /// Whether the key may use `bucket` at all: ListBuckets shows it only those.
-    pub fn may_use_bucket(&self, bucket: &str) -> bool {
-        self.buckets.is_empty() || self.buckets.iter().any(|p| bucket_matches(p, bucket))
+    /// Whether the policy grants `bucket` by name, whoever owns it.
+    pub fn names_bucket(&self, bucket: &str) -> bool {
+        self.is_unrestricted() || self.buckets.iter().any(|p| bucket_matches(p, bucket))
     }
 
-    pub fn allows(&self, a: &Access) -> bool {
+    /// Whether the key may use `bucket` at all, `owned` saying whether the key's owner
+    /// owns it: ListBuckets shows it only those.
+    pub fn may_use_bucket(&self, bucket: &str, owned: bool) -> bool {
+        owned || self.names_bucket(bucket)
+    }
+
+    /// Whether the key may do `a`; `owned`: whether the key's owner owns `a.bucket`
+    /// (ignored without a bucket).
+    pub fn allows(&self, a: &Access, owned: bool) -> bool {
         if !self.operations.is_empty() && !self.operations.contains(&a.op) {
             return false;
         }
         // No bucket is ListBuckets: allowed with List; it lists only usable buckets.
         if let Some(b) = &a.bucket {
-            if !self.may_use_bucket(b) {
+            if !self.may_use_bucket(b, owned) {
                 return false;
             }
         }
@@ -238,7 +248,7 @@ mod tests {
     }
 
     fn allowed(p: &Policy, r: &SignedRequest) -> bool {
-        accesses(r).iter().all(|a| p.allows(a))
+        accesses(r).iter().all(|a| p.allows(a, false))
     }
 
     #[test]
@@ -314,6 +324,30 @@ mod tests {
         copy.headers
             .push(("x-amz-copy-source".into(), "other/alice/x".into()));
         assert!(!allowed(&p, &copy), "copy source outside the policy");
-        assert!(Policy::default().allows(&accesses(&req("DELETE", "/xkt", ""))[0]));
+        assert!(Policy::default().allows(&accesses(&req("DELETE", "/xkt", ""))[0], false));
+    }
+
+    #[test]
+    fn owned_buckets_join_the_named_ones() {
+        let ops_only = Policy {
+            operations: vec![Operation::Read, Operation::List],
+            ..Policy::default()
+        };
+        let get = &accesses(&req("GET", "/any/k", ""))[0];
+        assert!(!ops_only.allows(get, false), "names no bucket");
+        assert!(ops_only.allows(get, true), "its owner's bucket");
+        let put = &accesses(&req("PUT", "/any/k", ""))[0];
+        assert!(!ops_only.allows(put, true), "operations still apply");
+        let p = policy();
+        let other = &accesses(&req("GET", "/other/alice/x", ""))[0];
+        assert!(p.allows(other, true), "owned, under the prefix");
+        let outside = &accesses(&req("GET", "/other/bob/x", ""))[0];
+        assert!(!p.allows(outside, true), "prefixes still apply");
+        let all = Policy {
+            buckets: vec!["*".into()],
+            operations: vec![Operation::Read],
+            ..Policy::default()
+        };
+        assert!(all.allows(get, false), "`*` names every bucket");
     }
 }

@@ -1,4 +1,5 @@
-//! ListBuckets: the buckets the signing key may use, in name order, paginated as S3
+//! ListBuckets: the buckets the signing key may use (its owner's and those its policy
+//! names; every bucket for an admin key), in name order, paginated as S3
 //! does since 2024 (`max-buckets`, `continuation-token`, `prefix`, `bucket-region`).
 //! The parameters are read from the signed query, never from the edge's call.
 
@@ -8,6 +9,7 @@ use jetgate_protocol::query::{query_pairs, query_value};
 use jetgate_protocol::{S3Error, S3ErrorCode};
 
 use crate::incoming::Incoming;
+use crate::store::owns;
 use crate::worker::Worker;
 
 /// S3's ceiling for `max-buckets`; also the page size when it is absent (S3 answers
@@ -24,14 +26,16 @@ pub async fn list_buckets(worker: &Worker, inc: &Incoming) -> Result<(), S3Error
         .nats_buckets()
         .await?
         .into_iter()
-        .filter_map(|(name, created_ms)| {
-            bucket_from_nats(&name).map(|name| BucketEntry { name, created_ms })
-        })
-        .filter(|b| {
-            principal
+        .filter_map(|b| {
+            let name = bucket_from_nats(&b.name)?;
+            let usable = principal
                 .policy
                 .as_ref()
-                .is_none_or(|p| p.may_use_bucket(&b.name))
+                .is_none_or(|p| p.may_use_bucket(&name, owns(&principal, b.owner.as_ref())));
+            usable.then_some(BucketEntry {
+                name,
+                created_ms: b.created_ms,
+            })
         })
         .collect();
     let (buckets, continuation_token) = page(buckets, &params, region);

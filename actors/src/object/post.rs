@@ -191,13 +191,16 @@ async fn receive(
         .await?;
     // The key's own policy applies to form uploads too: the target is the form's key.
     crate::auth::policy::enforce_access(
+        worker.store(),
         &principal,
         &jetgate_protocol::policy::Access {
             op: jetgate_protocol::policy::Operation::Write,
             bucket: Some(bucket.to_string()),
             target: jetgate_protocol::policy::Target::Key(key.clone()),
         },
-    )?;
+        false,
+    )
+    .await?;
     let policy = post_policy::decode(field(&fields, "policy").unwrap_or_default())?;
     let range = post_policy::check_conditions(&policy, &checked, bucket)?;
     // Grants a form asks for are refused, never dropped (as `x-amz-acl` on a PUT).

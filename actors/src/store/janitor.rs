@@ -9,7 +9,9 @@ use bytes::Bytes;
 use futures::TryStreamExt;
 use time::OffsetDateTime;
 
-use super::{stream_name, Store, StoreError};
+use jetgate_protocol::messages::Owner;
+
+use super::{owner_of, stream_name, Store, StoreError};
 
 impl Store {
     /// Purges orphan chunk subjects of one bucket; returns how many were purged.
@@ -89,8 +91,9 @@ impl Store {
         Ok(purged)
     }
 
-    /// Names of all NATS object-store buckets (streams named `OBJ_*`).
-    pub async fn nats_buckets(&self) -> Result<Vec<(String, i64)>, StoreError> {
+    /// All NATS object-store buckets (streams named `OBJ_*`), with what ListBuckets
+    /// and the admin command show of each.
+    pub async fn nats_buckets(&self) -> Result<Vec<NatsBucket>, StoreError> {
         let mut out = Vec::new();
         let mut streams = self.js.streams();
         while let Some(info) = streams
@@ -99,10 +102,22 @@ impl Store {
             .map_err(|e| StoreError::Request(e.to_string()))?
         {
             if let Some(name) = info.config.name.strip_prefix("OBJ_") {
-                let created_ms = (info.created.unix_timestamp_nanos() / 1_000_000) as i64;
-                out.push((name.to_string(), created_ms));
+                out.push(NatsBucket {
+                    name: name.to_string(),
+                    created_ms: (info.created.unix_timestamp_nanos() / 1_000_000) as i64,
+                    owner: owner_of(&info.config),
+                });
             }
         }
         Ok(out)
     }
+}
+
+/// One bucket as [`Store::nats_buckets`] finds it.
+pub struct NatsBucket {
+    /// The NATS object-store name.
+    pub name: String,
+    pub created_ms: i64,
+    /// The recorded owner (`None`: the admin's).
+    pub owner: Option<Owner>,
 }
