@@ -6,6 +6,7 @@ exactly as a browser would send it. Exits non-zero on the first failed check.
 """
 
 import hashlib
+import hmac
 import os
 import sys
 import urllib.error
@@ -221,6 +222,31 @@ def main():
     fields = dict(post["fields"], **{"x-amz-signature": ("0" if sig[0] != "0" else "1") + sig[1:]})
     expect_error(form_post(post["url"], fields, "s.txt", b"s"), 403, "SignatureDoesNotMatch")
     check(absent(s3, bucket, "sig.txt"), "badly signed upload not stored")
+
+    # Re-signed by the key's holder, but for another service or day than the form's:
+    # the credential scope is checked as a signed header's would be.
+    def hm(key, msg):
+        return hmac.new(key, msg.encode(), hashlib.sha256).digest()
+
+    def resign(fields, day, service):
+        key = hm(hm(hm(hm(("AWS4" + SECRET).encode(), day), "us-east-1"), service), "aws4_request")
+        return dict(fields, **{
+            "x-amz-credential": f"{ACCESS}/{day}/us-east-1/{service}/aws4_request",
+            "x-amz-signature": hmac.new(key, fields["policy"].encode(), hashlib.sha256).hexdigest(),
+        })
+
+    post = s3.generate_presigned_post(bucket, "scope.txt", ExpiresIn=300)
+    day = post["fields"]["x-amz-date"][:8]
+    good = resign(post["fields"], day, "s3")
+    check(good["x-amz-signature"] == post["fields"]["x-amz-signature"], "re-signing is exact")
+    expect_error(form_post(post["url"], resign(post["fields"], day, "iam"), "s.txt", b"s"),
+                 400, "InvalidArgument", "incorrect service")
+    expect_error(form_post(post["url"], resign(post["fields"], "20200101", "s3"), "s.txt", b"s"),
+                 400, "InvalidArgument", "x-amz-date")
+    no_date = {k: v for k, v in post["fields"].items() if k != "x-amz-date"}
+    expect_error(form_post(post["url"], no_date, "s.txt", b"s"), 400, "InvalidArgument",
+                 "x-amz-date")
+    check(absent(s3, bucket, "scope.txt"), "upload with a foreign scope not stored")
 
     # A field the policy does not cover.
     post = s3.generate_presigned_post(bucket, "extra.txt", ExpiresIn=300)

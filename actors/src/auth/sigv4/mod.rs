@@ -30,6 +30,7 @@ use jetgate_protocol::messages::ChunkContext;
 
 pub use canonical::{canonical_query, canonical_request, canonical_uri, uri_encode};
 pub use parse::parse;
+pub(crate) use parse::parse_credential;
 pub use sign::{
     chunk_signature, sign_string, signatures_match, signing_key, signing_key_for_scope,
     string_to_sign, trailer_signature, verify_chunk_batch,

@@ -72,14 +72,14 @@ pub fn parse(req: &SignedRequest) -> Result<ParsedAuth, S3Error> {
 }
 
 /// Access key, date, region, service from `AK/yyyymmdd/region/service/aws4_request`.
-struct Credential {
-    access_key: String,
-    date: String,
-    region: String,
-    service: String,
+pub(crate) struct Credential {
+    pub(crate) access_key: String,
+    pub(crate) date: String,
+    pub(crate) region: String,
+    pub(crate) service: String,
 }
 
-fn parse_credential(value: &str) -> Option<Credential> {
+pub(crate) fn parse_credential(value: &str) -> Option<Credential> {
     let parts: Vec<&str> = value.split('/').collect();
     match parts.as_slice() {
         [ak, date, region, service, "aws4_request"]
