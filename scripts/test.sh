@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 # setup.sh may extend PATH (pip's script directory); keep what it found.
 # shellcheck source=setup.sh
-source scripts/setup.sh
+source scripts/setup.sh all
 
 optional=$(grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' tests/optional.txt || true)
 if [ -n "$optional" ]; then
