@@ -3,6 +3,9 @@
 //! through S3 and through async-nats' object store (which checks the SHA-256 digest).
 
 mod common;
+// UploadPartCopy: ranges, their errors.
+#[path = "multipart/copy.rs"]
+mod copy;
 
 use std::process::Command;
 
@@ -555,63 +558,4 @@ fn aws_cli_cp_40_mib_up_and_down() {
     aws(&["s3", "cp", &url, &copy]);
     let via_nats = rt.block_on(get_nats(&js, &b, "dir/copy.bin"));
     assert_eq!(md5_hex(&via_nats), md5, "copied bytes via async-nats");
-}
-
-#[tokio::test]
-async fn upload_part_copy_with_ranges() {
-    let g = gw();
-    let s3 = g.client();
-    let b = g.bucket("mpy").await;
-    let src = random_bytes(6 * MIB + 5, 50);
-    s3.put_object()
-        .bucket(&b)
-        .key("src object")
-        .body(ByteStream::from(src.clone()))
-        .send()
-        .await
-        .expect("put source");
-    let k = "copied";
-    let id = create(&s3, &b, k).await;
-    let mut etags = Vec::new();
-    for (n, range) in [
-        (1, format!("bytes=0-{}", 5 * MIB - 1)),
-        (2, format!("bytes={}-{}", 5 * MIB, src.len() - 1)),
-    ] {
-        let r = s3
-            .upload_part_copy()
-            .bucket(&b)
-            .key(k)
-            .upload_id(&id)
-            .part_number(n)
-            .copy_source(format!("{b}/src%20object"))
-            .copy_source_range(range)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("upload part copy {n}: {e:?}"));
-        let etag = r
-            .copy_part_result()
-            .and_then(|c| c.e_tag())
-            .expect("copy part etag")
-            .to_string();
-        etags.push(etag);
-    }
-    assert_eq!(etags[0], format!("\"{}\"", md5_hex(&src[..5 * MIB])));
-    let etag = complete(&s3, &b, k, &id, &[(1, &etags[0]), (2, &etags[1])])
-        .await
-        .expect("complete");
-    assert_eq!(etag, multipart_etag(&[&src[..5 * MIB], &src[5 * MIB..]]));
-    assert_object(&s3, &b, k, &src).await;
-    // The upload is gone (the source exists, so only the upload can be missing).
-    let e = s3
-        .upload_part_copy()
-        .bucket(&b)
-        .key(k)
-        .upload_id(&id)
-        .part_number(1)
-        .copy_source(format!("{b}/{k}"))
-        .send()
-        .await
-        .expect_err("completed upload");
-    assert_eq!(e.code(), Some("NoSuchUpload"));
-    assert_eq!(e.raw_response().map(|r| r.status().as_u16()), Some(404));
 }
