@@ -84,6 +84,8 @@ if ! command -v restic >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/
 fi
 command -v s3cmd >/dev/null || pip_install s3cmd
 "$PY" -c 'import minio' 2>/dev/null || pip_install minio
+# The reference xxHash library, to check the xxHash checksums botocore sends via awscrt.
+"$PY" -c 'import xxhash' 2>/dev/null || pip_install xxhash
 JETGATE_AWSCRT_DIR=${JETGATE_AWSCRT_DIR:-$HOME/.local/share/jetgate/awscrt}
 if ! PYTHONPATH="$JETGATE_AWSCRT_DIR" "$PY" -c 'import awscrt.auth' 2>/dev/null; then
     awscrt_pin=$("$PY" -c 'import importlib.metadata as m, re

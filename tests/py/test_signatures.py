@@ -3,9 +3,10 @@ tests/signatures, one case per run):
 
   unsigned-trailer ALG...  boto3 over TLS (a local TLS front, as Traefik in a deployment):
                            STREAMING-UNSIGNED-PAYLOAD-TRAILER, Transfer-Encoding: chunked,
-                           no Content-Length; ALG is crc32, crc32c, sha1, sha256,
-                           crc64nvme or default (botocore's own choice, CRC32); crc32c and
-                           crc64nvme need awscrt (botocore computes them only with it)
+                           no Content-Length; ALG is crc32, crc32c, sha1, sha256, sha512,
+                           crc64nvme, xxhash64, xxhash3, xxhash128 or default (botocore's
+                           own choice, CRC32); crc32c, crc64nvme and the xxHashes need
+                           awscrt (botocore computes them only with it)
   sigv2                    boto3 with signature_version='s3': header auth, and
                            generate_presigned_url GET and PUT (query auth)
   sigv2-content-type       a SigV2 presigned PUT with a signed Content-Type
@@ -37,6 +38,7 @@ import zlib
 
 import boto3
 import botocore.compat
+import xxhash
 from botocore.config import Config
 
 ENDPOINT = os.environ["JETGATE_ENDPOINT"].rstrip("/")
@@ -81,6 +83,15 @@ def checksum(algo, data):
         raw = hashlib.sha1(data).digest()
     elif algo == "sha256":
         raw = hashlib.sha256(data).digest()
+    elif algo == "sha512":
+        raw = hashlib.sha512(data).digest()
+    # The reference xxHash library (PyPI `xxhash`), not awscrt's copy of it.
+    elif algo == "xxhash64":
+        raw = xxhash.xxh64(data).digest()
+    elif algo == "xxhash3":
+        raw = xxhash.xxh3_64(data).digest()
+    elif algo == "xxhash128":
+        raw = xxhash.xxh3_128(data).digest()
     else:
         raise ValueError(algo)
     return base64.b64encode(raw).decode()
@@ -209,7 +220,7 @@ class TlsFront:
 
 
 def unsigned_trailer(algos):
-    if any(a in ("crc32c", "crc64nvme") for a in algos):
+    if any(a in ("crc32c", "crc64nvme") or a.startswith("xxhash") for a in algos):
         check(botocore.compat.HAS_CRT, "awscrt is not importable: run scripts/setup.sh "
               "(it installs awscrt apart, see JETGATE_AWSCRT_DIR)")
     front = TlsFront(ENDPOINT)

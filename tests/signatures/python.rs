@@ -84,26 +84,41 @@ async fn run_case(tag: &str, args: &[&str], with_awscrt: bool, objects: usize) {
     assert_eq!(n, objects, "objects the script reported");
 }
 
-/// CRC32 (also botocore's default), SHA-1, SHA-256: botocore alone.
+/// CRC32 (also botocore's default), SHA-1, SHA-256, SHA-512: botocore alone.
 #[tokio::test]
 async fn boto3_unsigned_trailer_builtin_checksums() {
     run_case(
         "sig-py-trailer",
-        &["unsigned-trailer", "default", "crc32", "sha1", "sha256"],
+        &[
+            "unsigned-trailer",
+            "default",
+            "crc32",
+            "sha1",
+            "sha256",
+            "sha512",
+        ],
         false,
-        9,
+        11,
     )
     .await;
 }
 
-/// CRC32C and CRC64NVME: botocore with awscrt (and so with the CRT signer).
+/// CRC32C, CRC64NVME and the xxHashes: botocore with awscrt (and so with the CRT
+/// signer).
 #[tokio::test]
 async fn boto3_unsigned_trailer_crt_checksums() {
     run_case(
         "sig-py-trailer-crt",
-        &["unsigned-trailer", "crc32c", "crc64nvme"],
+        &[
+            "unsigned-trailer",
+            "crc32c",
+            "crc64nvme",
+            "xxhash64",
+            "xxhash3",
+            "xxhash128",
+        ],
         true,
-        5,
+        11,
     )
     .await;
 }

@@ -5,6 +5,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use jetgate_protocol::{S3Error, S3ErrorCode};
 use sha1::Digest as _;
+use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh64::Xxh64;
 
 /// An S3 additional checksum algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -14,16 +16,27 @@ pub enum ChecksumAlgorithm {
     Crc64Nvme,
     Sha1,
     Sha256,
+    Sha512,
+    Md5,
+    Xxhash64,
+    Xxhash3,
+    Xxhash128,
 }
 
 impl ChecksumAlgorithm {
-    /// Every algorithm, in the order S3 documents them.
-    pub const ALL: [ChecksumAlgorithm; 5] = [
+    /// Every algorithm, in the order the S3 API model lists them (the last five came
+    /// with botocore 1.40 / awscrt 0.31: SHA-512 built in, xxHash through the CRT).
+    pub const ALL: [ChecksumAlgorithm; 10] = [
         ChecksumAlgorithm::Crc32,
         ChecksumAlgorithm::Crc32c,
         ChecksumAlgorithm::Crc64Nvme,
         ChecksumAlgorithm::Sha1,
         ChecksumAlgorithm::Sha256,
+        ChecksumAlgorithm::Sha512,
+        ChecksumAlgorithm::Md5,
+        ChecksumAlgorithm::Xxhash64,
+        ChecksumAlgorithm::Xxhash3,
+        ChecksumAlgorithm::Xxhash128,
     ];
 
     /// The request/response header carrying the value, e.g. `x-amz-checksum-crc32`.
@@ -34,6 +47,11 @@ impl ChecksumAlgorithm {
             ChecksumAlgorithm::Crc64Nvme => "x-amz-checksum-crc64nvme",
             ChecksumAlgorithm::Sha1 => "x-amz-checksum-sha1",
             ChecksumAlgorithm::Sha256 => "x-amz-checksum-sha256",
+            ChecksumAlgorithm::Sha512 => "x-amz-checksum-sha512",
+            ChecksumAlgorithm::Md5 => "x-amz-checksum-md5",
+            ChecksumAlgorithm::Xxhash64 => "x-amz-checksum-xxhash64",
+            ChecksumAlgorithm::Xxhash3 => "x-amz-checksum-xxhash3",
+            ChecksumAlgorithm::Xxhash128 => "x-amz-checksum-xxhash128",
         }
     }
 
@@ -45,6 +63,11 @@ impl ChecksumAlgorithm {
             ChecksumAlgorithm::Crc64Nvme => "CRC64NVME",
             ChecksumAlgorithm::Sha1 => "SHA1",
             ChecksumAlgorithm::Sha256 => "SHA256",
+            ChecksumAlgorithm::Sha512 => "SHA512",
+            ChecksumAlgorithm::Md5 => "MD5",
+            ChecksumAlgorithm::Xxhash64 => "XXHASH64",
+            ChecksumAlgorithm::Xxhash3 => "XXHASH3",
+            ChecksumAlgorithm::Xxhash128 => "XXHASH128",
         }
     }
 
@@ -66,9 +89,12 @@ impl ChecksumAlgorithm {
     pub fn digest_len(self) -> usize {
         match self {
             ChecksumAlgorithm::Crc32 | ChecksumAlgorithm::Crc32c => 4,
-            ChecksumAlgorithm::Crc64Nvme => 8,
+            ChecksumAlgorithm::Crc64Nvme | ChecksumAlgorithm::Xxhash64 => 8,
+            ChecksumAlgorithm::Xxhash3 => 8,
+            ChecksumAlgorithm::Md5 | ChecksumAlgorithm::Xxhash128 => 16,
             ChecksumAlgorithm::Sha1 => 20,
             ChecksumAlgorithm::Sha256 => 32,
+            ChecksumAlgorithm::Sha512 => 64,
         }
     }
 
@@ -80,6 +106,11 @@ impl ChecksumAlgorithm {
             ChecksumAlgorithm::Crc64Nvme => State::Crc64Nvme(crc64fast_nvme::Digest::new()),
             ChecksumAlgorithm::Sha1 => State::Sha1(sha1::Sha1::new()),
             ChecksumAlgorithm::Sha256 => State::Sha256(sha2::Sha256::new()),
+            ChecksumAlgorithm::Sha512 => State::Sha512(sha2::Sha512::new()),
+            ChecksumAlgorithm::Md5 => State::Md5(md5::Md5::new()),
+            ChecksumAlgorithm::Xxhash64 => State::Xxhash64(Box::new(Xxh64::new(0))),
+            ChecksumAlgorithm::Xxhash3 => State::Xxhash3(Box::default()),
+            ChecksumAlgorithm::Xxhash128 => State::Xxhash128(Box::default()),
         };
         ChecksumHasher { algo: self, state }
     }
@@ -116,6 +147,12 @@ enum State {
     Crc64Nvme(crc64fast_nvme::Digest),
     Sha1(sha1::Sha1),
     Sha256(sha2::Sha256),
+    Sha512(sha2::Sha512),
+    Md5(md5::Md5),
+    // Boxed: the xxh3 state is half a kilobyte, the other states a few words.
+    Xxhash64(Box<Xxh64>),
+    Xxhash3(Box<Xxh3>),
+    Xxhash128(Box<Xxh3>),
 }
 
 /// Incremental checksum over streamed data.
@@ -144,6 +181,10 @@ impl ChecksumHasher {
             State::Crc64Nvme(h) => h.write(data),
             State::Sha1(h) => h.update(data),
             State::Sha256(h) => h.update(data),
+            State::Sha512(h) => h.update(data),
+            State::Md5(h) => h.update(data),
+            State::Xxhash64(h) => h.update(data),
+            State::Xxhash3(h) | State::Xxhash128(h) => h.update(data),
         }
     }
 
@@ -155,6 +196,12 @@ impl ChecksumHasher {
             State::Crc64Nvme(h) => h.sum64().to_be_bytes().to_vec(),
             State::Sha1(h) => h.finalize().to_vec(),
             State::Sha256(h) => h.finalize().to_vec(),
+            State::Sha512(h) => h.finalize().to_vec(),
+            State::Md5(h) => h.finalize().to_vec(),
+            // xxHash's canonical form, as awscrt and the reference library give it.
+            State::Xxhash64(h) => h.digest().to_be_bytes().to_vec(),
+            State::Xxhash3(h) => h.digest().to_be_bytes().to_vec(),
+            State::Xxhash128(h) => h.digest128().to_be_bytes().to_vec(),
         }
     }
 
@@ -186,6 +233,21 @@ mod tests {
                 Sha256,
                 "uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek=",
                 "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+            ),
+            // Python hashlib and the `xxhash` package (the reference C library);
+            // awscrt gives the same xxHash values.
+            (
+                Sha512,
+                "MJ7MSJwS1utMxA9QyQLytNDtd+5RGnx6m808qG1M2G+YndNbxf9JlnDaNCVbRbDP2DDoH2Bdz33FVC6TrpzXbw==",
+                "z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg==",
+            ),
+            (Md5, "XrY7u+Ae7tCTyyK7j1rNww==", "1B2M2Y8AsgTpgAmY7PhCfg=="),
+            (Xxhash64, "RatnNLIeaWg=", "70bbN1HY6Zk="),
+            (Xxhash3, "1Eex6kDmmIs=", "LQaABTjTlMI="),
+            (
+                Xxhash128,
+                "340J6T+HSQCpm4d1zBW2xw==",
+                "maoG0wFHmNhgAcMkRo1Jfw==",
             ),
         ];
         for (algo, hello, empty) in cases {
@@ -228,9 +290,10 @@ mod tests {
             ChecksumAlgorithm::from_header_name("X-Amz-Checksum-CRC32C"),
             Some(Crc32c)
         );
-        assert_eq!(ChecksumAlgorithm::from_name("md5"), None);
+        assert_eq!(ChecksumAlgorithm::from_name("xxhash3"), Some(Xxhash3));
+        assert_eq!(ChecksumAlgorithm::from_name("md4"), None);
         assert_eq!(
-            ChecksumAlgorithm::from_header_name("x-amz-checksum-md5"),
+            ChecksumAlgorithm::from_header_name("x-amz-checksum-xxhash"),
             None
         );
     }
