@@ -103,9 +103,39 @@ pub async fn read_small_verified<Op>(
     env: &Envelope<Call<Op>>,
     limit: usize,
 ) -> Result<Vec<u8>, S3Error> {
-    let signed = &env.msg.signed;
+    read_document(
+        worker,
+        inc,
+        principal,
+        env,
+        limit,
+        PayloadVerifier::new(&env.msg.signed)?,
+    )
+    .await
+}
+
+/// [`read_small_verified`] for CompleteMultipartUpload, whose `x-amz-checksum-*` headers
+/// are the whole object's checksum (checked by Complete), not the document's.
+pub async fn read_complete_document<Op>(
+    worker: &Worker,
+    inc: &Incoming,
+    principal: &Principal,
+    env: &Envelope<Call<Op>>,
+    limit: usize,
+) -> Result<Vec<u8>, S3Error> {
+    let verifier = PayloadVerifier::new(&env.msg.signed)?.without_header_checksum();
+    read_document(worker, inc, principal, env, limit, verifier).await
+}
+
+async fn read_document<Op>(
+    worker: &Worker,
+    inc: &Incoming,
+    principal: &Principal,
+    env: &Envelope<Call<Op>>,
+    limit: usize,
+    mut verifier: PayloadVerifier,
+) -> Result<Vec<u8>, S3Error> {
     let (spec, inline) = (env.msg.body.clone(), env.body.clone());
-    let mut verifier = PayloadVerifier::new(signed)?;
     let mut checks = SigChecks::new(worker, inc, principal, verifier.mode().is_signed_chunked())?;
     let mut body = RequestBody::new(worker, spec, inline);
     let raw = body.read_small(limit).await?;

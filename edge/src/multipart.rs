@@ -116,6 +116,11 @@ pub async fn handle(
                     resp.headers_mut().insert("x-amz-checksum-algorithm", v);
                 }
             }
+            if let Some(t) = reply.checksum_type.as_deref() {
+                if let Ok(v) = HeaderValue::from_str(t) {
+                    resp.headers_mut().insert("x-amz-checksum-type", v);
+                }
+            }
             Ok(resp)
         }
         MultipartAction::UploadPartCopy => {

@@ -6,6 +6,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::messages::Owner;
 
+/// The `x-amz-checksum-type` of a stored checksum value: `COMPOSITE` for a checksum of
+/// part checksums (`…-N`), else `FULL_OBJECT`.
+pub fn checksum_type(value: &str) -> &'static str {
+    if value.contains('-') {
+        "COMPOSITE"
+    } else {
+        "FULL_OBJECT"
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GetObjectAttributes {
     pub bucket: String,

@@ -30,6 +30,9 @@ pub struct CreateUploadReply {
     pub key: String,
     pub upload_id: String,
     pub checksum_algorithm: Option<String>,
+    /// `x-amz-checksum-type` of the upload (with an algorithm).
+    #[serde(default)]
+    pub checksum_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

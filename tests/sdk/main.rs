@@ -10,6 +10,7 @@ mod checksums;
 mod conditional_writes;
 mod copy_conditions;
 mod forged;
+mod full_object;
 mod listing;
 mod listing_encoding;
 mod listing_live;

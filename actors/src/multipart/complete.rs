@@ -23,6 +23,7 @@ use super::state::{
     COMPLETE_LEASE, LEASE,
 };
 use crate::incoming::Incoming;
+use crate::payload::ChecksumAlgorithm;
 use crate::store::ChunkWriter;
 use crate::store::{chunk_subject, stream_name};
 use crate::worker::Worker;
@@ -39,7 +40,7 @@ pub async fn complete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let nats_bucket = crate::object::target(&op.bucket, &op.key)?;
     let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
     let condition = WriteCondition::of_write(&call.signed)?;
-    let xml = crate::body::read_small_verified(worker, inc, &principal, &env, MAX_BODY).await?;
+    let xml = crate::body::read_complete_document(worker, inc, &principal, &env, MAX_BODY).await?;
     let listed = plan::parse_complete(&xml)?;
     let uploads = super::uploads(worker).await?;
     let (mut upload, rev) =
@@ -80,10 +81,7 @@ pub async fn complete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let records = read_records(uploads, &op.upload_id, &listed).await?;
     let parts = plan::check_parts(&listed, records)?;
     let etag = plan::multipart_etag(&parts)?;
-    // The composite checksum the upload asked for, from the part checksums.
-    let sums: Vec<_> = parts.iter().map(|p| p.checksum.clone()).collect();
-    let checksum_meta =
-        crate::object::attributes::composite_metadata(upload.checksum_algorithm.as_deref(), &sums)?;
+    let checksum_meta = upload_checksum(&upload, &parts, &call.signed)?;
     let (existing, expected) =
         crate::object::current_for_write(worker, &nats_bucket, &op.key, &condition).await?;
     // Claim: from here on exactly this Complete owns the upload.
@@ -230,6 +228,45 @@ async fn stop_appends(uploads: &Uploads, id: &str) -> Result<super::state::Curso
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+/// The checksum the upload asked for, from the part checksums: COMPOSITE, or
+/// FULL_OBJECT combined from the part CRCs. A whole-object value the Complete request
+/// sends (`x-amz-checksum-<algorithm>`) must be that value: `BadDigest` otherwise.
+fn upload_checksum(
+    upload: &UploadRecord,
+    parts: &[PartRecord],
+    signed: &jetgate_protocol::messages::SignedRequest,
+) -> Result<BTreeMap<String, String>, S3Error> {
+    use crate::object::attributes::{composite_metadata, full_object_metadata};
+    let algorithm = upload.checksum_algorithm.as_deref();
+    let meta = match algorithm.and_then(ChecksumAlgorithm::from_name) {
+        Some(algo) if upload.full_object => {
+            let sums: Vec<_> = parts.iter().map(|p| (p.checksum.clone(), p.size)).collect();
+            full_object_metadata(algo, &sums)?
+        }
+        _ => {
+            let sums: Vec<_> = parts.iter().map(|p| p.checksum.clone()).collect();
+            composite_metadata(algorithm, &sums)?
+        }
+    };
+    if let Some(algo) = algorithm.and_then(ChecksumAlgorithm::from_name) {
+        if let Some(sent) = signed.header(algo.header_name()) {
+            // A COMPOSITE value is compared with or without its `-N`.
+            let bare = |v: &str| v.trim().split('-').next().unwrap_or_default().to_string();
+            let ours = composite_of(&meta).map(|(_, v)| bare(&v));
+            if ours != Some(bare(sent)) {
+                return Err(S3Error::new(
+                    S3ErrorCode::BadDigest,
+                    format!(
+                        "The {} you specified did not match the calculated checksum.",
+                        algo.header_name()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(meta)
 }
 
 /// The composite checksum kept in `metadata`, as the Complete result shows it.

@@ -176,6 +176,7 @@ mod tests {
             created_ms: 0,
             headers: ObjectHeaders::default(),
             checksum_algorithm: None,
+            full_object: false,
             owner: Owner {
                 id: "o".into(),
                 display_name: "o".into(),

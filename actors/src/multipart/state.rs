@@ -41,6 +41,10 @@ pub struct UploadRecord {
     pub created_ms: i64,
     pub headers: ObjectHeaders,
     pub checksum_algorithm: Option<String>,
+    /// `x-amz-checksum-type: FULL_OBJECT` (CRCs only): Complete combines the part CRCs
+    /// into the whole object's instead of checksumming the part checksums.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub full_object: bool,
     pub owner: Owner,
     pub phase: Phase,
     /// `x-amz-tagging` of CreateMultipartUpload, stored with the object at Complete.

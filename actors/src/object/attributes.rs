@@ -4,6 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+
 use jetgate_protocol::attributes::{AttributesReply, GetObjectAttributes, ObjectParts, PartAttrs};
 use jetgate_protocol::messages::Call;
 use jetgate_protocol::S3Error;
@@ -36,14 +39,7 @@ pub fn set_checksum(meta: &mut ObjectMeta, algo: ChecksumAlgorithm, value: &str)
         .insert(KEY_CHECKSUM.into(), format!("{}:{value}", algo.as_str()));
 }
 
-/// `COMPOSITE` for a checksum of part checksums (`…-N`), else `FULL_OBJECT`.
-pub fn checksum_type(value: &str) -> &'static str {
-    if value.contains('-') {
-        "COMPOSITE"
-    } else {
-        "FULL_OBJECT"
-    }
-}
+pub use jetgate_protocol::attributes::checksum_type;
 
 /// Extra GET/HEAD headers: `x-amz-tagging-count` when the object has tags, and with
 /// checksum mode the stored checksum and its type. A range or a single part has no
@@ -98,6 +94,41 @@ pub fn composite_metadata(
     out.insert(
         KEY_CHECKSUM.into(),
         format!("{}:{composite}", algo.as_str()),
+    );
+    out.insert(KEY_PART_CHECKSUMS.into(), values.join(","));
+    Ok(out)
+}
+
+/// Metadata entries for the FULL_OBJECT checksum of a multipart upload: the CRC of the
+/// whole object, combined from the part CRCs and sizes without rereading a byte, and
+/// the part values. Nothing when some part has no checksum in `algo` (a copied part).
+pub fn full_object_metadata(
+    algo: ChecksumAlgorithm,
+    parts: &[(Option<(String, String)>, u64)],
+) -> Result<BTreeMap<String, String>, S3Error> {
+    let mut out = BTreeMap::new();
+    let mut values = Vec::with_capacity(parts.len());
+    let mut whole: Option<Vec<u8>> = None;
+    for (checksum, size) in parts {
+        let Some((header, value)) = checksum
+            .as_ref()
+            .filter(|(h, _)| ChecksumAlgorithm::from_header_name(h) == Some(algo))
+        else {
+            tracing::debug!(%algo, "a part has no checksum in the upload's algorithm");
+            return Ok(out);
+        };
+        let raw = algo.decode_value(value)?;
+        whole = Some(match whole {
+            None => raw,
+            Some(acc) => crate::payload::crc_combine::combine(algo, &acc, &raw, *size)
+                .ok_or_else(|| S3Error::internal(format!("{header} cannot be combined")))?,
+        });
+        values.push(value.clone());
+    }
+    let raw = whole.unwrap_or_else(|| algo.hasher().finalize());
+    out.insert(
+        KEY_CHECKSUM.into(),
+        format!("{}:{}", algo.as_str(), B64.encode(raw)),
     );
     out.insert(KEY_PART_CHECKSUMS.into(), values.join(","));
     Ok(out)

@@ -9,6 +9,7 @@
 
 pub mod checksum;
 pub mod chunked;
+pub mod crc_combine;
 pub mod md5x;
 mod verifier;
 

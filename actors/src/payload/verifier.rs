@@ -103,6 +103,15 @@ impl PayloadVerifier {
         self
     }
 
+    /// Ignores a checksum the request's headers name (a trailer's is still checked): for
+    /// a request whose `x-amz-checksum-*` header describes something else than its body.
+    pub fn without_header_checksum(mut self) -> Self {
+        if self.checksum.as_ref().is_some_and(|c| !c.from_trailer) {
+            self.checksum = None;
+        }
+        self
+    }
+
     /// A verifier for `req`'s body in an already parsed `mode`.
     pub fn with_mode(req: &SignedRequest, mode: PayloadMode) -> Result<Self, S3Error> {
         let content_md5 = match req.header("content-md5") {

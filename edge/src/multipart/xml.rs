@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use jetgate_protocol::attributes::checksum_type;
 use jetgate_protocol::messages::Owner;
 use jetgate_protocol::multipart::{
     CompleteResult, CopyPartReply, CreateUploadReply, ListPartsReply, ListUploadsReply,
@@ -36,7 +37,7 @@ pub fn complete_body(r: &CompleteResult, location: &str) -> String {
     elem(&mut out, "ETag", &format!("\"{}\"", r.etag));
     if let Some((algo, value)) = &r.checksum {
         elem(&mut out, &format!("Checksum{algo}"), value);
-        elem(&mut out, "ChecksumType", "COMPOSITE");
+        elem(&mut out, "ChecksumType", checksum_type(value));
     }
     out.push_str("</CompleteMultipartUploadResult>");
     out
@@ -169,6 +170,7 @@ mod tests {
             key: "a&b".into(),
             upload_id: "XYZ".into(),
             checksum_algorithm: None,
+            checksum_type: None,
         };
         assert_eq!(
             initiate(&r),
