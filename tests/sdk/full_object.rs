@@ -1,7 +1,8 @@
 //! FULL_OBJECT multipart checksums (`x-amz-checksum-type: FULL_OBJECT`, CRCs only):
 //! the whole object's CRC, combined from the part CRCs, on Complete, HEAD, GET and
-//! GetObjectAttributes; a wrong whole-object value on Complete is `BadDigest` and
-//! leaves the upload completable; types S3 refuses are `InvalidRequest`.
+//! GetObjectAttributes; a part listed with another checksum than its own is
+//! `InvalidPart`, a wrong whole-object value on Complete is `BadDigest`, and both leave
+//! the upload completable; types S3 refuses are `InvalidRequest`.
 
 use aws_sdk_s3::types::{
     ChecksumAlgorithm, ChecksumMode, ChecksumType, CompletedMultipartUpload, CompletedPart,
@@ -106,6 +107,32 @@ async fn full_object_multipart_checksums() {
             }
             .send()
         };
+        // A part listed with another checksum than the one it was stored with.
+        let mut altered = done.clone();
+        altered[1] = completed_part(
+            &algo,
+            2,
+            done[1].e_tag(),
+            expected_checksum(&algo, b"another part"),
+        );
+        let (status, code, _) = fail(
+            c.complete_multipart_upload()
+                .bucket(&b)
+                .key(&key)
+                .upload_id(&id)
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(altered))
+                        .build(),
+                )
+                .send()
+                .await,
+        );
+        assert_eq!((status, code.as_str()), (400, "InvalidPart"), "{algo:?}");
+        assert!(
+            !exists(&c, &b, &key).await,
+            "{algo:?}: stored after InvalidPart"
+        );
         // A whole-object value that is not the object's: refused, nothing stored.
         let wrong = expected_checksum(&algo, b"not the object");
         let (status, code, _) = fail(complete(&wrong).await);

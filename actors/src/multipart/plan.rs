@@ -8,6 +8,7 @@ use md5::{Digest, Md5};
 use serde::Deserialize;
 
 use super::state::{Location, PartRecord};
+use crate::payload::ChecksumAlgorithm;
 use crate::store::SeekPoint;
 use std::collections::BTreeMap;
 
@@ -19,6 +20,9 @@ pub const KEY_PARTS: &str = "jetgate-parts";
 pub struct Listed {
     pub part_number: u32,
     pub etag: String,
+    /// `Checksum<ALGORITHM>` elements of the part, as sent: each must be the stored
+    /// part's checksum.
+    pub checksums: Vec<(ChecksumAlgorithm, String)>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -33,6 +37,48 @@ struct PartXml {
     part_number: String,
     #[serde(rename = "ETag", default)]
     etag: Option<String>,
+    #[serde(rename = "ChecksumCRC32", default)]
+    crc32: Option<String>,
+    #[serde(rename = "ChecksumCRC32C", default)]
+    crc32c: Option<String>,
+    #[serde(rename = "ChecksumCRC64NVME", default)]
+    crc64nvme: Option<String>,
+    #[serde(rename = "ChecksumSHA1", default)]
+    sha1: Option<String>,
+    #[serde(rename = "ChecksumSHA256", default)]
+    sha256: Option<String>,
+    #[serde(rename = "ChecksumSHA512", default)]
+    sha512: Option<String>,
+    #[serde(rename = "ChecksumMD5", default)]
+    md5: Option<String>,
+    #[serde(rename = "ChecksumXXHASH64", default)]
+    xxhash64: Option<String>,
+    #[serde(rename = "ChecksumXXHASH3", default)]
+    xxhash3: Option<String>,
+    #[serde(rename = "ChecksumXXHASH128", default)]
+    xxhash128: Option<String>,
+}
+
+impl PartXml {
+    /// The part's checksum elements, by algorithm.
+    fn checksums(&mut self) -> Vec<(ChecksumAlgorithm, String)> {
+        use ChecksumAlgorithm as A;
+        [
+            (A::Crc32, self.crc32.take()),
+            (A::Crc32c, self.crc32c.take()),
+            (A::Crc64Nvme, self.crc64nvme.take()),
+            (A::Sha1, self.sha1.take()),
+            (A::Sha256, self.sha256.take()),
+            (A::Sha512, self.sha512.take()),
+            (A::Md5, self.md5.take()),
+            (A::Xxhash64, self.xxhash64.take()),
+            (A::Xxhash3, self.xxhash3.take()),
+            (A::Xxhash128, self.xxhash128.take()),
+        ]
+        .into_iter()
+        .filter_map(|(a, v)| Some((a, v?.trim().to_string())))
+        .collect()
+    }
 }
 
 pub fn malformed() -> S3Error {
@@ -57,7 +103,8 @@ pub fn parse_complete(xml: &[u8]) -> Result<Vec<Listed>, S3Error> {
         return Err(malformed());
     }
     let mut out = Vec::with_capacity(doc.parts.len());
-    for p in doc.parts {
+    for mut p in doc.parts {
+        let checksums = p.checksums();
         let n: u32 = p.part_number.trim().parse().map_err(|_| malformed())?;
         if !(1..=MAX_PART_NUMBER).contains(&n) {
             return Err(S3Error::new(
@@ -69,6 +116,7 @@ pub fn parse_complete(xml: &[u8]) -> Result<Vec<Listed>, S3Error> {
         out.push(Listed {
             part_number: n,
             etag: normalize_etag(&etag),
+            checksums,
         });
     }
     if out.windows(2).any(|w| w[0].part_number >= w[1].part_number) {
@@ -78,6 +126,16 @@ pub fn parse_complete(xml: &[u8]) -> Result<Vec<Listed>, S3Error> {
         ));
     }
     Ok(out)
+}
+
+/// Whether every checksum the Complete document lists for a part is the one stored
+/// with it (a part stored without that checksum does not match).
+fn checksums_match(l: &Listed, r: &PartRecord) -> bool {
+    l.checksums.iter().all(|(algo, value)| {
+        r.checksum.as_ref().is_some_and(|(header, stored)| {
+            ChecksumAlgorithm::from_header_name(header) == Some(*algo) && stored == value
+        })
+    })
 }
 
 /// `"abc"` / `&quot;abc&quot;` (already unescaped) / `abc` → `abc`, lowercase.
@@ -94,7 +152,7 @@ pub fn check_parts(
     let mut out = Vec::with_capacity(listed.len());
     for (l, r) in listed.iter().zip(records) {
         match r {
-            Some(r) if r.etag == l.etag => out.push(r),
+            Some(r) if r.etag == l.etag && checksums_match(l, &r) => out.push(r),
             _ => return Err(invalid_part(l.part_number)),
         }
     }
@@ -260,11 +318,13 @@ mod tests {
             vec![
                 Listed {
                     part_number: 1,
-                    etag: "a54357aff0632cce46d942af68356b38".into()
+                    etag: "a54357aff0632cce46d942af68356b38".into(),
+                    checksums: vec![],
                 },
                 Listed {
                     part_number: 2,
-                    etag: "0c78aef83f66abc1fa1e8477f296d394".into()
+                    etag: "0c78aef83f66abc1fa1e8477f296d394".into(),
+                    checksums: vec![(ChecksumAlgorithm::Crc32, "abc=".into())],
                 },
             ]
         );
@@ -298,6 +358,7 @@ mod tests {
         let l = |n: u32, r: &PartRecord| Listed {
             part_number: n,
             etag: r.etag.clone(),
+            checksums: vec![],
         };
         let ok = check_parts(
             &[l(1, &r1), l(2, &r2)],
@@ -310,6 +371,7 @@ mod tests {
         let bad = Listed {
             part_number: 2,
             etag: "00".into(),
+            checksums: vec![],
         };
         let e = check_parts(&[l(1, &r1), bad], vec![Some(r1.clone()), Some(r2.clone())]);
         assert_eq!(e.unwrap_err().code, S3ErrorCode::InvalidPart);
@@ -326,6 +388,30 @@ mod tests {
         assert!(!in_place(&sub, 4));
         let staged = rec(1, b"y", false);
         assert!(!in_place(&[staged], 4));
+    }
+
+    #[test]
+    fn listed_checksums_must_be_the_stored_ones() {
+        let mut r = rec(1, b"tail", true);
+        let crc = ChecksumAlgorithm::Crc32.checksum_base64(b"tail");
+        r.checksum = Some(("x-amz-checksum-crc32".into(), crc.clone()));
+        let listed = |checksums| Listed {
+            part_number: 1,
+            etag: r.etag.clone(),
+            checksums,
+        };
+        let check = |l: Listed| check_parts(&[l], vec![Some(r.clone())]).map(|_| ());
+        assert!(check(listed(vec![])).is_ok());
+        assert!(check(listed(vec![(ChecksumAlgorithm::Crc32, crc.clone())])).is_ok());
+        for wrong in [
+            vec![(ChecksumAlgorithm::Crc32, "AAAAAA==".to_string())],
+            vec![(ChecksumAlgorithm::Crc32c, crc.clone())],
+        ] {
+            assert_eq!(
+                check(listed(wrong)).unwrap_err().code,
+                S3ErrorCode::InvalidPart
+            );
+        }
     }
 
     #[test]
