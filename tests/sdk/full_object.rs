@@ -133,6 +133,22 @@ async fn full_object_multipart_checksums() {
             !exists(&c, &b, &key).await,
             "{algo:?}: stored after InvalidPart"
         );
+        // The checksum type must be the upload's.
+        let (status, code, _) = fail(
+            c.complete_multipart_upload()
+                .bucket(&b)
+                .key(&key)
+                .upload_id(&id)
+                .checksum_type(ChecksumType::Composite)
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(done.clone()))
+                        .build(),
+                )
+                .send()
+                .await,
+        );
+        assert_eq!((status, code.as_str()), (400, "InvalidRequest"), "{algo:?}");
         // A whole-object value that is not the object's: refused, nothing stored.
         let wrong = expected_checksum(&algo, b"not the object");
         let (status, code, _) = fail(complete(&wrong).await);

@@ -240,6 +240,22 @@ fn upload_checksum(
 ) -> Result<BTreeMap<String, String>, S3Error> {
     use crate::object::attributes::{composite_metadata, full_object_metadata};
     let algorithm = upload.checksum_algorithm.as_deref();
+    if let Some(kind) = signed.header("x-amz-checksum-type") {
+        let ours = match (algorithm, upload.full_object) {
+            (None, _) => None,
+            (Some(_), true) => Some("FULL_OBJECT"),
+            (Some(_), false) => Some("COMPOSITE"),
+        };
+        if ours.is_none_or(|t| !t.eq_ignore_ascii_case(kind.trim())) {
+            return Err(S3Error::new(
+                S3ErrorCode::InvalidRequest,
+                format!(
+                    "The upload was created using the {} checksum mode. The complete request must use the same checksum mode.",
+                    ours.unwrap_or("no")
+                ),
+            ));
+        }
+    }
     let meta = match algorithm.and_then(ChecksumAlgorithm::from_name) {
         Some(algo) if upload.full_object => {
             let sums: Vec<_> = parts.iter().map(|p| (p.checksum.clone(), p.size)).collect();
