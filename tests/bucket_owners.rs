@@ -318,6 +318,11 @@ async fn keys_use_their_owners_buckets() {
     assert_eq!(got.body.collect().await.expect("body").to_vec(), b"bob's");
 
     let denied = (403, "AccessDenied".to_string());
+    // A name another owner has is taken, as on S3.
+    assert_eq!(
+        create(&bob, &theirs).await,
+        (409, "BucketAlreadyExists".into())
+    );
     assert_eq!(
         outcome(bob.get_object().bucket(&theirs).key("secret").send().await),
         denied

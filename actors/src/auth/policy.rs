@@ -11,7 +11,7 @@ use jetgate_protocol::policy::{accesses, Access, Policy};
 use jetgate_protocol::route::{Operation, Routed};
 use jetgate_protocol::{S3Error, S3ErrorCode};
 
-use crate::store::{owns, Store, StoreError};
+use crate::store::{owns, Store};
 
 /// `AccessDenied` unless the principal's policy allows every access of the request.
 pub async fn enforce(
@@ -41,7 +41,10 @@ pub async fn enforce_access(
         return Ok(());
     };
     let owned = match &a.bucket {
-        Some(b) if !policy.names_bucket(b) => owned(store, principal, b, creating).await?,
+        // CreateBucket answers by the owner it finds (BucketAlreadyExists to anyone but
+        // the owner, as S3 does for a name taken by another account).
+        Some(_) if creating => true,
+        Some(b) if !policy.names_bucket(b) => owned(store, principal, b).await?,
         _ => false,
     };
     if policy.allows(a, owned) {
@@ -51,18 +54,10 @@ pub async fn enforce_access(
 }
 
 /// Whether the principal's owner owns `bucket`; `NoSuchBucket` when there is no such
-/// bucket, unless it is being created.
-async fn owned(
-    store: &Store,
-    principal: &Principal,
-    bucket: &str,
-    creating: bool,
-) -> Result<bool, S3Error> {
-    match store.bucket_owner(&bucket_to_nats(bucket)).await {
-        Ok(owner) => Ok(owns(principal, owner.as_ref())),
-        Err(StoreError::NoSuchBucket) if creating => Ok(true),
-        Err(e) => Err(e.into()),
-    }
+/// bucket.
+async fn owned(store: &Store, principal: &Principal, bucket: &str) -> Result<bool, S3Error> {
+    let owner = store.bucket_owner(&bucket_to_nats(bucket)).await?;
+    Ok(owns(principal, owner.as_ref()))
 }
 
 fn deny(principal: &Principal, policy: &Policy, a: &Access) -> Result<(), S3Error> {
