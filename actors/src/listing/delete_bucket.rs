@@ -5,7 +5,6 @@ use jetgate_protocol::messages::{Ack, BucketOp};
 use jetgate_protocol::names::{bucket_to_nats, validate_bucket};
 use jetgate_protocol::{S3Error, S3ErrorCode};
 
-use super::page_of;
 use crate::incoming::Incoming;
 use crate::store::{closed_for, CLOSING_STALE};
 use crate::worker::Worker;
@@ -34,13 +33,10 @@ pub async fn delete_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Erro
             }
             None => {}
         }
-        // The emptiness check reads the stream at least up to `covered`.
+        // The emptiness check (a consumer created after this read) sees the stream at
+        // least up to `covered`, and stops at the first live object.
         let covered = info.state.last_sequence;
-        if !page_of(worker, &nats_bucket, "", None, None, 1)
-            .await?
-            .contents
-            .is_empty()
-        {
+        if store.has_objects(&nats_bucket).await? {
             return Err(S3Error::new(
                 S3ErrorCode::BucketNotEmpty,
                 "The bucket you tried to delete is not empty",

@@ -3,6 +3,8 @@
 //! creation, so a listing sees every write acknowledged before it started.
 
 use async_nats::jetstream::consumer::{push::OrderedConfig, DeliverPolicy};
+use std::ops::ControlFlow;
+
 use futures::StreamExt;
 
 use super::{stream_name, ObjectMeta, Store, StoreError};
@@ -11,6 +13,36 @@ impl Store {
     /// Metadata of every live object in the bucket, in no particular order.
     #[tracing::instrument(name = "jetstream.list", level = "info", skip_all, fields(otel.kind = "client"))]
     pub async fn list_metas(&self, nats_bucket: &str) -> Result<Vec<ObjectMeta>, StoreError> {
+        let mut out = Vec::new();
+        self.scan_metas(nats_bucket, |meta| {
+            out.push(meta);
+            ControlFlow::Continue(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// Whether the bucket holds a live object: stops at the first one, so it reads one
+    /// message of a bucket with objects (and the deletion markers of an empty one),
+    /// never a whole bucket, and builds no listing index (DeleteBucket's question).
+    #[tracing::instrument(name = "jetstream.any_object", level = "info", skip_all, fields(otel.kind = "client"))]
+    pub async fn has_objects(&self, nats_bucket: &str) -> Result<bool, StoreError> {
+        let mut found = false;
+        self.scan_metas(nats_bucket, |_| {
+            found = true;
+            ControlFlow::Break(())
+        })
+        .await?;
+        Ok(found)
+    }
+
+    /// Feeds the metadata of the bucket's live objects to `f` until it breaks or the
+    /// snapshot (the stream as the consumer was created) is read.
+    async fn scan_metas(
+        &self,
+        nats_bucket: &str,
+        mut f: impl FnMut(ObjectMeta) -> ControlFlow<()>,
+    ) -> Result<(), StoreError> {
         let stream = self
             .js
             .get_stream_no_info(stream_name(nats_bucket))
@@ -32,9 +64,8 @@ impl Store {
                     StoreError::Request(e.to_string())
                 }
             })?;
-        let mut out = Vec::new();
         if consumer.cached_info().num_pending == 0 {
-            return Ok(out);
+            return Ok(());
         }
         let mut messages = consumer
             .messages()
@@ -47,7 +78,11 @@ impl Store {
                 .map(|i| i.pending)
                 .map_err(|e| StoreError::Request(e.to_string()))?;
             match ObjectMeta::parse(nats_bucket, &msg.subject, &msg.payload) {
-                Ok(meta) if !meta.deleted => out.push(meta),
+                Ok(meta) if !meta.deleted => {
+                    if f(meta).is_break() {
+                        return Ok(());
+                    }
+                }
                 Ok(_) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, subject = %msg.subject, "skipping unreadable object metadata")
@@ -57,6 +92,6 @@ impl Store {
                 break;
             }
         }
-        Ok(out)
+        Ok(())
     }
 }
