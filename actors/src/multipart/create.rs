@@ -17,7 +17,8 @@ pub async fn create(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let nats_bucket = crate::object::target(&op.bucket, &op.key)?;
     let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
     let tags = crate::object::tagging::header_tags(&call.signed)?;
-    let algorithm = match &op.checksum_algorithm {
+    // What was signed, not the edge's copy of it (`op.checksum_algorithm` is a hint).
+    let algorithm = match call.signed.header("x-amz-checksum-algorithm") {
         Some(a) => Some(ChecksumAlgorithm::from_name(a).ok_or_else(|| {
             S3Error::new(
                 S3ErrorCode::InvalidRequest,
