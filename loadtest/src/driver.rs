@@ -1,37 +1,9 @@
 //! The two targets a run can drive: an S3 endpoint or the raw NATS object store.
 
+use crate::op_error::OpError;
 use crate::raw::RawDriver;
 use crate::s3::S3Driver;
 use crate::spec::Op;
-
-/// A failed operation: `kind` is what reports count by.
-#[derive(Debug, Clone)]
-pub struct OpError {
-    pub kind: String,
-    pub detail: String,
-}
-
-impl OpError {
-    pub fn new(kind: &str, err: impl std::fmt::Display) -> Self {
-        OpError {
-            kind: kind.to_string(),
-            detail: err.to_string(),
-        }
-    }
-
-    pub fn msg(kind: impl Into<String>, detail: impl Into<String>) -> Self {
-        OpError {
-            kind: kind.into(),
-            detail: detail.into(),
-        }
-    }
-}
-
-impl std::fmt::Display for OpError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.kind, self.detail)
-    }
-}
 
 pub enum Driver {
     S3(Box<S3Driver>),

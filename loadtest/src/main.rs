@@ -4,6 +4,7 @@ mod bench;
 mod content;
 mod driver;
 mod multipart;
+mod op_error;
 mod procstat;
 mod raw;
 mod report;

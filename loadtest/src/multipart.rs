@@ -2,7 +2,7 @@
 //! (`part_size`, `part_concurrency` in flight, as the aws CLI uploads a large file),
 //! CompleteMultipartUpload. A failed upload is aborted so runs leave no parts behind.
 
-use crate::driver::OpError;
+use crate::op_error::OpError;
 use crate::s3::{check_status, read_small, s3_code, xml_text, GenBody, S3Driver};
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};

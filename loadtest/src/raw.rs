@@ -4,7 +4,7 @@
 //! get next-by-subject, so no consumer is created per read.
 
 use crate::content::{Generator, Verifier};
-use crate::driver::OpError;
+use crate::op_error::OpError;
 use anyhow::{Context as _, Result};
 use async_nats::jetstream::object_store::{ObjectInfo, ObjectMetadata, ObjectStore};
 use async_nats::jetstream::stream::{DirectGetErrorKind, Stream};

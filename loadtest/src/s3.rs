@@ -3,7 +3,7 @@
 //! bodies are verified frame by frame.
 
 use crate::content::{Generator, Verifier};
-use crate::driver::OpError;
+use crate::op_error::OpError;
 use anyhow::{bail, Result};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{
