@@ -10,7 +10,7 @@
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::headers::TraceParent;
+use crate::traceparent::TraceParent;
 
 /// The OpenTelemetry span context a `traceparent` describes (a remote span).
 fn remote_context(tp: &TraceParent) -> Option<SpanContext> {
