@@ -5,7 +5,6 @@
 mod request;
 
 use jetgate_protocol::acl::{check_acl_call, refuse_grants};
-use jetgate_protocol::policy::accesses;
 use jetgate_protocol::query::percent_decode;
 use jetgate_protocol::route::{copy_source, route_signed};
 use jetgate_protocol::write_condition::WriteCondition;
@@ -21,7 +20,7 @@ fuzz_target!(|req: request::Request| {
         let _ = copy_source(v);
     }
     if let Ok(routed) = route_signed(&signed) {
-        let _ = accesses(&routed, &signed.query);
+        let _ = routed.accesses();
         let _ = routed.resource();
         let _ = refuse_grants(routed.op, &signed);
         let _ = check_acl_call(routed.op, &signed);

@@ -3,6 +3,7 @@
 //! request-id / trace-context headers. Nothing here talks to the network except through
 //! `async-nats` handles passed in by the caller.
 
+pub mod access;
 pub mod acl;
 pub mod attributes;
 pub mod bucket_config;
@@ -22,6 +23,7 @@ pub mod roles;
 pub mod route;
 pub mod stream;
 pub mod tagging;
+pub mod traceparent;
 pub mod write_condition;
 
 pub use envelope::{decode, encode, Envelope, EnvelopeError};

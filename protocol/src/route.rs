@@ -14,7 +14,7 @@ use http::{HeaderMap, Method};
 use crate::bucket_config::{BucketConfig, ConfigVerb};
 use crate::messages::SignedRequest;
 use crate::names::{validate_bucket, validate_key};
-use crate::query::{percent_decode, query_pairs};
+use crate::query::{percent_decode, query_pairs, query_value};
 use crate::roles::Endpoint;
 use crate::{S3Error, S3ErrorCode};
 
@@ -217,6 +217,9 @@ pub struct Routed {
     pub key: Option<String>,
     /// The bucket and key a CopyObject or UploadPartCopy reads (`x-amz-copy-source`).
     pub source: Option<(String, String)>,
+    /// The key prefix a listing is confined to (ListObjects, ListMultipartUploads): the
+    /// first `prefix` of the query, as the listing itself reads it.
+    pub prefix: Option<String>,
 }
 
 impl Routed {
@@ -345,7 +348,8 @@ fn route_parts(
     copy: Option<&str>,
     vhost_bucket: Option<String>,
 ) -> Result<Routed, S3Error> {
-    let sub = sub_resources(&query_pairs(raw_query))?;
+    let pairs = query_pairs(raw_query);
+    let sub = sub_resources(&pairs)?;
     let (bucket, key) = names(raw_path, vhost_bucket)?;
     if let Some(b) = &bucket {
         validate_bucket(b)?;
@@ -367,11 +371,21 @@ fn route_parts(
         ) => Some(copy_source(v)?),
         _ => None,
     };
+    let prefix = match op {
+        Operation::ListObjects { .. }
+        | Operation::Multipart(MultipartAction::ListMultipartUploads) => Some(
+            query_value(&pairs, "prefix")
+                .unwrap_or_default()
+                .to_string(),
+        ),
+        _ => None,
+    };
     Ok(Routed {
         op,
         bucket,
         key,
         source,
+        prefix,
     })
 }
 

@@ -7,21 +7,16 @@
 
 use jetgate_protocol::messages::Principal;
 use jetgate_protocol::names::bucket_to_nats;
-use jetgate_protocol::policy::{accesses, Access, Policy};
+use jetgate_protocol::policy::{Access, Policy};
 use jetgate_protocol::route::{Operation, Routed};
 use jetgate_protocol::{S3Error, S3ErrorCode};
 
 use crate::store::{owns, Store};
 
 /// `AccessDenied` unless the principal's policy allows every access of the request.
-pub async fn enforce(
-    store: &Store,
-    principal: &Principal,
-    routed: &Routed,
-    query: &str,
-) -> Result<(), S3Error> {
+pub async fn enforce(store: &Store, principal: &Principal, routed: &Routed) -> Result<(), S3Error> {
     let creating = routed.op == Operation::CreateBucket;
-    for a in accesses(routed, query) {
+    for a in routed.accesses() {
         enforce_access(store, principal, &a, creating).await?;
     }
     Ok(())

@@ -375,6 +375,7 @@ fn operation_names() {
         bucket: Some("b".into()),
         key: Some("k/x".into()),
         source: None,
+        prefix: None,
     };
     assert_eq!(r.resource(), "/b/k/x");
 }
