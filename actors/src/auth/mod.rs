@@ -1,6 +1,7 @@
 //! Auth verifier role: SigV4 verification against credentials held in NATS KV. The only
 //! role that ever sees a secret.
 
+pub mod credential;
 pub mod credentials;
 pub mod policy;
 pub mod post;

@@ -18,7 +18,7 @@ use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
-use super::credentials::{Credential, CredentialError};
+use super::credential::{Credential, CredentialError};
 use jetgate_protocol::policy::Policy;
 
 /// Format of sealed records.
@@ -232,7 +232,7 @@ pub fn open(
                 .map_err(|_| CredentialError::Corrupt("sealed secret does not open".into()))?;
             let s: Secrets = serde_json::from_slice(&plain)
                 .map_err(|e| CredentialError::Corrupt(e.to_string()))?;
-            Credential::from_parts(rec.public, s.secrets)?
+            credential_from_parts(rec.public, s.secrets)?
         }
         f => return Err(CredentialError::Corrupt(format!("unknown format {f}"))),
     };
@@ -260,6 +260,26 @@ pub fn open_plaintext(raw: &[u8], stored_under: &str) -> Result<Credential, Cred
         )));
     }
     Ok(c)
+}
+
+fn credential_from_parts(
+    p: PublicPart,
+    secrets: Vec<String>,
+) -> Result<Credential, CredentialError> {
+    let mut it = secrets.into_iter();
+    let secret_key = it
+        .next()
+        .ok_or_else(|| CredentialError::Corrupt("no secret in record".into()))?;
+    Ok(Credential {
+        format: p.format,
+        access_key: p.access_key,
+        secret_key,
+        owner_id: p.owner_id,
+        display_name: p.display_name,
+        created_ms: p.created_ms,
+        previous_secrets: it.collect(),
+        policy: p.policy,
+    })
 }
 
 /// The readable part of any record, for listings (no key needed).
