@@ -23,6 +23,7 @@ mod reader;
 pub mod sha;
 pub mod state;
 pub mod sweep;
+mod turn;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -36,7 +37,6 @@ pub use copy::upload_part_copy;
 pub use create::create;
 pub use list::{list_parts, list_uploads};
 pub use part::upload_part;
-pub use read_ahead::DEFAULT_READ_AHEAD;
 pub use state::Uploads;
 
 use crate::worker::Worker;

@@ -11,14 +11,11 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use jetgate_protocol::S3Error;
 
-use super::part::{release, wait_turn, Turn};
 use super::state::{UploadRecord, Uploads};
+use super::turn::{release, wait_turn, Turn};
 use crate::body::RequestBody;
 use crate::payload::PayloadVerifier;
 use crate::worker::Worker;
-
-/// Default of `--part-read-ahead`: eight 8 MiB parts, the aws CLI's part size.
-pub const DEFAULT_READ_AHEAD: u64 = 64 * 1024 * 1024;
 
 /// Verified pieces of a part's body read before its turn, and the budget they hold.
 #[derive(Default)]
