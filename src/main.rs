@@ -167,7 +167,7 @@ struct WorkerOpts {
     publish_budget: u64,
     /// Bytes of multipart parts received ahead of their turn, over all uploads of the
     /// process: parts of one upload then arrive and hash in parallel (0: they wait).
-    #[arg(long, env = "JETGATE_PART_READ_AHEAD", default_value_t = jetgate_actors::multipart::DEFAULT_READ_AHEAD)]
+    #[arg(long, env = "JETGATE_PART_READ_AHEAD", default_value_t = jetgate_actors::config::DEFAULT_READ_AHEAD)]
     part_read_ahead: u64,
     /// Bytes of live listing indexes a worker holds over all buckets (listing role):
     /// cold buckets' indexes are evicted first, and a bucket larger than this lists by

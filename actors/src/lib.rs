@@ -3,7 +3,9 @@
 
 mod acl;
 pub mod auth;
+mod authn;
 mod body;
+pub mod config;
 pub mod cors;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
@@ -21,9 +23,10 @@ pub mod worker;
 
 use jetgate_protocol::{Endpoint, S3Error};
 
+pub use config::WorkerConfig;
 pub use incoming::Incoming;
 pub use roles::{SupervisorMsg, WorkerSupervisor};
-pub use worker::{Worker, WorkerConfig};
+pub use worker::Worker;
 
 /// Routes a request to its handler; handlers reply themselves on success.
 pub(crate) async fn dispatch(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {

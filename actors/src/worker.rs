@@ -1,74 +1,17 @@
 //! What every role handler shares: the NATS connection, the store, the inbox mux and
-//! settings, plus calls to other roles (the auth verifier above all).
+//! settings, plus calls to other roles. Authentication is a layer above (`authn`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_nats::{Client, RequestErrorKind};
 use jetgate_protocol::headers::RequestContext;
-use jetgate_protocol::messages::{Ack, ChunkBatch, Principal, SignedRequest, VerifyRequest};
 use jetgate_protocol::mux::Mux;
-use jetgate_protocol::route::Routed;
-use jetgate_protocol::stream::StreamConfig;
 use jetgate_protocol::{Endpoint, S3Error, S3ErrorCode};
 use serde::{de::DeserializeOwned, Serialize};
-use tracing::Instrument;
 
-use crate::gate::Acts;
-use crate::incoming::Incoming;
+use crate::config::WorkerConfig;
 use crate::store::Store;
-
-/// Settings of a worker process.
-#[derive(Debug, Clone)]
-pub struct WorkerConfig {
-    /// The one region this gateway serves (SigV4 scope, GetBucketLocation).
-    pub region: String,
-    /// Allowed difference between the client's clock and ours.
-    pub max_skew: Duration,
-    pub stream: StreamConfig,
-    /// Largest response body sent inline in the reply instead of streamed.
-    pub inline_limit: u64,
-    /// How long a call to another role may take.
-    pub call_timeout: Duration,
-    /// Age after which chunks no object refers to are reclaimed.
-    pub orphan_grace: Duration,
-    /// Object-store replicas of buckets created through S3.
-    pub replicas: usize,
-    /// Multipart uploads older than this are aborted by the stale-upload sweep.
-    pub upload_max_age: Duration,
-    /// How long an UploadPart that arrives ahead of its turn waits to be appended in
-    /// place before it is staged (and copied at Complete).
-    pub part_append_wait: Duration,
-    /// Bytes of chunk publishes awaiting JetStream's ack, over all requests.
-    pub publish_budget: u64,
-    /// Bytes of parts read ahead of their turn, over all uploads (0: parts wait unread).
-    pub part_read_ahead: u64,
-    /// Bytes of live listing indexes, over all buckets (least recently used evicted).
-    pub listing_index_budget: u64,
-    /// Seals and opens secrets in the credential bucket; auth role only.
-    pub credentials_key: Option<Arc<crate::auth::sealed::CredentialsKey>>,
-}
-
-impl Default for WorkerConfig {
-    fn default() -> Self {
-        WorkerConfig {
-            region: "us-east-1".into(),
-            max_skew: Duration::from_secs(15 * 60),
-            stream: StreamConfig::default(),
-            inline_limit: 128 * 1024,
-            call_timeout: Duration::from_secs(10),
-            orphan_grace: Duration::from_secs(300),
-            replicas: 1,
-            upload_max_age: Duration::from_secs(7 * 24 * 3600),
-            part_append_wait: Duration::from_secs(20),
-            publish_budget: crate::store::DEFAULT_PUBLISH_BUDGET,
-            part_read_ahead: crate::multipart::DEFAULT_READ_AHEAD,
-            listing_index_budget: crate::store::DEFAULT_INDEX_BUDGET,
-            credentials_key: None,
-        }
-    }
-}
 
 /// Shared state of all roles in one worker process.
 #[derive(Clone)]
@@ -190,77 +133,7 @@ impl Worker {
         self.inner.local_auth.store(on, Ordering::Relaxed);
     }
 
-    fn local_auth(&self) -> bool {
+    pub(crate) fn local_auth(&self) -> bool {
         self.inner.local_auth.load(Ordering::Relaxed)
-    }
-
-    /// Has the auth verifier check the signature; returns who signed.
-    /// Checks that the signed request is the call (see `gate`), that its signature
-    /// holds, and that the key's policy allows what it does.
-    pub async fn authenticate(
-        &self,
-        inc: &Incoming,
-        signed: &SignedRequest,
-        op: &impl Acts,
-    ) -> Result<Principal, S3Error> {
-        Ok(self.authenticated(inc, signed, op).await?.0)
-    }
-
-    /// [`Worker::authenticate`], also returning the gate's reading of the signed
-    /// request, for handlers whose answer depends on more than the endpoint.
-    pub async fn authenticated(
-        &self,
-        inc: &Incoming,
-        signed: &SignedRequest,
-        op: &impl Acts,
-    ) -> Result<(Principal, Routed), S3Error> {
-        let routed = crate::gate::check(inc.endpoint, signed, &op.names())?;
-        let principal = self.verify_signature(&inc.ctx, signed).await?;
-        // The key's policy (buckets, prefixes, operations) applies to every endpoint.
-        crate::auth::policy::enforce(&self.inner.store, &principal, &routed, &signed.query).await?;
-        jetgate_protocol::acl::refuse_grants(routed.op, signed)?;
-        Ok((principal, routed))
-    }
-
-    /// The request's signature alone, for a request that acts on nothing (its answer
-    /// is an error either way); [`Worker::authenticate`] for everything else.
-    pub async fn verify(
-        &self,
-        inc: &Incoming,
-        signed: &SignedRequest,
-    ) -> Result<Principal, S3Error> {
-        self.verify_signature(&inc.ctx, signed).await
-    }
-
-    async fn verify_signature(
-        &self,
-        ctx: &RequestContext,
-        signed: &SignedRequest,
-    ) -> Result<Principal, S3Error> {
-        if self.local_auth() {
-            metrics::counter!("jetgate_worker_auth_local_total").increment(1);
-            let span = tracing::info_span!("auth.verify", role = "auth", in_process = true);
-            return crate::auth::verify_signed(self, signed)
-                .instrument(span)
-                .await;
-        }
-        let req = VerifyRequest {
-            signed: signed.clone(),
-        };
-        self.call(Endpoint::AuthVerify, ctx, &req).await
-    }
-
-    /// Has the auth verifier check a batch of aws-chunked chunk signatures.
-    pub async fn verify_chunks(
-        &self,
-        ctx: &RequestContext,
-        batch: &ChunkBatch,
-    ) -> Result<(), S3Error> {
-        if self.local_auth() {
-            return crate::auth::verify_chunks(self, batch).await;
-        }
-        self.call::<_, Ack>(Endpoint::AuthChunks, ctx, batch)
-            .await
-            .map(|_| ())
     }
 }

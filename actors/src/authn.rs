@@ -1,0 +1,85 @@
+//! Authentication of a signed request, a layer above the auth role: the signature is
+//! checked by the auth verifier (in-process when this worker hosts the auth role, over
+//! NATS otherwise), then the gate's reading of the request and the key's policy.
+
+use jetgate_protocol::headers::RequestContext;
+use jetgate_protocol::messages::{Ack, ChunkBatch, Principal, SignedRequest, VerifyRequest};
+use jetgate_protocol::route::Routed;
+use jetgate_protocol::{Endpoint, S3Error};
+use tracing::Instrument;
+
+use crate::gate::Acts;
+use crate::incoming::Incoming;
+use crate::worker::Worker;
+
+impl Worker {
+    /// Has the auth verifier check the signature; returns who signed.
+    /// Checks that the signed request is the call (see `gate`), that its signature
+    /// holds, and that the key's policy allows what it does.
+    pub async fn authenticate(
+        &self,
+        inc: &Incoming,
+        signed: &SignedRequest,
+        op: &impl Acts,
+    ) -> Result<Principal, S3Error> {
+        Ok(self.authenticated(inc, signed, op).await?.0)
+    }
+
+    /// [`Worker::authenticate`], also returning the gate's reading of the signed
+    /// request, for handlers whose answer depends on more than the endpoint.
+    pub async fn authenticated(
+        &self,
+        inc: &Incoming,
+        signed: &SignedRequest,
+        op: &impl Acts,
+    ) -> Result<(Principal, Routed), S3Error> {
+        let routed = crate::gate::check(inc.endpoint, signed, &op.names())?;
+        let principal = self.verify_signature(&inc.ctx, signed).await?;
+        // The key's policy (buckets, prefixes, operations) applies to every endpoint.
+        crate::auth::policy::enforce(self.store(), &principal, &routed).await?;
+        jetgate_protocol::acl::refuse_grants(routed.op, signed)?;
+        Ok((principal, routed))
+    }
+
+    /// The request's signature alone, for a request that acts on nothing (its answer
+    /// is an error either way); [`Worker::authenticate`] for everything else.
+    pub async fn verify(
+        &self,
+        inc: &Incoming,
+        signed: &SignedRequest,
+    ) -> Result<Principal, S3Error> {
+        self.verify_signature(&inc.ctx, signed).await
+    }
+
+    async fn verify_signature(
+        &self,
+        ctx: &RequestContext,
+        signed: &SignedRequest,
+    ) -> Result<Principal, S3Error> {
+        if self.local_auth() {
+            metrics::counter!("jetgate_worker_auth_local_total").increment(1);
+            let span = tracing::info_span!("auth.verify", role = "auth", in_process = true);
+            return crate::auth::verify_signed(self, signed)
+                .instrument(span)
+                .await;
+        }
+        let req = VerifyRequest {
+            signed: signed.clone(),
+        };
+        self.call(Endpoint::AuthVerify, ctx, &req).await
+    }
+
+    /// Has the auth verifier check a batch of aws-chunked chunk signatures.
+    pub async fn verify_chunks(
+        &self,
+        ctx: &RequestContext,
+        batch: &ChunkBatch,
+    ) -> Result<(), S3Error> {
+        if self.local_auth() {
+            return crate::auth::verify_chunks(self, batch).await;
+        }
+        self.call::<_, Ack>(Endpoint::AuthChunks, ctx, batch)
+            .await
+            .map(|_| ())
+    }
+}
