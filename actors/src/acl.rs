@@ -5,18 +5,18 @@
 use jetgate_protocol::acl::{check_acl_call, AclReply};
 use jetgate_protocol::messages::SignedRequest;
 use jetgate_protocol::route::Routed;
-use jetgate_protocol::S3Error;
+use jetgate_protocol::{Rpc, S3Error};
 
 use crate::incoming::Incoming;
 use jetgate_protocol::messages::Principal;
 
 /// `principal` and `routed` are what [`crate::worker::Worker::authenticated`] found.
-pub async fn answer(
+pub async fn answer<R: Rpc<Reply = AclReply>>(
     inc: &Incoming,
     signed: &SignedRequest,
     (principal, routed): (Principal, Routed),
 ) -> Result<(), S3Error> {
     check_acl_call(routed.op, signed)?;
     let owner = principal.owner;
-    inc.reply(&AclReply { owner }, &[]).await
+    inc.reply::<R>(&AclReply { owner }, &[]).await
 }

@@ -3,9 +3,9 @@
 //! NATS otherwise), then the gate's reading of the request and the key's policy.
 
 use jetgate_protocol::headers::RequestContext;
-use jetgate_protocol::messages::{Ack, ChunkBatch, Principal, SignedRequest, VerifyRequest};
+use jetgate_protocol::messages::{ChunkBatch, Principal, SignedRequest, VerifyRequest};
 use jetgate_protocol::route::Routed;
-use jetgate_protocol::{Endpoint, S3Error};
+use jetgate_protocol::{rpc, S3Error};
 use tracing::Instrument;
 
 use crate::gate::Acts;
@@ -66,7 +66,7 @@ impl Worker {
         let req = VerifyRequest {
             signed: signed.clone(),
         };
-        self.call(Endpoint::AuthVerify, ctx, &req).await
+        self.call::<rpc::AuthVerify>(ctx, &req).await
     }
 
     /// Has the auth verifier check a batch of aws-chunked chunk signatures.
@@ -78,8 +78,6 @@ impl Worker {
         if self.local_auth() {
             return crate::auth::verify_chunks(self, batch).await;
         }
-        self.call::<_, Ack>(Endpoint::AuthChunks, ctx, batch)
-            .await
-            .map(|_| ())
+        self.call::<rpc::AuthChunks>(ctx, batch).await.map(|_| ())
     }
 }

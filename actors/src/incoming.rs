@@ -7,8 +7,8 @@ use async_nats::service::Request;
 use bytes::Bytes;
 use jetgate_protocol::headers::RequestContext;
 use jetgate_protocol::messages::Call;
-use jetgate_protocol::{Endpoint, Envelope, S3Error, S3ErrorCode};
-use serde::{de::DeserializeOwned, Serialize};
+use jetgate_protocol::{Endpoint, Envelope, Rpc, S3Error, S3ErrorCode};
+use serde::de::DeserializeOwned;
 
 pub struct Incoming {
     pub ctx: RequestContext,
@@ -46,19 +46,40 @@ impl Incoming {
         &self.request.message.payload
     }
 
-    /// Decodes the call; a malformed one is the sender's bug, not the S3 client's.
-    pub fn call<Op: DeserializeOwned>(&self) -> Result<Envelope<Call<Op>>, S3Error> {
+    /// Decodes a data endpoint's call; a malformed one is the sender's bug, not the S3
+    /// client's.
+    pub fn call<R: Rpc>(&self) -> Result<Envelope<Call<R::Op>>, S3Error> {
+        self.expect::<R>()?;
         self.decode()
     }
 
-    pub fn decode<T: DeserializeOwned>(&self) -> Result<Envelope<T>, S3Error> {
+    /// Decodes an auth endpoint's message (not wrapped in a `Call`).
+    pub fn message<R: Rpc>(&self) -> Result<Envelope<R::Op>, S3Error> {
+        self.expect::<R>()?;
+        self.decode()
+    }
+
+    /// A handler decoding another endpoint's message is a dispatch bug.
+    fn expect<R: Rpc>(&self) -> Result<(), S3Error> {
+        if self.endpoint != R::ENDPOINT {
+            return Err(S3Error::internal(format!(
+                "{:?} handled as {:?}",
+                self.endpoint,
+                R::ENDPOINT
+            )));
+        }
+        Ok(())
+    }
+
+    fn decode<T: DeserializeOwned>(&self) -> Result<Envelope<T>, S3Error> {
         jetgate_protocol::decode(&self.request.message.payload).map_err(|e| {
             tracing::warn!(error = %e, endpoint = ?self.endpoint, "malformed request message");
             S3Error::new(S3ErrorCode::InvalidRequest, "Malformed request")
         })
     }
 
-    pub async fn reply<T: Serialize>(&self, msg: &T, body: &[u8]) -> Result<(), S3Error> {
+    /// Answers an `R` call with its reply and response body bytes.
+    pub async fn reply<R: Rpc>(&self, msg: &R::Reply, body: &[u8]) -> Result<(), S3Error> {
         let payload = jetgate_protocol::encode(msg, body).map_err(S3Error::internal)?;
         self.replied.store(true, Ordering::SeqCst);
         self.request

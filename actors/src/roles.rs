@@ -62,7 +62,7 @@ impl Actor for RoleActor {
             .await?;
         let group = service.group(role.group());
         let mut pumps = Vec::new();
-        for &ep in role.endpoints() {
+        for ep in role.endpoints() {
             let mut endpoint = group
                 .endpoint_builder()
                 .name(ep.name())

@@ -7,8 +7,7 @@ use std::sync::Arc;
 use async_nats::{Client, RequestErrorKind};
 use jetgate_protocol::headers::RequestContext;
 use jetgate_protocol::mux::Mux;
-use jetgate_protocol::{Endpoint, S3Error, S3ErrorCode};
-use serde::{de::DeserializeOwned, Serialize};
+use jetgate_protocol::{Rpc, S3Error, S3ErrorCode};
 
 use crate::config::WorkerConfig;
 use crate::store::Store;
@@ -80,17 +79,17 @@ impl Worker {
         skip_all,
         fields(
             otel.kind = "client",
-            otel.name = %format_args!("nats {}", endpoint.name()),
-            role = %endpoint.role(),
-            endpoint = endpoint.name(),
+            otel.name = %format_args!("nats {}", R::ENDPOINT.name()),
+            role = %R::ENDPOINT.role(),
+            endpoint = R::ENDPOINT.name(),
         )
     )]
-    pub async fn call<Req: Serialize, Resp: DeserializeOwned>(
+    pub async fn call<R: Rpc>(
         &self,
-        endpoint: Endpoint,
         ctx: &RequestContext,
-        msg: &Req,
-    ) -> Result<Resp, S3Error> {
+        msg: &R::Op,
+    ) -> Result<R::Reply, S3Error> {
+        let endpoint = R::ENDPOINT;
         let payload = jetgate_protocol::encode(msg, &[]).map_err(S3Error::internal)?;
         let req = async_nats::Request::new()
             .headers(ctx.headers())
@@ -122,7 +121,7 @@ impl Worker {
         if let Some(err) = S3Error::from_service_error(reply.headers.as_ref()) {
             return Err(err);
         }
-        jetgate_protocol::decode::<Resp>(&reply.payload)
+        jetgate_protocol::decode::<R::Reply>(&reply.payload)
             .map(|e| e.msg)
             .map_err(S3Error::internal)
     }

@@ -2,6 +2,7 @@
 //! the rest of the body streamed when the worker grants credit, and the reply awaited
 //! with an idle timeout that worker heartbeats reset.
 
+use std::marker::PhantomData;
 use std::time::Duration;
 
 use async_nats::{Message, StatusCode};
@@ -12,18 +13,36 @@ use jetgate_protocol::headers::RequestContext;
 use jetgate_protocol::messages::{BodyIn, Call, Download, SignedRequest};
 use jetgate_protocol::mux::Route;
 use jetgate_protocol::stream::{classify, BodySender, Frame, StreamError};
-use jetgate_protocol::{Endpoint, S3Error, S3ErrorCode};
+use jetgate_protocol::{Endpoint, Rpc, S3Error, S3ErrorCode};
 use serde::Serialize;
 use tracing::Instrument;
 
 use crate::EdgeState;
 
-/// A successful reply and, when the response body streams, the route it arrives on.
-pub struct Reply {
+/// A successful reply to an `R` call and, when the response body streams, the route it
+/// arrives on.
+pub struct Reply<R> {
     pub msg: Message,
     pub route: Option<Route>,
     /// Download credit the request granted (the receiver continues from it).
     pub granted: u64,
+    rpc: PhantomData<R>,
+}
+
+impl<R: Rpc> Reply<R> {
+    /// The typed reply and the response body bytes that rode inline after it.
+    pub fn decode(&self) -> Result<(R::Reply, Bytes), S3Error> {
+        jetgate_protocol::decode::<R::Reply>(&self.msg.payload)
+            .map(|e| (e.msg, e.body))
+            .map_err(S3Error::internal)
+    }
+}
+
+/// What came back before it is typed.
+struct Raw {
+    msg: Message,
+    route: Option<Route>,
+    granted: u64,
 }
 
 fn unavailable(endpoint: Endpoint, why: &str) -> S3Error {
@@ -84,15 +103,15 @@ fn client_body_error(e: axum::Error) -> S3Error {
 /// Sends the call; streams the body if any remains; returns the reply. The NATS hop
 /// is its own span (a child of `s3.request`) whose id travels in the `traceparent`
 /// header, so the worker's spans hang under it.
-pub async fn call<Op: Serialize>(
+pub async fn call<R: Rpc>(
     state: &EdgeState,
-    endpoint: Endpoint,
     ctx: &RequestContext,
     signed: SignedRequest,
-    op: Op,
+    op: R::Op,
     body: Option<Body>,
     download: bool,
-) -> Result<Reply, S3Error> {
+) -> Result<Reply<R>, S3Error> {
+    let endpoint = R::ENDPOINT;
     let span = tracing::info_span!(
         "nats.request",
         otel.kind = "client",
@@ -111,7 +130,12 @@ pub async fn call<Op: Serialize>(
             span.record("otel.status_code", "error");
         }
     }
-    result
+    result.map(|raw| Reply {
+        msg: raw.msg,
+        route: raw.route,
+        granted: raw.granted,
+        rpc: PhantomData,
+    })
 }
 
 async fn send_call<Op: Serialize>(
@@ -122,7 +146,7 @@ async fn send_call<Op: Serialize>(
     op: Op,
     body: Option<Body>,
     download: bool,
-) -> Result<Reply, S3Error> {
+) -> Result<Raw, S3Error> {
     let mut route = state.mux.open();
     let content_length = signed
         .header("content-length")
@@ -168,7 +192,7 @@ async fn send_call<Op: Serialize>(
         let msg = wait_reply(&mut route, endpoint, idle).await?;
         metrics::histogram!("jetgate_edge_nats_request_seconds", "role" => endpoint.role().as_str())
             .record(started.elapsed().as_secs_f64());
-        return Ok(Reply {
+        return Ok(Raw {
             msg,
             route: Some(route),
             granted,
@@ -184,7 +208,7 @@ async fn send_call<Op: Serialize>(
     match pump(&mut sender, rest, state.cfg.client_body_idle).await {
         Ok(()) => {}
         Err(Pumped::Replied(msg)) => {
-            return check(*msg, endpoint).map(|msg| Reply {
+            return check(*msg, endpoint).map(|msg| Raw {
                 msg,
                 route: None,
                 granted: 0,
@@ -204,7 +228,7 @@ async fn send_call<Op: Serialize>(
         }
     }
     let msg = wait_reply(sender.route(), endpoint, idle).await?;
-    Ok(Reply {
+    Ok(Raw {
         msg,
         route: None,
         granted: 0,
@@ -290,16 +314,13 @@ fn check(msg: Message, endpoint: Endpoint) -> Result<Message, S3Error> {
 }
 
 /// A call whose reply is one typed message (no response body stream).
-pub async fn ask<Op: Serialize, R: serde::de::DeserializeOwned>(
+pub async fn ask<R: Rpc>(
     state: &EdgeState,
-    endpoint: Endpoint,
     ctx: &RequestContext,
     signed: SignedRequest,
-    op: Op,
+    op: R::Op,
     body: Option<Body>,
-) -> Result<R, S3Error> {
-    let reply = call(state, endpoint, ctx, signed, op, body, false).await?;
-    jetgate_protocol::decode::<R>(&reply.msg.payload)
-        .map(|e| e.msg)
-        .map_err(S3Error::internal)
+) -> Result<R::Reply, S3Error> {
+    let reply = call::<R>(state, ctx, signed, op, body, false).await?;
+    reply.decode().map(|(msg, _)| msg)
 }

@@ -5,6 +5,7 @@
 //! `cors_check` endpoint. For an actual request the check runs concurrently with the
 //! main call, so browsers pay one extra NATS request and other clients nothing.
 
+use jetgate_protocol::rpc;
 use std::fmt::Write;
 use std::sync::Arc;
 
@@ -16,8 +17,8 @@ use jetgate_protocol::cors::{
     split_header_list, CorsCheck, CorsCheckReply, CorsConfiguration, GetCorsReply,
 };
 use jetgate_protocol::headers::RequestContext;
-use jetgate_protocol::messages::{Ack, BucketOp, SignedRequest};
-use jetgate_protocol::{Endpoint, S3Error, S3ErrorCode};
+use jetgate_protocol::messages::{BucketOp, SignedRequest};
+use jetgate_protocol::{S3Error, S3ErrorCode};
 use tokio::task::JoinHandle;
 
 use crate::call::ask;
@@ -45,16 +46,16 @@ pub async fn handle(
     let rid = ctx.request_id.as_str();
     match action {
         CorsAction::PutBucketCors => {
-            ask::<_, Ack>(state, Endpoint::PutBucketCors, ctx, signed, op, Some(body)).await?;
+            ask::<rpc::PutBucketCors>(state, ctx, signed, op, Some(body)).await?;
             Ok(empty(StatusCode::OK))
         }
         CorsAction::GetBucketCors => {
             let reply: GetCorsReply =
-                ask(state, Endpoint::GetBucketCors, ctx, signed, op, None).await?;
+                ask::<rpc::GetBucketCors>(state, ctx, signed, op, None).await?;
             Ok(encode::xml_response(configuration_xml(&reply.config), rid))
         }
         CorsAction::DeleteBucketCors => {
-            ask::<_, Ack>(state, Endpoint::DeleteBucketCors, ctx, signed, op, None).await?;
+            ask::<rpc::DeleteBucketCors>(state, ctx, signed, op, None).await?;
             Ok(empty(StatusCode::NO_CONTENT))
         }
         CorsAction::Preflight => preflight(state, ctx, signed, bucket).await,
@@ -99,15 +100,8 @@ async fn preflight(
         request_headers,
         preflight: true,
     };
-    let reply: CorsCheckReply = ask(
-        state,
-        Endpoint::CorsCheck,
-        ctx,
-        SignedRequest::default(),
-        check,
-        None,
-    )
-    .await?;
+    let reply: CorsCheckReply =
+        ask::<rpc::CorsCheck>(state, ctx, SignedRequest::default(), check, None).await?;
     if !reply.allowed {
         let msg = if reply.not_configured {
             "CORSResponse: CORS is not enabled for this bucket."
@@ -164,7 +158,7 @@ impl Pending {
         let ctx = ctx.clone();
         Pending(Some(tokio::spawn(async move {
             let signed = SignedRequest::default();
-            match ask(&state, Endpoint::CorsCheck, &ctx, signed, check, None).await {
+            match ask::<rpc::CorsCheck>(&state, &ctx, signed, check, None).await {
                 Ok(reply) => Some(reply),
                 Err(e) => {
                     // The request itself still gets its answer, just without CORS headers.

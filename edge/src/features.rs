@@ -12,9 +12,10 @@ use http::{HeaderMap, StatusCode};
 use jetgate_protocol::attributes::{AttributesReply, ListVersionsReply};
 use jetgate_protocol::bucket_config::BucketConfig;
 use jetgate_protocol::headers::RequestContext;
-use jetgate_protocol::messages::{Ack, BucketOp, SignedRequest};
+use jetgate_protocol::messages::{BucketOp, SignedRequest};
+use jetgate_protocol::rpc;
 use jetgate_protocol::tagging::{ObjectTagging, PutObjectTagging, TaggingReply};
-use jetgate_protocol::{Endpoint, S3Error};
+use jetgate_protocol::S3Error;
 
 pub use decode::{object_attributes, object_attributes_call, object_versions, Attribute};
 
@@ -53,45 +54,36 @@ pub async fn handle(
         A::GetObjectTagging => {
             let op = ObjectTagging { bucket, key };
             let reply: TaggingReply =
-                ask(state, Endpoint::GetObjectTagging, ctx, signed, op, None).await?;
+                ask::<rpc::GetObjectTagging>(state, ctx, signed, op, None).await?;
             Ok(encode::xml_response(xml::tagging(&reply), rid))
         }
         A::PutObjectTagging => {
             let op = PutObjectTagging { bucket, key };
-            ask::<_, TaggingReply>(
-                state,
-                Endpoint::PutObjectTagging,
-                ctx,
-                signed,
-                op,
-                Some(req.body),
-            )
-            .await?;
+            ask::<rpc::PutObjectTagging>(state, ctx, signed, op, Some(req.body)).await?;
             Ok(empty(StatusCode::OK))
         }
         A::DeleteObjectTagging => {
             let op = ObjectTagging { bucket, key };
-            ask::<_, TaggingReply>(state, Endpoint::DeleteObjectTagging, ctx, signed, op, None)
-                .await?;
+            ask::<rpc::DeleteObjectTagging>(state, ctx, signed, op, None).await?;
             Ok(empty(StatusCode::NO_CONTENT))
         }
         A::GetBucketTagging => {
             let op = BucketOp { bucket };
             let reply: TaggingReply =
-                ask(state, Endpoint::BucketTagging, ctx, signed, op, None).await?;
+                ask::<rpc::BucketTagging>(state, ctx, signed, op, None).await?;
             Ok(encode::xml_response(xml::tagging(&reply), rid))
         }
         A::PutBucketTagging | A::DeleteBucketTagging => {
             let op = BucketOp { bucket };
             let body = (req.action == A::PutBucketTagging).then_some(req.body);
-            ask::<_, TaggingReply>(state, Endpoint::BucketTagging, ctx, signed, op, body).await?;
+            ask::<rpc::BucketTagging>(state, ctx, signed, op, body).await?;
             Ok(empty(StatusCode::NO_CONTENT))
         }
         A::GetObjectAttributes => {
             let wanted = object_attributes(req.headers)?;
             let op = object_attributes_call(&bucket, &key, req.headers)?;
             let reply: AttributesReply =
-                ask(state, Endpoint::GetObjectAttributes, ctx, signed, op, None).await?;
+                ask::<rpc::GetObjectAttributes>(state, ctx, signed, op, None).await?;
             let mut resp = encode::xml_response(xml::attributes(&reply, &wanted), rid);
             if let Ok(v) = HeaderValue::from_str(&encode::http_date(reply.last_modified_ms)) {
                 resp.headers_mut().insert(header::LAST_MODIFIED, v);
@@ -100,13 +92,13 @@ pub async fn handle(
         }
         A::GetBucketVersioning => {
             let op = BucketOp { bucket };
-            ask::<_, Ack>(state, Endpoint::GetBucketVersioning, ctx, signed, op, None).await?;
+            ask::<rpc::GetBucketVersioning>(state, ctx, signed, op, None).await?;
             Ok(encode::xml_response(xml::versioning(), rid))
         }
         A::ListObjectVersions => {
             let (op, url) = object_versions(&bucket, req.query)?;
             let reply: ListVersionsReply =
-                ask(state, Endpoint::ListObjectVersions, ctx, signed, op, None).await?;
+                ask::<rpc::ListObjectVersions>(state, ctx, signed, op, None).await?;
             Ok(encode::xml_response(xml::versions(&reply, url), rid))
         }
     }
@@ -122,15 +114,7 @@ pub async fn bucket_config(
     bucket: String,
     config: BucketConfig,
 ) -> Result<Response, S3Error> {
-    ask::<_, Ack>(
-        state,
-        Endpoint::BucketConfig,
-        ctx,
-        signed,
-        BucketOp { bucket },
-        None,
-    )
-    .await?;
+    ask::<rpc::BucketConfig>(state, ctx, signed, BucketOp { bucket }, None).await?;
     Ok(encode::xml_response(config.unset()?, &ctx.request_id))
 }
 
@@ -141,7 +125,7 @@ pub async fn refused(state: &EdgeState, ctx: &RequestContext, signed: SignedRequ
     let op = BucketOp {
         bucket: String::new(),
     };
-    match ask::<_, Ack>(state, Endpoint::BucketConfig, ctx, signed, op, None).await {
+    match ask::<rpc::BucketConfig>(state, ctx, signed, op, None).await {
         Err(e) => e,
         Ok(_) => S3Error::internal("a refused request was answered success"),
     }

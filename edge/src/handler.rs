@@ -8,12 +8,12 @@ use http::{Method, StatusCode};
 use jetgate_protocol::acl::{AclReply, ObjectAcl};
 use jetgate_protocol::headers::{new_request_id, RequestContext, TraceParent};
 use jetgate_protocol::messages::{
-    Ack, BodyOut, BucketOp, CopyReply, DeleteObject, DeleteObjectsReply, ListBuckets,
-    ListBucketsReply, ListObjectsReply, LocationReply, ObjectReply, PutReply, SignedRequest,
+    BodyOut, BucketOp, CopyReply, DeleteObject, DeleteObjectsReply, ListBuckets, ListBucketsReply,
+    ListObjectsReply, LocationReply, PutReply, SignedRequest,
 };
+use jetgate_protocol::rpc;
 use jetgate_protocol::stream::BodyReceiver;
-use jetgate_protocol::{Endpoint, S3Error, S3ErrorCode};
-use serde::de::DeserializeOwned;
+use jetgate_protocol::{S3Error, S3ErrorCode};
 use std::sync::Arc;
 use tracing::Instrument;
 
@@ -157,12 +157,6 @@ fn signed_request(req: &Request, domain: Option<&str>) -> SignedRequest {
     }
 }
 
-fn decode_reply<T: DeserializeOwned>(reply: &Reply) -> Result<(T, bytes::Bytes), S3Error> {
-    jetgate_protocol::decode::<T>(&reply.msg.payload)
-        .map(|e| (e.msg, e.body))
-        .map_err(S3Error::internal)
-}
-
 fn status_only(status: StatusCode) -> Response {
     let mut r = Response::new(Body::empty());
     *r.status_mut() = status;
@@ -187,27 +181,12 @@ async fn handle(
     let h = &parts.headers;
     match routed.op {
         Operation::ListBuckets => {
-            let reply: ListBucketsReply = ask(
-                state,
-                Endpoint::ListBuckets,
-                ctx,
-                signed,
-                ListBuckets {},
-                None,
-            )
-            .await?;
+            let reply: ListBucketsReply =
+                ask::<rpc::ListBuckets>(state, ctx, signed, ListBuckets {}, None).await?;
             Ok(encode::xml_response(xml::list_buckets(&reply), rid))
         }
         Operation::CreateBucket => {
-            ask::<_, Ack>(
-                state,
-                Endpoint::CreateBucket,
-                ctx,
-                signed,
-                bucket_op(),
-                Some(body),
-            )
-            .await?;
+            ask::<rpc::CreateBucket>(state, ctx, signed, bucket_op(), Some(body)).await?;
             let mut resp = status_only(StatusCode::OK);
             if let Ok(v) = HeaderValue::from_str(&format!("/{bucket}")) {
                 resp.headers_mut().insert(header::LOCATION, v);
@@ -215,19 +194,11 @@ async fn handle(
             Ok(resp)
         }
         Operation::DeleteBucket => {
-            ask::<_, Ack>(
-                state,
-                Endpoint::DeleteBucket,
-                ctx,
-                signed,
-                bucket_op(),
-                None,
-            )
-            .await?;
+            ask::<rpc::DeleteBucket>(state, ctx, signed, bucket_op(), None).await?;
             Ok(status_only(StatusCode::NO_CONTENT))
         }
         Operation::HeadBucket => {
-            ask::<_, Ack>(state, Endpoint::HeadBucket, ctx, signed, bucket_op(), None).await?;
+            ask::<rpc::HeadBucket>(state, ctx, signed, bucket_op(), None).await?;
             let mut resp = status_only(StatusCode::OK);
             if let Ok(v) = HeaderValue::from_str(&state.cfg.region) {
                 resp.headers_mut().insert("x-amz-bucket-region", v);
@@ -235,22 +206,15 @@ async fn handle(
             Ok(resp)
         }
         Operation::GetBucketLocation => {
-            let reply: LocationReply = ask(
-                state,
-                Endpoint::GetBucketLocation,
-                ctx,
-                signed,
-                bucket_op(),
-                None,
-            )
-            .await?;
+            let reply: LocationReply =
+                ask::<rpc::GetBucketLocation>(state, ctx, signed, bucket_op(), None).await?;
             Ok(encode::xml_response(xml::location(&reply), rid))
         }
         Operation::ListObjects { v2 } => {
             let (op, url) = decode::list_objects(&bucket, &query, v2)?;
             let fetch_owner = !v2 || op.fetch_owner;
             let reply: ListObjectsReply =
-                ask(state, Endpoint::ListObjects, ctx, signed, op, None).await?;
+                ask::<rpc::ListObjects>(state, ctx, signed, op, None).await?;
             Ok(encode::xml_response(
                 xml::list_objects(&reply, url, fetch_owner),
                 rid,
@@ -258,8 +222,7 @@ async fn handle(
         }
         Operation::PutObject => {
             let op = decode::put_object(&bucket, &key, h)?;
-            let reply: PutReply =
-                ask(state, Endpoint::PutObject, ctx, signed, op, Some(body)).await?;
+            let reply: PutReply = ask::<rpc::PutObject>(state, ctx, signed, op, Some(body)).await?;
             let mut resp = status_only(StatusCode::OK);
             if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", reply.etag)) {
                 resp.headers_mut().insert(header::ETAG, v);
@@ -276,30 +239,23 @@ async fn handle(
         }
         Operation::CopyObject => {
             let op = decode::copy_object(&bucket, &key, h)?;
-            let reply: CopyReply = ask(state, Endpoint::CopyObject, ctx, signed, op, None).await?;
+            let reply: CopyReply = ask::<rpc::CopyObject>(state, ctx, signed, op, None).await?;
             Ok(encode::xml_response(xml::copy_object(&reply), rid))
         }
         Operation::GetObject | Operation::HeadObject => {
             let head = routed.op == Operation::HeadObject;
             let op = decode::get_object(&bucket, &key, head, h, &query)?;
-            let r = call(state, Endpoint::GetObject, ctx, signed, op, None, !head).await?;
+            let r = call::<rpc::GetObject>(state, ctx, signed, op, None, !head).await?;
             object_response(state, r)
         }
         Operation::DeleteObject => {
             let op = DeleteObject { bucket, key };
-            ask::<_, Ack>(state, Endpoint::DeleteObject, ctx, signed, op, None).await?;
+            ask::<rpc::DeleteObject>(state, ctx, signed, op, None).await?;
             Ok(status_only(StatusCode::NO_CONTENT))
         }
         Operation::DeleteObjects => {
-            let reply: DeleteObjectsReply = ask(
-                state,
-                Endpoint::DeleteObjects,
-                ctx,
-                signed,
-                bucket_op(),
-                Some(body),
-            )
-            .await?;
+            let reply: DeleteObjectsReply =
+                ask::<rpc::DeleteObjects>(state, ctx, signed, bucket_op(), Some(body)).await?;
             Ok(encode::xml_response(xml::delete_objects(&reply), rid))
         }
         Operation::Cors(action) => {
@@ -309,9 +265,9 @@ async fn handle(
         Operation::Acl { object, put } => {
             let reply: AclReply = if object {
                 let op = ObjectAcl { bucket, key };
-                ask(state, Endpoint::ObjectAcl, ctx, signed, op, None).await?
+                ask::<rpc::ObjectAcl>(state, ctx, signed, op, None).await?
             } else {
-                ask(state, Endpoint::BucketAcl, ctx, signed, bucket_op(), None).await?
+                ask::<rpc::BucketAcl>(state, ctx, signed, bucket_op(), None).await?
             };
             if put {
                 Ok(status_only(StatusCode::OK))
@@ -346,8 +302,8 @@ async fn handle(
 }
 
 /// GET/HEAD: headers from the object's attributes, the body inline or streamed.
-fn object_response(state: &EdgeState, r: Reply) -> Result<Response, S3Error> {
-    let (reply, inline) = decode_reply::<ObjectReply>(&r)?;
+fn object_response(state: &EdgeState, r: Reply<rpc::GetObject>) -> Result<Response, S3Error> {
+    let (reply, inline) = r.decode()?;
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
     let body = match reply.body {
         BodyOut::None => Body::empty(),

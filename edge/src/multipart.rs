@@ -10,12 +10,13 @@ use axum::response::Response;
 use http::header::{self, HeaderValue};
 use http::{HeaderMap, StatusCode};
 use jetgate_protocol::headers::RequestContext;
-use jetgate_protocol::messages::{Ack, SignedRequest};
+use jetgate_protocol::messages::SignedRequest;
 use jetgate_protocol::multipart::{
     AbortUpload, CopyPartReply, CreateUpload, CreateUploadReply, ListParts, ListPartsReply,
     ListUploads, ListUploadsReply, UploadPart, UploadPartCopy, UploadPartReply,
 };
-use jetgate_protocol::{Endpoint, S3Error, S3ErrorCode};
+use jetgate_protocol::rpc;
+use jetgate_protocol::{S3Error, S3ErrorCode};
 
 use crate::call::ask;
 use crate::decode::{self, query_pairs, query_value};
@@ -109,7 +110,7 @@ pub async fn handle(
                     .map(|v| v.trim().to_ascii_uppercase()),
             };
             let reply: CreateUploadReply =
-                ask(state, Endpoint::CreateUpload, ctx, req.signed, op, None).await?;
+                ask::<rpc::CreateUpload>(state, ctx, req.signed, op, None).await?;
             let mut resp = encode::xml_response(xml::initiate(&reply), &rid);
             if let Some(a) = reply.checksum_algorithm.as_deref() {
                 if let Ok(v) = HeaderValue::from_str(a) {
@@ -141,7 +142,7 @@ pub async fn handle(
                 source_conditions: decode::conditions(&h, "x-amz-copy-source-"),
             };
             let reply: CopyPartReply =
-                ask(state, Endpoint::UploadPartCopy, ctx, req.signed, op, None).await?;
+                ask::<rpc::UploadPartCopy>(state, ctx, req.signed, op, None).await?;
             Ok(encode::xml_response(xml::copy_part(&reply), &rid))
         }
         MultipartAction::UploadPart => {
@@ -151,15 +152,8 @@ pub async fn handle(
                 upload_id: upload_id(&query)?,
                 part_number: decode::part_number(query_value(&query, "partNumber").unwrap_or(""))?,
             };
-            let reply: UploadPartReply = ask(
-                state,
-                Endpoint::UploadPart,
-                ctx,
-                req.signed,
-                op,
-                Some(req.body),
-            )
-            .await?;
+            let reply: UploadPartReply =
+                ask::<rpc::UploadPart>(state, ctx, req.signed, op, Some(req.body)).await?;
             let mut resp = Response::new(Body::empty());
             if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", reply.etag)) {
                 resp.headers_mut().insert(header::ETAG, v);
@@ -184,7 +178,7 @@ pub async fn handle(
                 key,
                 upload_id: upload_id(&query)?,
             };
-            ask::<_, Ack>(state, Endpoint::AbortUpload, ctx, req.signed, op, None).await?;
+            ask::<rpc::AbortUpload>(state, ctx, req.signed, op, None).await?;
             let mut resp = Response::new(Body::empty());
             *resp.status_mut() = StatusCode::NO_CONTENT;
             Ok(resp)
@@ -198,7 +192,7 @@ pub async fn handle(
                 part_number_marker: number(&query, "part-number-marker", 0)?,
             };
             let reply: ListPartsReply =
-                ask(state, Endpoint::ListParts, ctx, req.signed, op, None).await?;
+                ask::<rpc::ListParts>(state, ctx, req.signed, op, None).await?;
             Ok(encode::xml_response(xml::list_parts(&reply), &rid))
         }
         MultipartAction::ListMultipartUploads => {
@@ -217,7 +211,7 @@ pub async fn handle(
                 max_uploads: number(&query, "max-uploads", 1000)?,
             };
             let reply: ListUploadsReply =
-                ask(state, Endpoint::ListUploads, ctx, req.signed, op, None).await?;
+                ask::<rpc::ListUploads>(state, ctx, req.signed, op, None).await?;
             Ok(encode::xml_response(xml::list_uploads(&reply, url), &rid))
         }
     }

@@ -9,7 +9,8 @@ use http::StatusCode;
 use jetgate_protocol::headers::RequestContext;
 use jetgate_protocol::messages::SignedRequest;
 use jetgate_protocol::post::{PostObject, PostReply};
-use jetgate_protocol::{Endpoint, S3Error, S3ErrorCode};
+use jetgate_protocol::rpc;
+use jetgate_protocol::{S3Error, S3ErrorCode};
 
 use crate::call::ask;
 use crate::encode::{self, xml::escape};
@@ -35,7 +36,7 @@ pub async fn handle(
     }
     let location_base = object_url_base(&signed, state.cfg.domain.as_deref(), &bucket);
     let op = PostObject { bucket };
-    let reply: PostReply = ask(state, Endpoint::PostObject, ctx, signed, op, Some(body)).await?;
+    let reply: PostReply = ask::<rpc::PostObject>(state, ctx, signed, op, Some(body)).await?;
     Ok(response(&reply, &location_base, &ctx.request_id))
 }
 

@@ -29,4 +29,4 @@ pub mod write_condition;
 pub use envelope::{decode, encode, Envelope, EnvelopeError};
 pub use error::{S3Error, S3ErrorCode};
 pub use messages::{ChunkBatch, ChunkContext, ChunkSig, SignedRequest};
-pub use roles::{Endpoint, Role};
+pub use roles::{rpc, Endpoint, Role, Rpc};

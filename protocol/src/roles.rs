@@ -3,6 +3,22 @@
 use std::fmt;
 use std::str::FromStr;
 
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::acl::{self, AclReply};
+use crate::attributes::{self, AttributesReply, ListVersionsReply};
+use crate::cors::{self, CorsCheckReply, GetCorsReply};
+use crate::messages::{
+    self, Ack, BucketOp, ChunkBatch, CopyReply, DeleteObjectsReply, ListBucketsReply,
+    ListObjectsReply, LocationReply, ObjectReply, Principal, PutReply, VerifyRequest,
+};
+use crate::multipart::{
+    self, CompleteReply, CopyPartReply, CreateUploadReply, ListPartsReply, ListUploadsReply,
+    UploadPartReply,
+};
+use crate::post::{self, PostReply, VerifyPostPolicy};
+use crate::tagging::{self, ObjectTagging, TaggingReply};
+
 /// Wire version of every subject; bump it when a message changes incompatibly so old
 /// and new workers can run side by side during a rolling upgrade.
 pub const API_VERSION: &str = "v1";
@@ -53,51 +69,12 @@ impl Role {
         format!("{SUBJECT_ROOT}.{API_VERSION}.{}", self.as_str())
     }
 
-    /// Endpoints the role serves.
-    pub fn endpoints(self) -> &'static [Endpoint] {
-        use Endpoint::*;
-        match self {
-            Role::Auth => &[AuthVerify, AuthChunks, AuthPostPolicy],
-            Role::Listing => &[
-                ListBuckets,
-                CreateBucket,
-                DeleteBucket,
-                HeadBucket,
-                GetBucketLocation,
-                ListObjects,
-                GetBucketVersioning,
-                ListObjectVersions,
-                PutBucketCors,
-                GetBucketCors,
-                DeleteBucketCors,
-                CorsCheck,
-                BucketConfig,
-                BucketAcl,
-                BucketTagging,
-            ],
-            Role::Multipart => &[
-                CreateUpload,
-                UploadPart,
-                UploadPartCopy,
-                CompleteUpload,
-                AbortUpload,
-                ListParts,
-                ListUploads,
-            ],
-            Role::Object => &[
-                PutObject,
-                GetObject,
-                DeleteObject,
-                DeleteObjects,
-                CopyObject,
-                GetObjectTagging,
-                PutObjectTagging,
-                DeleteObjectTagging,
-                GetObjectAttributes,
-                ObjectAcl,
-                PostObject,
-            ],
-        }
+    /// Endpoints the role serves, in table order.
+    pub fn endpoints(self) -> impl Iterator<Item = Endpoint> {
+        Endpoint::ALL
+            .iter()
+            .copied()
+            .filter(move |e| e.role() == self)
     }
 }
 
@@ -124,120 +101,113 @@ impl FromStr for Role {
     }
 }
 
-/// One micro endpoint; its subject is `jetgate.v1.<role>.<name>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Endpoint {
-    AuthVerify,
-    AuthChunks,
-    ListBuckets,
-    CreateBucket,
-    DeleteBucket,
-    HeadBucket,
-    GetBucketLocation,
-    ListObjects,
-    CreateUpload,
-    UploadPart,
-    UploadPartCopy,
-    CompleteUpload,
-    AbortUpload,
-    ListParts,
-    ListUploads,
-    PutObject,
-    /// GET and HEAD: HEAD is a GET whose body is not sent.
-    GetObject,
-    DeleteObject,
-    DeleteObjects,
-    CopyObject,
+/// A typed call: the endpoint it goes to, the operation it carries and the reply it gets.
+/// Data endpoints receive `Call<Op>` (the signed request beside the operation); the auth
+/// endpoints receive `Op` itself. The edge asks with `ask::<rpc::X>(…, op)` and gets
+/// `X::Reply`; a worker decodes with `inc.call::<rpc::X>()` and answers with
+/// `inc.reply::<rpc::X>(…)`, so both sides are held to one contract by the compiler.
+pub trait Rpc {
+    const ENDPOINT: Endpoint;
+    type Op: Serialize + DeserializeOwned + Send + Sync;
+    type Reply: Serialize + DeserializeOwned + Send + Sync;
+}
+
+/// The one endpoint table: every endpoint's role, subject token, operation and reply.
+/// The `Endpoint` enum, its role and name, each role's endpoint list and the `rpc`
+/// marker types all derive from it.
+macro_rules! endpoints {
+    ($( $(#[$doc:meta])* $ep:ident => $role:ident, $name:literal, $op:ty, $reply:ty; )*) => {
+        /// One micro endpoint; its subject is `jetgate.v1.<role>.<name>`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Endpoint {
+            $( $(#[$doc])* $ep, )*
+        }
+
+        impl Endpoint {
+            pub const ALL: &'static [Endpoint] = &[$(Endpoint::$ep),*];
+
+            pub fn role(self) -> Role {
+                match self {
+                    $(Endpoint::$ep => Role::$role,)*
+                }
+            }
+
+            /// Last subject token, also the micro endpoint name.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Endpoint::$ep => $name,)*
+                }
+            }
+        }
+
+        /// Marker types of the typed calls, one per endpoint, named like it.
+        pub mod rpc {
+            use super::*;
+            $(
+                $(#[$doc])*
+                pub enum $ep {}
+                impl Rpc for $ep {
+                    const ENDPOINT: Endpoint = Endpoint::$ep;
+                    type Op = $op;
+                    type Reply = $reply;
+                }
+            )*
+        }
+    };
+}
+
+endpoints! {
+    AuthVerify => Auth, "verify", VerifyRequest, Principal;
+    AuthChunks => Auth, "chunks", ChunkBatch, Ack;
+    /// POST Object policy signature and expiration.
+    AuthPostPolicy => Auth, "post_policy", VerifyPostPolicy, Principal;
+    ListBuckets => Listing, "list_buckets", messages::ListBuckets, ListBucketsReply;
+    CreateBucket => Listing, "create_bucket", BucketOp, Ack;
+    DeleteBucket => Listing, "delete_bucket", BucketOp, Ack;
+    HeadBucket => Listing, "head_bucket", BucketOp, Ack;
+    GetBucketLocation => Listing, "bucket_location", BucketOp, LocationReply;
+    ListObjects => Listing, "list_objects", messages::ListObjects, ListObjectsReply;
     /// Versioning probes: buckets are never versioned.
-    GetBucketVersioning,
-    ListObjectVersions,
-    GetObjectTagging,
-    PutObjectTagging,
-    DeleteObjectTagging,
-    GetObjectAttributes,
+    GetBucketVersioning => Listing, "bucket_versioning", BucketOp, Ack;
+    ListObjectVersions => Listing, "list_versions", attributes::ListObjectVersions, ListVersionsReply;
     /// Bucket configurations jetgate does not keep (policy, lifecycle, object lock, ...):
     /// reads answer "none configured", writes NotImplemented; and requests the route
     /// table refuses, answered NotImplemented only once their signature holds.
-    BucketConfig,
+    BucketConfig => Listing, "bucket_config", BucketOp, Ack;
     /// Get/PutBucketAcl: the owner with FULL_CONTROL; owner-only canned ACLs accepted.
-    BucketAcl,
-    /// Get/PutObjectAcl, likewise for an object.
-    ObjectAcl,
+    BucketAcl => Listing, "bucket_acl", BucketOp, AclReply;
     /// Get/Put/DeleteBucketTagging: the tag set kept in the bucket stream's metadata.
-    BucketTagging,
-    /// POST Object policy signature and expiration.
-    AuthPostPolicy,
-    PutBucketCors,
-    GetBucketCors,
-    DeleteBucketCors,
+    BucketTagging => Listing, "bucket_tagging", BucketOp, TaggingReply;
+    PutBucketCors => Listing, "put_cors", BucketOp, Ack;
+    GetBucketCors => Listing, "get_cors", BucketOp, GetCorsReply;
+    DeleteBucketCors => Listing, "delete_cors", BucketOp, Ack;
     /// Unsigned CORS evaluation: preflights and browser requests.
-    CorsCheck,
+    CorsCheck => Listing, "cors_check", cors::CorsCheck, CorsCheckReply;
+    CreateUpload => Multipart, "create_upload", multipart::CreateUpload, CreateUploadReply;
+    UploadPart => Multipart, "upload_part", multipart::UploadPart, UploadPartReply;
+    UploadPartCopy => Multipart, "upload_part_copy", multipart::UploadPartCopy, CopyPartReply;
+    /// Streams heartbeats while it assembles; the last message is the `CompleteReply`.
+    CompleteUpload => Multipart, "complete_upload", multipart::CompleteUpload, CompleteReply;
+    AbortUpload => Multipart, "abort_upload", multipart::AbortUpload, Ack;
+    ListParts => Multipart, "list_parts", multipart::ListParts, ListPartsReply;
+    ListUploads => Multipart, "list_uploads", multipart::ListUploads, ListUploadsReply;
+    PutObject => Object, "put", messages::PutObject, PutReply;
+    /// GET and HEAD: HEAD is a GET whose body is not sent.
+    GetObject => Object, "get", messages::GetObject, ObjectReply;
+    DeleteObject => Object, "delete", messages::DeleteObject, Ack;
+    DeleteObjects => Object, "delete_many", BucketOp, DeleteObjectsReply;
+    CopyObject => Object, "copy", messages::CopyObject, CopyReply;
+    GetObjectTagging => Object, "get_tagging", ObjectTagging, TaggingReply;
+    PutObjectTagging => Object, "put_tagging", tagging::PutObjectTagging, TaggingReply;
+    DeleteObjectTagging => Object, "delete_tagging", ObjectTagging, TaggingReply;
+    GetObjectAttributes => Object, "attributes", attributes::GetObjectAttributes, AttributesReply;
+    /// Get/PutObjectAcl, likewise for an object.
+    ObjectAcl => Object, "object_acl", acl::ObjectAcl, AclReply;
     /// Browser form upload.
-    PostObject,
+    PostObject => Object, "post", post::PostObject, PostReply;
 }
 
 impl Endpoint {
-    pub fn role(self) -> Role {
-        use Endpoint::*;
-        match self {
-            AuthPostPolicy => Role::Auth,
-            PutBucketCors | GetBucketCors | DeleteBucketCors | CorsCheck | BucketConfig
-            | BucketAcl | BucketTagging => Role::Listing,
-            PostObject => Role::Object,
-            AuthVerify | AuthChunks => Role::Auth,
-            ListBuckets | CreateBucket | DeleteBucket | HeadBucket | GetBucketLocation
-            | ListObjects | GetBucketVersioning | ListObjectVersions => Role::Listing,
-            CreateUpload | UploadPart | UploadPartCopy | CompleteUpload | AbortUpload
-            | ListParts | ListUploads => Role::Multipart,
-            PutObject | GetObject | DeleteObject | DeleteObjects | CopyObject => Role::Object,
-            GetObjectTagging | PutObjectTagging | DeleteObjectTagging | GetObjectAttributes
-            | ObjectAcl => Role::Object,
-        }
-    }
-
-    /// Last subject token, also the micro endpoint name.
-    pub fn name(self) -> &'static str {
-        use Endpoint::*;
-        match self {
-            AuthPostPolicy => "post_policy",
-            PutBucketCors => "put_cors",
-            GetBucketCors => "get_cors",
-            DeleteBucketCors => "delete_cors",
-            CorsCheck => "cors_check",
-            PostObject => "post",
-            AuthVerify => "verify",
-            AuthChunks => "chunks",
-            ListBuckets => "list_buckets",
-            CreateBucket => "create_bucket",
-            DeleteBucket => "delete_bucket",
-            HeadBucket => "head_bucket",
-            GetBucketLocation => "bucket_location",
-            ListObjects => "list_objects",
-            CreateUpload => "create_upload",
-            UploadPart => "upload_part",
-            UploadPartCopy => "upload_part_copy",
-            CompleteUpload => "complete_upload",
-            AbortUpload => "abort_upload",
-            ListParts => "list_parts",
-            ListUploads => "list_uploads",
-            PutObject => "put",
-            GetObject => "get",
-            DeleteObject => "delete",
-            DeleteObjects => "delete_many",
-            CopyObject => "copy",
-            GetBucketVersioning => "bucket_versioning",
-            ListObjectVersions => "list_versions",
-            GetObjectTagging => "get_tagging",
-            PutObjectTagging => "put_tagging",
-            DeleteObjectTagging => "delete_tagging",
-            GetObjectAttributes => "attributes",
-            BucketConfig => "bucket_config",
-            BucketAcl => "bucket_acl",
-            ObjectAcl => "object_acl",
-            BucketTagging => "bucket_tagging",
-        }
-    }
-
     pub fn subject(self) -> String {
         format!("{}.{}", self.role().group(), self.name())
     }
@@ -256,6 +226,16 @@ mod tests {
             }
         }
         assert_eq!(Endpoint::PutObject.subject(), "jetgate.v1.object.put");
+    }
+
+    #[test]
+    fn every_endpoint_has_its_own_subject() {
+        let mut seen = std::collections::HashSet::new();
+        for ep in Endpoint::ALL {
+            assert!(seen.insert(ep.subject()), "{ep:?}");
+        }
+        let served: usize = Role::ALL.iter().map(|r| r.endpoints().count()).sum();
+        assert_eq!(served, Endpoint::ALL.len());
     }
 
     #[test]

@@ -9,7 +9,8 @@ pub mod sealed;
 pub mod sigv2;
 pub mod sigv4;
 
-use jetgate_protocol::messages::{Ack, ChunkBatch, Owner, Principal, SignedRequest, VerifyRequest};
+use jetgate_protocol::messages::{Ack, ChunkBatch, Owner, Principal, SignedRequest};
+use jetgate_protocol::rpc;
 use jetgate_protocol::{S3Error, S3ErrorCode};
 use tokio::sync::OnceCell;
 
@@ -66,9 +67,9 @@ fn verify_config(worker: &Worker) -> sigv4::VerifyConfig {
 }
 
 pub async fn verify(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let req = inc.decode::<VerifyRequest>()?.msg;
+    let req = inc.message::<rpc::AuthVerify>()?.msg;
     let principal = verify_signed(worker, &req.signed).await?;
-    inc.reply(&principal, &[]).await
+    inc.reply::<rpc::AuthVerify>(&principal, &[]).await
 }
 
 /// What the auth role answers for one request; called in-process when this worker also
@@ -122,9 +123,9 @@ fn principal(
 }
 
 pub async fn chunks(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let batch = inc.decode::<ChunkBatch>()?.msg;
+    let batch = inc.message::<rpc::AuthChunks>()?.msg;
     verify_chunks(worker, &batch).await?;
-    inc.reply(&Ack {}, &[]).await
+    inc.reply::<rpc::AuthChunks>(&Ack {}, &[]).await
 }
 
 /// Checks a batch of aws-chunked chunk signatures; in-process like [`verify_signed`].

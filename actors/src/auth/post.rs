@@ -1,7 +1,7 @@
 //! POST Object policies: the signature over the base64 policy (SigV4 or SigV2) and its
 //! expiration. The conditions are the object role's business (see `post_policy`).
 
-use jetgate_protocol::post::VerifyPostPolicy;
+use jetgate_protocol::rpc;
 use jetgate_protocol::{S3Error, S3ErrorCode};
 use subtle::ConstantTimeEq;
 
@@ -56,7 +56,7 @@ fn form_scope(credential: &str, amz_date: &str, region: &str) -> Result<(String,
 }
 
 pub async fn verify_post(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let req = inc.decode::<VerifyPostPolicy>()?.msg;
+    let req = inc.message::<rpc::AuthPostPolicy>()?.msg;
     let fields = &req.fields;
     let Some(policy) = field(fields, "policy") else {
         // Without a policy the form would be an anonymous upload, which we never allow.
@@ -100,7 +100,8 @@ pub async fn verify_post(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
     let parsed = decode(policy)?;
     check_expiration(&parsed, time::OffsetDateTime::now_utc())?;
     tracing::debug!(access_key = %cred.access_key, "POST policy signature verified");
-    inc.reply(&principal(cred, None), &[]).await
+    inc.reply::<rpc::AuthPostPolicy>(&principal(cred, None), &[])
+        .await
 }
 
 #[cfg(test)]

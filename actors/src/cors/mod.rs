@@ -11,12 +11,13 @@ pub(crate) mod xml;
 
 pub use rules::{evaluate, validate, wildcard_match};
 
+use jetgate_protocol::rpc;
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
-use jetgate_protocol::cors::{CorsCheck, CorsConfiguration, GetCorsReply, STREAM_METADATA_KEY};
-use jetgate_protocol::messages::{Ack, BucketOp};
+use jetgate_protocol::cors::{CorsConfiguration, GetCorsReply, STREAM_METADATA_KEY};
+use jetgate_protocol::messages::Ack;
 use jetgate_protocol::names::{bucket_to_nats, validate_bucket};
 use jetgate_protocol::{S3Error, S3ErrorCode};
 
@@ -90,7 +91,7 @@ async fn save(
 }
 
 pub async fn put_bucket_cors(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let env = inc.call::<BucketOp>()?;
+    let env = inc.call::<rpc::PutBucketCors>()?;
     let call = &env.msg;
     validate_bucket(&call.op.bucket)?;
     let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
@@ -99,11 +100,11 @@ pub async fn put_bucket_cors(worker: &Worker, inc: &Incoming) -> Result<(), S3Er
     validate(&cfg)?;
     save(worker, &bucket_to_nats(&call.op.bucket), Some(&cfg)).await?;
     tracing::info!(bucket = %call.op.bucket, rules = cfg.rules.len(), "bucket CORS set");
-    inc.reply(&Ack {}, &[]).await
+    inc.reply::<rpc::PutBucketCors>(&Ack {}, &[]).await
 }
 
 pub async fn get_bucket_cors(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let call = inc.call::<BucketOp>()?.msg;
+    let call = inc.call::<rpc::GetBucketCors>()?.msg;
     validate_bucket(&call.op.bucket)?;
     worker.authenticate(inc, &call.signed, &call.op).await?;
     let config = load(worker, &bucket_to_nats(&call.op.bucket))
@@ -114,22 +115,23 @@ pub async fn get_bucket_cors(worker: &Worker, inc: &Incoming) -> Result<(), S3Er
                 "The CORS configuration does not exist",
             )
         })?;
-    inc.reply(&GetCorsReply { config }, &[]).await
+    inc.reply::<rpc::GetBucketCors>(&GetCorsReply { config }, &[])
+        .await
 }
 
 pub async fn delete_bucket_cors(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let call = inc.call::<BucketOp>()?.msg;
+    let call = inc.call::<rpc::DeleteBucketCors>()?.msg;
     validate_bucket(&call.op.bucket)?;
     worker.authenticate(inc, &call.signed, &call.op).await?;
     save(worker, &bucket_to_nats(&call.op.bucket), None).await?;
     tracing::info!(bucket = %call.op.bucket, "bucket CORS deleted");
-    inc.reply(&Ack {}, &[]).await
+    inc.reply::<rpc::DeleteBucketCors>(&Ack {}, &[]).await
 }
 
 /// Unsigned by design: browsers send preflights without credentials, and the answer
 /// only reveals whether the bucket's CORS rules allow the request.
 pub async fn check(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let call = inc.call::<CorsCheck>()?.msg;
+    let call = inc.call::<rpc::CorsCheck>()?.msg;
     let check = call.op;
     validate_bucket(&check.bucket)?;
     let nats_bucket = bucket_to_nats(&check.bucket);
@@ -148,5 +150,5 @@ pub async fn check(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     };
     let reply = evaluate(cfg.as_deref(), &check);
     tracing::debug!(bucket = %check.bucket, allowed = reply.allowed, preflight = check.preflight, "CORS check");
-    inc.reply(&reply, &[]).await
+    inc.reply::<rpc::CorsCheck>(&reply, &[]).await
 }

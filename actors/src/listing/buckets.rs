@@ -3,9 +3,10 @@
 //! does since 2024 (`max-buckets`, `continuation-token`, `prefix`, `bucket-region`).
 //! The parameters are read from the signed query, never from the edge's call.
 
-use jetgate_protocol::messages::{BucketEntry, ListBuckets, ListBucketsReply};
+use jetgate_protocol::messages::{BucketEntry, ListBucketsReply};
 use jetgate_protocol::names::bucket_from_nats;
 use jetgate_protocol::query::{query_pairs, query_value};
+use jetgate_protocol::rpc;
 use jetgate_protocol::{S3Error, S3ErrorCode};
 
 use crate::incoming::Incoming;
@@ -17,7 +18,7 @@ use crate::worker::Worker;
 const MAX_BUCKETS: usize = 10_000;
 
 pub async fn list_buckets(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let call = inc.call::<ListBuckets>()?.msg;
+    let call = inc.call::<rpc::ListBuckets>()?.msg;
     let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
     let params = Params::parse(&call.signed.query)?;
     let region = &worker.cfg().region;
@@ -39,7 +40,7 @@ pub async fn list_buckets(worker: &Worker, inc: &Incoming) -> Result<(), S3Error
         })
         .collect();
     let (buckets, continuation_token) = page(buckets, &params, region);
-    inc.reply(
+    inc.reply::<rpc::ListBuckets>(
         &ListBucketsReply {
             owner: principal.owner,
             buckets,

@@ -9,13 +9,14 @@ use jetgate_protocol::bucket_config::ConfigVerb;
 use jetgate_protocol::messages::{Ack, BucketOp, Call};
 use jetgate_protocol::names::{bucket_to_nats, validate_bucket};
 use jetgate_protocol::route::{route_signed, Operation};
+use jetgate_protocol::rpc;
 use jetgate_protocol::{S3Error, S3ErrorCode};
 
 use crate::incoming::Incoming;
 use crate::worker::Worker;
 
 pub async fn bucket_config(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let call: Call<BucketOp> = inc.call()?.msg;
+    let call: Call<BucketOp> = inc.call::<rpc::BucketConfig>()?.msg;
     let op = match route_signed(&call.signed) {
         Ok(routed) => routed.op,
         // Nothing is acted on: the signature alone decides between its error and 501.
@@ -41,7 +42,7 @@ pub async fn bucket_config(worker: &Worker, inc: &Incoming) -> Result<(), S3Erro
         // The edge writes the document; only the error is decided here.
         ConfigVerb::Get => {
             config.unset()?;
-            inc.reply(&Ack {}, &[]).await
+            inc.reply::<rpc::BucketConfig>(&Ack {}, &[]).await
         }
         ConfigVerb::Put | ConfigVerb::Delete => Err(S3Error::not_implemented(config.action(verb))),
     }

@@ -1,8 +1,9 @@
 //! DeleteBucket: only an empty bucket, and never with a write acknowledged after the
 //! emptiness check (see `store::closing` for how the stream is closed to writers first).
 
-use jetgate_protocol::messages::{Ack, BucketOp};
+use jetgate_protocol::messages::Ack;
 use jetgate_protocol::names::{bucket_to_nats, validate_bucket};
+use jetgate_protocol::rpc;
 use jetgate_protocol::{S3Error, S3ErrorCode};
 
 use crate::incoming::Incoming;
@@ -13,7 +14,7 @@ use crate::worker::Worker;
 const ATTEMPTS: usize = 3;
 
 pub async fn delete_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let call = inc.call::<BucketOp>()?.msg;
+    let call = inc.call::<rpc::DeleteBucket>()?.msg;
     validate_bucket(&call.op.bucket)?;
     worker.authenticate(inc, &call.signed, &call.op).await?;
     let nats_bucket = bucket_to_nats(&call.op.bucket);
@@ -46,7 +47,7 @@ pub async fn delete_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Erro
         if sentinel == covered + 1 {
             store.delete_bucket_stream(&nats_bucket).await?;
             tracing::info!(bucket = %call.op.bucket, "bucket deleted");
-            return inc.reply(&Ack {}, &[]).await;
+            return inc.reply::<rpc::DeleteBucket>(&Ack {}, &[]).await;
         }
         // Something was written after the check: look again with the bucket open.
         tracing::info!(bucket = %call.op.bucket, covered, sentinel, "bucket written to during DeleteBucket");

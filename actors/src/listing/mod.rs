@@ -17,10 +17,9 @@ pub use tagging::bucket_tagging;
 pub use versions::{get_versioning, list_versions};
 
 use base64::Engine;
-use jetgate_protocol::messages::{
-    Ack, BucketOp, ListObjects, ListObjectsReply, LocationReply, ObjectEntry,
-};
+use jetgate_protocol::messages::{Ack, ListObjectsReply, LocationReply, ObjectEntry};
 use jetgate_protocol::names::{bucket_to_nats, validate_bucket};
+use jetgate_protocol::rpc;
 use jetgate_protocol::{S3Error, S3ErrorCode};
 use serde::Deserialize;
 
@@ -36,7 +35,7 @@ struct CreateBucketConfiguration {
 }
 
 pub async fn create_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let env = inc.call::<BucketOp>()?;
+    let env = inc.call::<rpc::CreateBucket>()?;
     let call = &env.msg;
     validate_bucket(&call.op.bucket)?;
     let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
@@ -88,25 +87,25 @@ pub async fn create_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Erro
                 "Your previous request to create the named bucket succeeded and you already own it.",
             ));
         }
-        return inc.reply(&Ack {}, &[]).await;
+        return inc.reply::<rpc::CreateBucket>(&Ack {}, &[]).await;
     }
     tracing::info!(bucket = %call.op.bucket, "bucket created");
-    inc.reply(&Ack {}, &[]).await
+    inc.reply::<rpc::CreateBucket>(&Ack {}, &[]).await
 }
 
 pub async fn head_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let call = inc.call::<BucketOp>()?.msg;
+    let call = inc.call::<rpc::HeadBucket>()?.msg;
     validate_bucket(&call.op.bucket)?;
     worker.authenticate(inc, &call.signed, &call.op).await?;
     worker
         .store()
         .require_bucket(&bucket_to_nats(&call.op.bucket))
         .await?;
-    inc.reply(&Ack {}, &[]).await
+    inc.reply::<rpc::HeadBucket>(&Ack {}, &[]).await
 }
 
 pub async fn bucket_location(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let call = inc.call::<BucketOp>()?.msg;
+    let call = inc.call::<rpc::GetBucketLocation>()?.msg;
     validate_bucket(&call.op.bucket)?;
     worker.authenticate(inc, &call.signed, &call.op).await?;
     worker
@@ -119,7 +118,8 @@ pub async fn bucket_location(worker: &Worker, inc: &Incoming) -> Result<(), S3Er
     } else {
         region.clone()
     };
-    inc.reply(&LocationReply { location }, &[]).await
+    inc.reply::<rpc::GetBucketLocation>(&LocationReply { location }, &[])
+        .await
 }
 
 /// Opaque v2 continuation token: the key or prefix the previous page ended at.
@@ -183,7 +183,7 @@ async fn page_of(
 }
 
 pub async fn list_objects(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let call = inc.call::<ListObjects>()?.msg;
+    let call = inc.call::<rpc::ListObjects>()?.msg;
     let op = &call.op;
     validate_bucket(&op.bucket)?;
     let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
@@ -225,5 +225,5 @@ pub async fn list_objects(worker: &Worker, inc: &Incoming) -> Result<(), S3Error
         },
         start_after: op.start_after.clone(),
     };
-    inc.reply(&reply, &[]).await
+    inc.reply::<rpc::ListObjects>(&reply, &[]).await
 }

@@ -5,6 +5,7 @@
 use jetgate_protocol::messages::{BucketOp, Call};
 use jetgate_protocol::names::{bucket_to_nats, validate_bucket};
 use jetgate_protocol::route::{FeatureAction, Operation};
+use jetgate_protocol::rpc;
 use jetgate_protocol::tagging::{validate_bucket_tags, Tag, TaggingReply};
 use jetgate_protocol::{S3Error, S3ErrorCode};
 
@@ -18,7 +19,7 @@ pub const STREAM_METADATA_KEY: &str = "jetgate.tags";
 const MAX_BODY: usize = 128 * 1024;
 
 pub async fn bucket_tagging(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let env = inc.call::<BucketOp>()?;
+    let env = inc.call::<rpc::BucketTagging>()?;
     let call: &Call<BucketOp> = &env.msg;
     validate_bucket(&call.op.bucket)?;
     let (principal, routed) = worker.authenticated(inc, &call.signed, &call.op).await?;
@@ -61,7 +62,8 @@ pub async fn bucket_tagging(worker: &Worker, inc: &Incoming) -> Result<(), S3Err
             )))
         }
     };
-    inc.reply(&TaggingReply { tags }, &[]).await
+    inc.reply::<rpc::BucketTagging>(&TaggingReply { tags }, &[])
+        .await
 }
 
 fn no_such_tag_set() -> S3Error {

@@ -5,6 +5,7 @@
 use jetgate_protocol::attributes::{ListObjectVersions, ListVersionsReply, VersionEntry};
 use jetgate_protocol::messages::{Ack, BucketOp, Call};
 use jetgate_protocol::names::{bucket_to_nats, validate_bucket};
+use jetgate_protocol::rpc;
 use jetgate_protocol::{S3Error, S3ErrorCode};
 
 use crate::incoming::Incoming;
@@ -14,14 +15,14 @@ use crate::worker::Worker;
 pub const NULL_VERSION: &str = "null";
 
 pub async fn get_versioning(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let call: Call<BucketOp> = inc.call()?.msg;
+    let call: Call<BucketOp> = inc.call::<rpc::GetBucketVersioning>()?.msg;
     validate_bucket(&call.op.bucket)?;
     worker.authenticate(inc, &call.signed, &call.op).await?;
     worker
         .store()
         .require_bucket(&bucket_to_nats(&call.op.bucket))
         .await?;
-    inc.reply(&Ack {}, &[]).await
+    inc.reply::<rpc::GetBucketVersioning>(&Ack {}, &[]).await
 }
 
 /// Where a page starts: after `key-marker`. With one (`null`) version per key, "after
@@ -41,7 +42,7 @@ pub fn start_after(op: &ListObjectVersions) -> Result<Option<String>, S3Error> {
 }
 
 pub async fn list_versions(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let call: Call<ListObjectVersions> = inc.call()?.msg;
+    let call: Call<ListObjectVersions> = inc.call::<rpc::ListObjectVersions>()?.msg;
     let op = &call.op;
     validate_bucket(&op.bucket)?;
     let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
@@ -82,7 +83,7 @@ pub async fn list_versions(worker: &Worker, inc: &Incoming) -> Result<(), S3Erro
         common_prefixes: page.common_prefixes,
         owner: principal.owner,
     };
-    inc.reply(&reply, &[]).await
+    inc.reply::<rpc::ListObjectVersions>(&reply, &[]).await
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use jetgate_protocol::messages::{Ack, Call};
 use jetgate_protocol::multipart::AbortUpload;
+use jetgate_protocol::rpc;
 use jetgate_protocol::S3Error;
 
 use super::state::{no_such_upload, now_ms, Phase, UploadRecord, Uploads};
@@ -11,7 +12,7 @@ use crate::store::{chunk_subject, Store};
 use crate::worker::Worker;
 
 pub async fn abort(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let call: Call<AbortUpload> = inc.call()?.msg;
+    let call: Call<AbortUpload> = inc.call::<rpc::AbortUpload>()?.msg;
     let op = &call.op;
     crate::object::target(&op.bucket, &op.key)?;
     worker.authenticate(inc, &call.signed, &call.op).await?;
@@ -19,7 +20,7 @@ pub async fn abort(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let (upload, rev) =
         super::upload_for(worker, uploads, &op.upload_id, &op.bucket, &op.key).await?;
     abort_upload(worker.store(), uploads, &upload, rev).await?;
-    inc.reply(&Ack {}, &[]).await
+    inc.reply::<rpc::AbortUpload>(&Ack {}, &[]).await
 }
 
 /// Aborts one upload if it is still at revision `rev` and no Complete holds it.

@@ -10,6 +10,7 @@ use jetgate_protocol::messages::Call;
 use jetgate_protocol::multipart::{
     CompleteFinal, CompleteReply, CompleteResult, CompleteUpload, WireError,
 };
+use jetgate_protocol::rpc;
 use jetgate_protocol::write_condition::WriteCondition;
 use jetgate_protocol::{S3Error, S3ErrorCode};
 use std::collections::BTreeMap;
@@ -34,7 +35,7 @@ const MAX_BODY: usize = 2 * 1024 * 1024;
 pub const KEY_UPLOAD: &str = "jetgate-upload-id";
 
 pub async fn complete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let env = inc.call::<CompleteUpload>()?;
+    let env = inc.call::<rpc::CompleteUpload>()?;
     let call: &Call<CompleteUpload> = &env.msg;
     let op = &call.op;
     let nats_bucket = crate::object::target(&op.bucket, &op.key)?;
@@ -57,7 +58,7 @@ pub async fn complete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
                             checksum: composite_of(&meta.metadata),
                         };
                         return inc
-                            .reply(
+                            .reply::<rpc::CompleteUpload>(
                                 &CompleteReply {
                                     pending: false,
                                     result: Some(result),
@@ -97,7 +98,7 @@ pub async fn complete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let claim = Claim::keep(uploads, &upload, claimed_rev);
     let download = call.download.clone();
     if download.is_some() {
-        inc.reply(
+        inc.reply::<rpc::CompleteUpload>(
             &CompleteReply {
                 pending: true,
                 result: None,
@@ -142,7 +143,7 @@ pub async fn complete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     match download {
         None => {
             let result = outcome?;
-            inc.reply(
+            inc.reply::<rpc::CompleteUpload>(
                 &CompleteReply {
                     pending: false,
                     result: Some(result),

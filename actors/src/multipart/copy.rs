@@ -3,6 +3,7 @@
 
 use jetgate_protocol::messages::Call;
 use jetgate_protocol::multipart::{CopyPartReply, UploadPartCopy, MAX_PART_NUMBER};
+use jetgate_protocol::rpc;
 use jetgate_protocol::{S3Error, S3ErrorCode};
 
 use super::part::{write_part, Source};
@@ -12,7 +13,7 @@ use crate::object::RangeReader;
 use crate::worker::Worker;
 
 pub async fn upload_part_copy(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let call: Call<UploadPartCopy> = inc.call()?.msg;
+    let call: Call<UploadPartCopy> = inc.call::<rpc::UploadPartCopy>()?.msg;
     let op = &call.op;
     if !(1..=MAX_PART_NUMBER).contains(&op.part_number) {
         return Err(S3Error::new(
@@ -56,5 +57,5 @@ pub async fn upload_part_copy(worker: &Worker, inc: &Incoming) -> Result<(), S3E
         etag: rec.etag,
         last_modified_ms: rec.last_modified_ms,
     };
-    inc.reply(&reply, &[]).await
+    inc.reply::<rpc::UploadPartCopy>(&reply, &[]).await
 }

@@ -3,6 +3,7 @@
 
 use jetgate_protocol::messages::Call;
 use jetgate_protocol::multipart::{CreateUpload, CreateUploadReply};
+use jetgate_protocol::rpc;
 use jetgate_protocol::{S3Error, S3ErrorCode};
 
 use super::state::{now_ms, Phase, UploadRecord};
@@ -12,7 +13,7 @@ use crate::store::stream_name;
 use crate::worker::Worker;
 
 pub async fn create(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let call: Call<CreateUpload> = inc.call()?.msg;
+    let call: Call<CreateUpload> = inc.call::<rpc::CreateUpload>()?.msg;
     let op = &call.op;
     let nats_bucket = crate::object::target(&op.bucket, &op.key)?;
     let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
@@ -71,7 +72,7 @@ pub async fn create(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
         }),
         checksum_algorithm: rec.checksum_algorithm,
     };
-    inc.reply(&reply, &[]).await
+    inc.reply::<rpc::CreateUpload>(&reply, &[]).await
 }
 
 /// Whether an upload's checksum is FULL_OBJECT, from its algorithm and the signed

@@ -5,6 +5,7 @@ use jetgate_protocol::multipart::{
     ListParts, ListPartsReply, ListUploads, ListUploadsReply, PartEntry, UploadEntry,
 };
 use jetgate_protocol::names::validate_bucket;
+use jetgate_protocol::rpc;
 use jetgate_protocol::S3Error;
 
 use super::state::{Phase, UploadRecord, Uploads};
@@ -12,7 +13,7 @@ use crate::incoming::Incoming;
 use crate::worker::Worker;
 
 pub async fn list_parts(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let call: Call<ListParts> = inc.call()?.msg;
+    let call: Call<ListParts> = inc.call::<rpc::ListParts>()?.msg;
     let op = &call.op;
     crate::object::target(&op.bucket, &op.key)?;
     worker.authenticate(inc, &call.signed, &call.op).await?;
@@ -50,7 +51,7 @@ pub async fn list_parts(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> 
         parts,
         owner: upload.owner,
     };
-    inc.reply(&reply, &[]).await
+    inc.reply::<rpc::ListParts>(&reply, &[]).await
 }
 
 /// Every upload in progress (any bucket), for listings and the stale sweep.
@@ -61,7 +62,7 @@ pub async fn all_uploads(uploads: &Uploads) -> Result<Vec<(UploadRecord, u64)>, 
 }
 
 pub async fn list_uploads(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let call: Call<ListUploads> = inc.call()?.msg;
+    let call: Call<ListUploads> = inc.call::<rpc::ListUploads>()?.msg;
     validate_bucket(&call.op.bucket)?;
     worker.authenticate(inc, &call.signed, &call.op).await?;
     let op = call.op;
@@ -85,7 +86,7 @@ pub async fn list_uploads(worker: &Worker, inc: &Incoming) -> Result<(), S3Error
         ))
     });
     let page = paginate(&op, found);
-    inc.reply(&page, &[]).await
+    inc.reply::<rpc::ListUploads>(&page, &[]).await
 }
 
 /// S3's ListMultipartUploads paging: after `key-marker` (and, within that key, after

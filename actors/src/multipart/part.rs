@@ -2,10 +2,11 @@
 //! final object's chunk subject (when it is this part's turn: the cursor expects it and
 //! nobody holds the append lease) or onto a staging subject.
 
+use jetgate_protocol::rpc;
 use std::time::{Duration, Instant};
 
 use jetgate_protocol::messages::Principal;
-use jetgate_protocol::multipart::{UploadPart, UploadPartReply, MAX_PART_NUMBER};
+use jetgate_protocol::multipart::{UploadPartReply, MAX_PART_NUMBER};
 use jetgate_protocol::{S3Error, S3ErrorCode};
 
 use super::read_ahead::{wait_reading_ahead, ReadAhead};
@@ -29,7 +30,7 @@ use crate::worker::Worker;
 const REFRESH: Duration = Duration::from_secs(10);
 
 pub async fn upload_part(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let env = inc.call::<UploadPart>()?;
+    let env = inc.call::<rpc::UploadPart>()?;
     let call = env.msg;
     let op = &call.op;
     if !(1..=MAX_PART_NUMBER).contains(&op.part_number) {
@@ -67,7 +68,7 @@ pub async fn upload_part(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
         etag: rec.etag,
         checksum: rec.checksum,
     };
-    inc.reply(&reply, &[]).await
+    inc.reply::<rpc::UploadPart>(&reply, &[]).await
 }
 
 /// Writes part `n` in place when it is its turn, else staged.

@@ -2,6 +2,7 @@
 //! (`x-amz-checksum-mode: ENABLED`) and by GetObjectAttributes, the multipart composite
 //! checksum (`base64(alg(concat part checksums))-N`).
 
+use jetgate_protocol::rpc;
 use std::collections::BTreeMap;
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -166,7 +167,7 @@ pub fn object_parts(meta: &ObjectMeta, marker: u32, max_parts: u32) -> Option<Ob
 }
 
 pub async fn get_attributes(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let call: Call<GetObjectAttributes> = inc.call()?.msg;
+    let call: Call<GetObjectAttributes> = inc.call::<rpc::GetObjectAttributes>()?.msg;
     let op = &call.op;
     let nats_bucket = super::target(&op.bucket, &op.key)?;
     worker.authenticate(inc, &call.signed, &call.op).await?;
@@ -188,7 +189,7 @@ pub async fn get_attributes(worker: &Worker, inc: &Incoming) -> Result<(), S3Err
         }),
         parts: object_parts(&meta, op.part_number_marker, op.max_parts),
     };
-    inc.reply(&reply, &[]).await
+    inc.reply::<rpc::GetObjectAttributes>(&reply, &[]).await
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! CopyObject: the source's chunks are read and written anew under the destination (NATS
 //! chunks belong to one object version), hashing as they pass.
 
-use jetgate_protocol::messages::{Conditions, CopyObject, CopyReply};
+use jetgate_protocol::messages::{Conditions, CopyReply};
+use jetgate_protocol::rpc;
 use jetgate_protocol::write_condition::WriteCondition;
 use jetgate_protocol::{S3Error, S3ErrorCode};
 use sha2::{Digest as _, Sha256};
@@ -51,7 +52,7 @@ fn copy_checksum(
 }
 
 pub async fn copy(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let env = inc.call::<CopyObject>()?;
+    let env = inc.call::<rpc::CopyObject>()?;
     let call = env.msg;
     let op = &call.op;
     let dst_bucket = super::target(&op.bucket, &op.key)?;
@@ -128,5 +129,5 @@ pub async fn copy(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
         last_modified_ms: meta.last_modified_ms(),
         checksum: checksum.map(|(a, v)| (a.as_str().to_string(), v)),
     };
-    inc.reply(&reply, &[]).await
+    inc.reply::<rpc::CopyObject>(&reply, &[]).await
 }

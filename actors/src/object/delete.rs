@@ -1,7 +1,8 @@
 //! DeleteObject and DeleteObjects (the `?delete` XML body, up to 1000 keys).
 
-use jetgate_protocol::messages::{Ack, BucketOp, DeleteError, DeleteObject, DeleteObjectsReply};
+use jetgate_protocol::messages::{Ack, DeleteError, DeleteObjectsReply};
 use jetgate_protocol::names::{bucket_to_nats, validate_bucket};
+use jetgate_protocol::rpc;
 use jetgate_protocol::write_condition::WriteCondition;
 use jetgate_protocol::{S3Error, S3ErrorCode};
 use serde::Deserialize;
@@ -13,13 +14,13 @@ use crate::worker::Worker;
 const MAX_DELETE_BODY: usize = 2 * 1024 * 1024;
 
 pub async fn delete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let env = inc.call::<DeleteObject>()?;
+    let env = inc.call::<rpc::DeleteObject>()?;
     let call = &env.msg;
     let nats_bucket = super::target(&call.op.bucket, &call.op.key)?;
     worker.authenticate(inc, &call.signed, &call.op).await?;
     let condition = WriteCondition::of_delete(&call.signed)?;
     delete_one(worker, &nats_bucket, &call.op.key, &condition).await?;
-    inc.reply(&Ack {}, &[]).await
+    inc.reply::<rpc::DeleteObject>(&Ack {}, &[]).await
 }
 
 async fn delete_one(
@@ -105,7 +106,7 @@ pub(crate) fn parse_delete(xml: &[u8]) -> Result<DeleteList, S3Error> {
 }
 
 pub async fn delete_many(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let env = inc.call::<BucketOp>()?;
+    let env = inc.call::<rpc::DeleteObjects>()?;
     let call = &env.msg;
     validate_bucket(&call.op.bucket)?;
     let nats_bucket = bucket_to_nats(&call.op.bucket);
@@ -167,7 +168,7 @@ pub async fn delete_many(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
             }),
         }
     }
-    inc.reply(&reply, &[]).await
+    inc.reply::<rpc::DeleteObjects>(&reply, &[]).await
 }
 
 #[cfg(test)]

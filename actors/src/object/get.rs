@@ -2,7 +2,8 @@
 //! or streamed under the edge's credit when not.
 
 use bytes::{Bytes, BytesMut};
-use jetgate_protocol::messages::{BodyOut, GetObject, ObjectReply};
+use jetgate_protocol::messages::{BodyOut, ObjectReply};
+use jetgate_protocol::rpc;
 use jetgate_protocol::stream::BodySender;
 use jetgate_protocol::{S3Error, S3ErrorCode};
 
@@ -12,7 +13,7 @@ use crate::store::{ChunkReader, ObjectMeta};
 use crate::worker::Worker;
 
 pub async fn get(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let env = inc.call::<GetObject>()?;
+    let env = inc.call::<rpc::GetObject>()?;
     let call = env.msg;
     let op = &call.op;
     let nats_bucket = super::target(&op.bucket, &op.key)?;
@@ -70,7 +71,7 @@ pub async fn get(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
             reply
                 .overrides
                 .retain(|(n, _)| !n.to_ascii_lowercase().starts_with("x-amz-checksum"));
-            return inc.reply(&reply, &[]).await;
+            return inc.reply::<rpc::GetObject>(&reply, &[]).await;
         }
         Evaluation::PreconditionFailed => return Err(S3Error::precondition_failed()),
     }
@@ -97,7 +98,7 @@ pub async fn get(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
         (None, None) => (0, meta.size.saturating_sub(1)),
     };
     if op.head || reply.content_length == 0 {
-        return inc.reply(&reply, &[]).await;
+        return inc.reply::<rpc::GetObject>(&reply, &[]).await;
     }
     let mut reader = RangeReader::new(worker, &nats_bucket, &meta, first, last);
     if reply.content_length <= worker.cfg().inline_limit {
@@ -106,13 +107,13 @@ pub async fn get(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
             buf.extend_from_slice(&piece);
         }
         reply.body = BodyOut::Inline;
-        return inc.reply(&reply, &buf).await;
+        return inc.reply::<rpc::GetObject>(&reply, &buf).await;
     }
     let Some(download) = call.download.clone() else {
         return Err(S3Error::internal("large GET without a download subject"));
     };
     reply.body = BodyOut::Stream;
-    inc.reply(&reply, &[]).await?;
+    inc.reply::<rpc::GetObject>(&reply, &[]).await?;
     let mut sender = BodySender::new(
         worker.mux().open(),
         Some(download.data),

@@ -8,8 +8,9 @@
 use bytes::Bytes;
 use jetgate_protocol::messages::{ObjectHeaders, Principal, SignedRequest};
 use jetgate_protocol::names::{bucket_to_nats, validate_bucket, validate_key};
-use jetgate_protocol::post::{PostObject, PostReply, VerifyPostPolicy};
-use jetgate_protocol::{Endpoint, S3Error, S3ErrorCode};
+use jetgate_protocol::post::{PostReply, VerifyPostPolicy};
+use jetgate_protocol::rpc;
+use jetgate_protocol::{S3Error, S3ErrorCode};
 
 use crate::body::RequestBody;
 use crate::incoming::Incoming;
@@ -41,7 +42,7 @@ fn form_error(e: multer::Error) -> S3Error {
 }
 
 pub async fn post(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let env = inc.call::<PostObject>()?;
+    let env = inc.call::<rpc::PostObject>()?;
     let call = env.msg;
     validate_bucket(&call.op.bucket)?;
     let nats_bucket = bucket_to_nats(&call.op.bucket);
@@ -104,7 +105,7 @@ pub async fn post(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
         status,
         redirect,
     };
-    inc.reply(&reply, &[]).await
+    inc.reply::<rpc::PostObject>(&reply, &[]).await
 }
 
 type Received = (
@@ -181,8 +182,7 @@ async fn receive(
         })
         .collect();
     let principal: Principal = worker
-        .call(
-            Endpoint::AuthPostPolicy,
+        .call::<rpc::AuthPostPolicy>(
             &inc.ctx,
             &VerifyPostPolicy {
                 fields: fields.clone(),

@@ -1,7 +1,8 @@
 //! PutObject: stream the verified body into chunks, then publish the metadata. The object
 //! becomes visible only with that last publish; any failure before it purges the chunks.
 
-use jetgate_protocol::messages::{Principal, PutObject, PutReply};
+use jetgate_protocol::messages::{Principal, PutReply};
+use jetgate_protocol::rpc;
 use jetgate_protocol::write_condition::WriteCondition;
 use jetgate_protocol::S3Error;
 
@@ -12,7 +13,7 @@ use crate::store::ChunkWriter;
 use crate::worker::Worker;
 
 pub async fn put(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let env = inc.call::<PutObject>()?;
+    let env = inc.call::<rpc::PutObject>()?;
     let call = env.msg;
     let op = &call.op;
     let nats_bucket = super::target(&op.bucket, &op.key)?;
@@ -68,7 +69,7 @@ pub async fn put(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
             .checksum
             .map(|(a, v)| (a.header_name().to_string(), v)),
     };
-    inc.reply(&reply, &[]).await
+    inc.reply::<rpc::PutObject>(&reply, &[]).await
 }
 
 /// Receives, verifies and writes the body; returns its digests and what was written.

@@ -4,9 +4,8 @@
 //! resurrects) a concurrent PUT or DELETE, and no chunk is copied.
 
 use jetgate_protocol::messages::{Call, SignedRequest};
-use jetgate_protocol::tagging::{
-    validate_tags, ObjectTagging, PutObjectTagging, Tag, TaggingReply,
-};
+use jetgate_protocol::rpc;
+use jetgate_protocol::tagging::{validate_tags, ObjectTagging, Tag, TaggingReply};
 use jetgate_protocol::{S3Error, S3ErrorCode};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Deserialize;
@@ -157,7 +156,7 @@ pub fn parse_tag_set(xml: &[u8]) -> Result<Vec<Tag>, S3Error> {
 }
 
 pub async fn get_tagging(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let call: Call<ObjectTagging> = inc.call()?.msg;
+    let call: Call<ObjectTagging> = inc.call::<rpc::GetObjectTagging>()?.msg;
     let nats_bucket = super::target(&call.op.bucket, &call.op.key)?;
     worker.authenticate(inc, &call.signed, &call.op).await?;
     let meta = worker
@@ -168,11 +167,11 @@ pub async fn get_tagging(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
     let reply = TaggingReply {
         tags: stored_tags(&meta),
     };
-    inc.reply(&reply, &[]).await
+    inc.reply::<rpc::GetObjectTagging>(&reply, &[]).await
 }
 
 pub async fn put_tagging(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let env = inc.call::<PutObjectTagging>()?;
+    let env = inc.call::<rpc::PutObjectTagging>()?;
     let call = &env.msg;
     let nats_bucket = super::target(&call.op.bucket, &call.op.key)?;
     let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
@@ -180,15 +179,17 @@ pub async fn put_tagging(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
     let tags = parse_tagging(&xml)?;
     update(worker, &nats_bucket, &call.op.key, &tags).await?;
     tracing::debug!(tags = tags.len(), "object tagged");
-    inc.reply(&TaggingReply::default(), &[]).await
+    inc.reply::<rpc::PutObjectTagging>(&TaggingReply::default(), &[])
+        .await
 }
 
 pub async fn delete_tagging(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
-    let call: Call<ObjectTagging> = inc.call()?.msg;
+    let call: Call<ObjectTagging> = inc.call::<rpc::DeleteObjectTagging>()?.msg;
     let nats_bucket = super::target(&call.op.bucket, &call.op.key)?;
     worker.authenticate(inc, &call.signed, &call.op).await?;
     update(worker, &nats_bucket, &call.op.key, &[]).await?;
-    inc.reply(&TaggingReply::default(), &[]).await
+    inc.reply::<rpc::DeleteObjectTagging>(&TaggingReply::default(), &[])
+        .await
 }
 
 /// Rewrites the object's metadata with `tags`, everything else (mtime included, as S3

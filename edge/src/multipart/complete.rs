@@ -6,6 +6,7 @@
 //! every worker heartbeat (so clients and proxies do not time out, as S3 does), and
 //! finally the result or an `<Error>` document.
 
+use jetgate_protocol::rpc;
 use std::io;
 use std::time::{Duration, Instant};
 
@@ -15,10 +16,10 @@ use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use jetgate_protocol::headers::RequestContext;
 use jetgate_protocol::messages::SignedRequest;
-use jetgate_protocol::multipart::{CompleteFinal, CompleteReply, CompleteUpload};
+use jetgate_protocol::multipart::{CompleteFinal, CompleteUpload};
 use jetgate_protocol::mux::Route;
 use jetgate_protocol::stream::{classify, Frame};
-use jetgate_protocol::{Endpoint, S3Error, S3ErrorCode};
+use jetgate_protocol::{S3Error, S3ErrorCode};
 
 use super::xml;
 use crate::call::call;
@@ -50,19 +51,8 @@ pub async fn handle(
         key,
         upload_id,
     };
-    let r = call(
-        state,
-        Endpoint::CompleteUpload,
-        ctx,
-        signed,
-        op,
-        Some(body),
-        small,
-    )
-    .await?;
-    let reply: CompleteReply = jetgate_protocol::decode(&r.msg.payload)
-        .map(|e| e.msg)
-        .map_err(S3Error::internal)?;
+    let r = call::<rpc::CompleteUpload>(state, ctx, signed, op, Some(body), small).await?;
+    let (reply, _) = r.decode()?;
     if !reply.pending {
         let Some(result) = reply.result else {
             return Err(S3Error::internal("Complete answered without a result"));
