@@ -345,3 +345,7 @@ fn object_response(state: &EdgeState, r: Reply<rpc::GetObject>) -> Result<Respon
     }
     Ok(resp.into_response())
 }
+
+#[cfg(test)]
+#[path = "handler/route_props.rs"]
+mod route_props;
