@@ -1,8 +1,10 @@
 //! What every role handler shares: the NATS connection, the store, the inbox mux and
 //! settings, plus calls to other roles. Authentication is a layer above (`authn`).
 
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_nats::{Client, RequestErrorKind};
 use jetgate_protocol::headers::RequestContext;
@@ -27,6 +29,9 @@ struct Inner {
     read_ahead: Arc<tokio::sync::Semaphore>,
     /// This process hosts the auth role: verify in-process instead of over NATS.
     local_auth: AtomicBool,
+    /// State the roles keep (credential cache, uploads bucket, CORS cache), one value
+    /// per type, made on first use: each role owns its type, the worker knows none.
+    role_state: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
 }
 
 impl Worker {
@@ -47,6 +52,7 @@ impl Worker {
                 )),
                 cfg,
                 local_auth: AtomicBool::new(false),
+                role_state: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -70,6 +76,23 @@ impl Worker {
 
     pub fn cfg(&self) -> &WorkerConfig {
         &self.inner.cfg
+    }
+
+    /// The role state of type `T` of this worker, made with `T::default()` on first use.
+    pub fn role_state<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        let mut states = self
+            .inner
+            .role_state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let state = states
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Arc::new(T::default()))
+            .clone();
+        // The entry for `TypeId::of::<T>()` always holds a `T`.
+        state
+            .downcast::<T>()
+            .unwrap_or_else(|_| Arc::new(T::default()))
     }
 
     /// Request/reply to another role's endpoint with the request's context. The hop is

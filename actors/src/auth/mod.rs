@@ -19,11 +19,16 @@ pub use credentials::{Credential, CredentialStore};
 use crate::incoming::Incoming;
 use crate::worker::Worker;
 
-/// The auth role's credential store, opened on first use.
-static STORE: OnceCell<CredentialStore> = OnceCell::const_new();
+/// The auth role's state in a worker: its credential store, opened on first use.
+#[derive(Default)]
+struct AuthState {
+    store: OnceCell<CredentialStore>,
+}
 
-async fn store(worker: &Worker) -> Result<&'static CredentialStore, S3Error> {
-    STORE
+async fn store(worker: &Worker) -> Result<CredentialStore, S3Error> {
+    worker
+        .role_state::<AuthState>()
+        .store
         .get_or_try_init(|| async {
             let store = CredentialStore::open(&worker.store().js, worker.cfg().replicas)
                 .await?
@@ -32,6 +37,7 @@ async fn store(worker: &Worker) -> Result<&'static CredentialStore, S3Error> {
             Ok::<_, credentials::CredentialError>(store)
         })
         .await
+        .cloned()
         .map_err(S3Error::internal)
 }
 

@@ -13,7 +13,7 @@ pub use rules::{evaluate, validate, wildcard_match};
 
 use jetgate_protocol::rpc;
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use jetgate_protocol::cors::{CorsConfiguration, GetCorsReply, STREAM_METADATA_KEY};
@@ -36,25 +36,29 @@ const MAX_DOC: usize = 256 * 1024;
 
 type Cached = (Instant, Option<Arc<CorsConfiguration>>);
 
-static CACHE: LazyLock<Mutex<HashMap<String, Cached>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+/// The CORS rules a worker has read lately, per bucket.
+#[derive(Default)]
+struct CorsCache(Mutex<HashMap<String, Cached>>);
 
-fn cache_get(nats_bucket: &str) -> Option<Option<Arc<CorsConfiguration>>> {
-    let cache = CACHE.lock().ok()?;
+fn cache_get(worker: &Worker, nats_bucket: &str) -> Option<Option<Arc<CorsConfiguration>>> {
+    let state = worker.role_state::<CorsCache>();
+    let cache = state.0.lock().ok()?;
     let (at, cfg) = cache.get(nats_bucket)?;
     (at.elapsed() < CACHE_TTL).then(|| cfg.clone())
 }
 
-fn cache_put(nats_bucket: &str, cfg: Option<Arc<CorsConfiguration>>) {
-    if let Ok(mut cache) = CACHE.lock() {
-        // Bounded: expired entries go whenever the map grows large, and while it is
-        // still full new buckets are not cached (they are read each time instead).
-        if cache.len() >= CACHE_ENTRIES {
-            cache.retain(|_, (at, _)| at.elapsed() < CACHE_TTL);
-        }
-        if cache.len() < CACHE_ENTRIES || cache.contains_key(nats_bucket) {
-            cache.insert(nats_bucket.to_string(), (Instant::now(), cfg));
-        }
+fn cache_put(worker: &Worker, nats_bucket: &str, cfg: Option<Arc<CorsConfiguration>>) {
+    let state = worker.role_state::<CorsCache>();
+    let Ok(mut cache) = state.0.lock() else {
+        return;
+    };
+    // Bounded: expired entries go whenever the map grows large, and while it is still
+    // full new buckets are not cached (they are read each time instead).
+    if cache.len() >= CACHE_ENTRIES {
+        cache.retain(|_, (at, _)| at.elapsed() < CACHE_TTL);
+    }
+    if cache.len() < CACHE_ENTRIES || cache.contains_key(nats_bucket) {
+        cache.insert(nats_bucket.to_string(), (Instant::now(), cfg));
     }
 }
 
@@ -86,7 +90,7 @@ async fn save(
         .store()
         .set_bucket_setting(nats_bucket, STREAM_METADATA_KEY, json)
         .await?;
-    cache_put(nats_bucket, cfg.cloned().map(Arc::new));
+    cache_put(worker, nats_bucket, cfg.cloned().map(Arc::new));
     Ok(())
 }
 
@@ -135,7 +139,7 @@ pub async fn check(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let check = call.op;
     validate_bucket(&check.bucket)?;
     let nats_bucket = bucket_to_nats(&check.bucket);
-    let cfg = match cache_get(&nats_bucket) {
+    let cfg = match cache_get(worker, &nats_bucket) {
         Some(cfg) => cfg,
         None => {
             let cfg = match load(worker, &nats_bucket).await {
@@ -144,7 +148,7 @@ pub async fn check(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
                 Err(e) if e.code == S3ErrorCode::NoSuchBucket => None,
                 Err(e) => return Err(e),
             };
-            cache_put(&nats_bucket, cfg.clone());
+            cache_put(worker, &nats_bucket, cfg.clone());
             cfg
         }
     };

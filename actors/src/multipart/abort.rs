@@ -16,7 +16,7 @@ pub async fn abort(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let op = &call.op;
     crate::object::target(&op.bucket, &op.key)?;
     worker.authenticate(inc, &call.signed, &call.op).await?;
-    let uploads = super::uploads(worker).await?;
+    let uploads = &super::uploads(worker).await?;
     let (upload, rev) =
         super::upload_for(worker, uploads, &op.upload_id, &op.bucket, &op.key).await?;
     abort_upload(worker.store(), uploads, &upload, rev).await?;
@@ -46,7 +46,7 @@ pub async fn abort_upload(
         }
     }
     uploads.forget(&upload.upload_id).await?;
-    super::cursor_moved(&upload.upload_id);
+    uploads.cursor_moved(&upload.upload_id);
     tracing::debug!(upload_id = %upload.upload_id, "upload aborted");
     Ok(())
 }

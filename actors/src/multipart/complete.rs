@@ -43,7 +43,7 @@ pub async fn complete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let condition = WriteCondition::of_write(&call.signed)?;
     let xml = crate::body::read_complete_document(worker, inc, &principal, &env, MAX_BODY).await?;
     let listed = plan::parse_complete(&xml)?;
-    let uploads = super::uploads(worker).await?;
+    let uploads = &super::uploads(worker).await?;
     let (mut upload, rev) =
         match super::upload_for(worker, uploads, &op.upload_id, &op.bucket, &op.key).await {
             Ok(u) => u,
@@ -198,7 +198,7 @@ async fn unclaim(uploads: &Uploads, id: &str) {
         if c.lease.as_ref().is_some_and(|l| l.part == 0) {
             c.lease = None;
             let _ = uploads.set_cursor(id, &c, rev).await;
-            super::cursor_moved(id);
+            uploads.cursor_moved(id);
         }
     }
 }

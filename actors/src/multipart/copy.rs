@@ -24,7 +24,7 @@ pub async fn upload_part_copy(worker: &Worker, inc: &Incoming) -> Result<(), S3E
     crate::object::target(&op.bucket, &op.key)?;
     let src_bucket = crate::object::target(&op.source_bucket, &op.source_key)?;
     worker.authenticate(inc, &call.signed, &call.op).await?;
-    let uploads = super::uploads(worker).await?;
+    let uploads = &super::uploads(worker).await?;
     let (upload, _) =
         super::upload_for(worker, uploads, &op.upload_id, &op.bucket, &op.key).await?;
     if upload.phase != Phase::Active {

@@ -41,7 +41,7 @@ pub async fn create(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
             "The specified bucket does not exist",
         ));
     }
-    let uploads = super::uploads(worker).await?;
+    let uploads = &super::uploads(worker).await?;
     let rec = UploadRecord {
         upload_id: nuid::next().to_string(),
         bucket: op.bucket.clone(),

@@ -17,7 +17,7 @@ pub async fn list_parts(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> 
     let op = &call.op;
     crate::object::target(&op.bucket, &op.key)?;
     worker.authenticate(inc, &call.signed, &call.op).await?;
-    let uploads = super::uploads(worker).await?;
+    let uploads = &super::uploads(worker).await?;
     let (upload, _) =
         super::upload_for(worker, uploads, &op.upload_id, &op.bucket, &op.key).await?;
     let numbers = uploads.part_numbers(&op.upload_id).await?;
@@ -70,7 +70,7 @@ pub async fn list_uploads(worker: &Worker, inc: &Incoming) -> Result<(), S3Error
         .store()
         .require_bucket(&jetgate_protocol::names::bucket_to_nats(&op.bucket))
         .await?;
-    let uploads = super::uploads(worker).await?;
+    let uploads = &super::uploads(worker).await?;
     let mut found: Vec<UploadRecord> = all_uploads(uploads)
         .await?
         .into_iter()

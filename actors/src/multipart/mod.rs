@@ -25,11 +25,8 @@ pub mod state;
 pub mod sweep;
 mod turn;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 use jetgate_protocol::S3Error;
-use tokio::sync::{Notify, OnceCell};
+use tokio::sync::OnceCell;
 
 pub use abort::abort;
 pub use complete::complete;
@@ -41,9 +38,12 @@ pub use state::Uploads;
 
 use crate::worker::Worker;
 
-static UPLOADS: OnceCell<Uploads> = OnceCell::const_new();
+/// The multipart role's state in a worker: the uploads bucket, opened (or created) once.
+#[derive(Default)]
+struct MultipartState {
+    uploads: OnceCell<Uploads>,
+}
 
-/// The uploads KV of this process (opened, or created, once).
 /// The upload for this bucket and key. When there is none, a bucket that does not
 /// exist is `NoSuchBucket`, as S3 answers every multipart call on one; otherwise
 /// `NoSuchUpload`. (The bucket is asked only on that error path.)
@@ -64,26 +64,12 @@ pub(crate) async fn upload_for(
     }
 }
 
-pub(crate) async fn uploads(worker: &Worker) -> Result<&'static Uploads, S3Error> {
-    UPLOADS
+/// The uploads bucket of this worker (opened, or created, once).
+pub(crate) async fn uploads(worker: &Worker) -> Result<Uploads, S3Error> {
+    worker
+        .role_state::<MultipartState>()
+        .uploads
         .get_or_try_init(|| Uploads::open(&worker.store().js, worker.cfg().replicas))
         .await
-}
-
-/// Wakes waiters in this process when an upload's cursor moves (waiters in other
-/// processes poll).
-fn notifier(upload_id: &str) -> Arc<Notify> {
-    static MAP: Mutex<Option<HashMap<String, Arc<Notify>>>> = Mutex::new(None);
-    let mut g = MAP.lock().unwrap_or_else(|p| p.into_inner());
-    let map = g.get_or_insert_with(HashMap::new);
-    if map.len() > 4096 {
-        map.retain(|_, n| Arc::strong_count(n) > 1);
-    }
-    map.entry(upload_id.to_string())
-        .or_insert_with(|| Arc::new(Notify::new()))
-        .clone()
-}
-
-pub(crate) fn cursor_moved(upload_id: &str) {
-    notifier(upload_id).notify_waiters();
+        .cloned()
 }

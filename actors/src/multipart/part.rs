@@ -41,7 +41,7 @@ pub async fn upload_part(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
     }
     crate::object::target(&op.bucket, &op.key)?;
     let principal = worker.authenticate(inc, &call.signed, &call.op).await?;
-    let uploads = super::uploads(worker).await?;
+    let uploads = &super::uploads(worker).await?;
     let (upload, _) =
         super::upload_for(worker, uploads, &op.upload_id, &op.bucket, &op.key).await?;
     if upload.phase != Phase::Active {
@@ -322,7 +322,7 @@ async fn append(
     };
     match uploads.set_cursor(&upload.upload_id, &next, rev).await {
         Ok(_) => {
-            super::cursor_moved(&upload.upload_id);
+            uploads.cursor_moved(&upload.upload_id);
             Ok(rec)
         }
         Err(e) => {

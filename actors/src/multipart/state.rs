@@ -7,6 +7,8 @@
 //! Every change that races (cursor moves, phase changes) is a compare-and-set on the KV
 //! revision, so any worker of the queue group can serve any request of any upload.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_nats::jetstream::{self, kv};
@@ -15,6 +17,7 @@ use futures::{StreamExt, TryStreamExt};
 use jetgate_protocol::messages::{ObjectHeaders, Owner};
 use jetgate_protocol::{S3Error, S3ErrorCode};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use tokio::sync::Notify;
 
 use super::sha::Sha256State;
 
@@ -139,9 +142,28 @@ pub fn valid_upload_id(id: &str) -> bool {
 pub struct Uploads {
     kv: kv::Store,
     js: jetstream::Context,
+    /// Wakes this process's waiters when an upload's cursor moves (waiters in other
+    /// processes poll).
+    notifiers: Arc<Mutex<HashMap<String, Arc<Notify>>>>,
 }
 
 impl Uploads {
+    /// What a part waiting for its turn waits on.
+    pub(crate) fn notifier(&self, upload_id: &str) -> Arc<Notify> {
+        let mut map = self.notifiers.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 4096 {
+            map.retain(|_, n| Arc::strong_count(n) > 1);
+        }
+        map.entry(upload_id.to_string())
+            .or_insert_with(|| Arc::new(Notify::new()))
+            .clone()
+    }
+
+    /// Wakes the parts of this process waiting on the upload's cursor.
+    pub(crate) fn cursor_moved(&self, upload_id: &str) {
+        self.notifier(upload_id).notify_waiters();
+    }
+
     /// Opens (creating on first use) the uploads bucket.
     pub async fn open(js: &jetstream::Context, replicas: usize) -> Result<Self, S3Error> {
         let kv = match js.get_key_value(UPLOADS_BUCKET).await {
@@ -157,7 +179,11 @@ impl Uploads {
                 .await
                 .map_err(internal)?,
         };
-        Ok(Uploads { kv, js: js.clone() })
+        Ok(Uploads {
+            kv,
+            js: js.clone(),
+            notifiers: Arc::default(),
+        })
     }
 
     /// Opens the uploads bucket if it exists (`None`: no upload was ever started).
@@ -175,7 +201,11 @@ impl Uploads {
             },
         }
         let kv = js.get_key_value(UPLOADS_BUCKET).await.map_err(internal)?;
-        Ok(Some(Uploads { kv, js: js.clone() }))
+        Ok(Some(Uploads {
+            kv,
+            js: js.clone(),
+            notifiers: Arc::default(),
+        }))
     }
 
     async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<(T, u64)>, S3Error> {

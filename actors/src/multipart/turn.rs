@@ -44,7 +44,7 @@ pub(super) async fn wait_turn(
 ) -> Result<Option<Turn>, S3Error> {
     let deadline = Instant::now() + worker.cfg().part_append_wait;
     let token = nuid::next().to_string();
-    let notify = super::notifier(&upload.upload_id);
+    let notify = uploads.notifier(&upload.upload_id);
     let mut watch = None;
     // The cursor as last seen (next part, lease holder) and since when.
     let mut seen: Option<(u32, Option<String>)> = None;
@@ -146,7 +146,7 @@ pub(super) async fn release(uploads: &Uploads, upload_id: &str, token: &str) {
         cur.lease = None;
         match uploads.set_cursor(upload_id, &cur, rev).await {
             Ok(_) => {
-                super::cursor_moved(upload_id);
+                uploads.cursor_moved(upload_id);
                 return;
             }
             Err(CasError::Conflict) => continue,
