@@ -244,7 +244,7 @@ async fn handle(
         }
         Operation::GetObject | Operation::HeadObject => {
             let head = routed.op == Operation::HeadObject;
-            let op = decode::get_object(&bucket, &key, head, h, &query)?;
+            let op = decode::get_object(&bucket, &key, head, &decode::Http(h), &query)?;
             let r = call::<rpc::GetObject>(state, ctx, signed, op, None, !head).await?;
             object_response(state, r)
         }

@@ -138,8 +138,8 @@ pub async fn handle(
                 part_number: decode::part_number(query_value(&query, "partNumber").unwrap_or(""))?,
                 source_bucket,
                 source_key,
-                range: decode::copy_source_range(&h)?,
-                source_conditions: decode::conditions(&h, "x-amz-copy-source-"),
+                range: decode::copy_source_range(&decode::Http(&h))?,
+                source_conditions: decode::conditions(&decode::Http(&h), "x-amz-copy-source-"),
             };
             let reply: CopyPartReply =
                 ask::<rpc::UploadPartCopy>(state, ctx, req.signed, op, None).await?;

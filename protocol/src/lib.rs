@@ -21,6 +21,7 @@ pub mod post;
 pub mod query;
 pub mod roles;
 pub mod route;
+pub mod shape;
 pub mod stream;
 pub mod tagging;
 pub mod traceparent;

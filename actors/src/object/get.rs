@@ -3,7 +3,9 @@
 
 use bytes::{Bytes, BytesMut};
 use jetgate_protocol::messages::{BodyOut, ObjectReply};
+use jetgate_protocol::query::query_pairs;
 use jetgate_protocol::rpc;
+use jetgate_protocol::shape;
 use jetgate_protocol::stream::BodySender;
 use jetgate_protocol::{S3Error, S3ErrorCode};
 
@@ -15,9 +17,17 @@ use crate::worker::Worker;
 pub async fn get(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let env = inc.call::<rpc::GetObject>()?;
     let call = env.msg;
-    let op = &call.op;
-    let nats_bucket = super::target(&op.bucket, &op.key)?;
+    let nats_bucket = super::target(&call.op.bucket, &call.op.key)?;
     worker.authenticate(inc, &call.signed, &call.op).await?;
+    // Range, conditions, part number and response overrides as the signed request
+    // has them (a presigned URL signs its `response-*` query): the edge's are a hint.
+    let op = &shape::get_object(
+        &call.op.bucket,
+        &call.op.key,
+        call.signed.method == "HEAD",
+        &call.signed,
+        &query_pairs(&call.signed.query),
+    )?;
     let meta = worker
         .store()
         .lookup(&nats_bucket, &op.key)

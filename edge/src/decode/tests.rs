@@ -1,4 +1,5 @@
 use http::{HeaderName, HeaderValue};
+use jetgate_protocol::messages::ByteRange;
 
 use super::*;
 
@@ -117,12 +118,12 @@ fn conditions_for_get_and_copy() {
             "Sun Nov  6 08:49:37 1994",
         ),
     ]);
-    let c = conditions(&h, "");
+    let c = conditions(&Http(&h), "");
     assert_eq!(c.if_match.as_deref(), Some("\"abc\""));
     assert_eq!(c.if_none_match.as_deref(), Some("*"));
     assert_eq!(c.if_modified_since, Some(784111777));
     assert_eq!(c.if_unmodified_since, None, "unparsable dates are ignored");
-    let c = conditions(&h, "x-amz-copy-source-");
+    let c = conditions(&Http(&h), "x-amz-copy-source-");
     assert_eq!(c.if_match.as_deref(), Some("\"def\""));
     assert_eq!(c.if_none_match, None);
     assert_eq!(c.if_modified_since, Some(784111777));
@@ -131,7 +132,7 @@ fn conditions_for_get_and_copy() {
 
 #[test]
 fn ranges() {
-    let r = |v: &str| range(&headers(&[("range", v)])).unwrap();
+    let r = |v: &str| range(&Http(&headers(&[("range", v)])));
     assert_eq!(r("bytes=0-9"), Some(ByteRange::FromTo(0, 9)));
     assert_eq!(r("bytes=5-5"), Some(ByteRange::FromTo(5, 5)));
     assert_eq!(r("bytes=100-"), Some(ByteRange::From(100)));
@@ -150,17 +151,17 @@ fn ranges() {
     ] {
         assert_eq!(r(bad), None, "{bad}");
     }
-    assert_eq!(range(&HeaderMap::new()).unwrap(), None);
+    assert_eq!(range(&Http(&HeaderMap::new())), None);
 }
 
 #[test]
 fn copy_source_ranges() {
-    let r = |v: &str| copy_source_range(&headers(&[("x-amz-copy-source-range", v)]));
+    let r = |v: &str| copy_source_range(&Http(&headers(&[("x-amz-copy-source-range", v)])));
     assert_eq!(r("bytes=0-9").unwrap(), Some((0, 9)));
     for bad in ["bytes=5-", "bytes=-5", "bytes=9-0", "0-9"] {
         assert_eq!(code(r(bad)), S3ErrorCode::InvalidArgument, "{bad}");
     }
-    assert_eq!(copy_source_range(&HeaderMap::new()).unwrap(), None);
+    assert_eq!(copy_source_range(&Http(&HeaderMap::new())).unwrap(), None);
 }
 
 #[test]
@@ -200,7 +201,7 @@ fn copy_sources() {
 fn get_object_request() {
     let q = query_pairs("response-content-type=text%2Fhtml&response-content-disposition=attachment%3B%20filename%3Dtesting.txt&x-id=GetObject");
     let h = headers(&[("range", "bytes=0-9"), ("if-none-match", "\"x\"")]);
-    let g = get_object("b-1", "k", false, &h, &q).unwrap();
+    let g = get_object("b-1", "k", false, &Http(&h), &q).unwrap();
     assert_eq!(
         (g.bucket.as_str(), g.key.as_str(), g.head),
         ("b-1", "k", false)
@@ -225,16 +226,22 @@ fn get_object_request() {
         "b-1",
         "k",
         true,
-        &HeaderMap::new(),
+        &Http(&HeaderMap::new()),
         &query_pairs("partNumber=3"),
     )
     .unwrap();
     assert_eq!((g.head, g.part_number), (true, Some(3)));
     for bad in ["partNumber=0", "partNumber=10001", "partNumber=x"] {
-        let r = get_object("b-1", "k", false, &HeaderMap::new(), &query_pairs(bad));
+        let r = get_object(
+            "b-1",
+            "k",
+            false,
+            &Http(&HeaderMap::new()),
+            &query_pairs(bad),
+        );
         assert_eq!(code(r), S3ErrorCode::InvalidArgument, "{bad}");
     }
-    let r = get_object("b-1", "k", false, &h, &query_pairs("partNumber=1"));
+    let r = get_object("b-1", "k", false, &Http(&h), &query_pairs("partNumber=1"));
     assert_eq!(code(r), S3ErrorCode::InvalidRequest);
 }
 
