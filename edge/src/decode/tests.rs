@@ -1,6 +1,7 @@
 use http::{HeaderName, HeaderValue};
 
 use super::*;
+use jetgate_protocol::S3ErrorCode;
 
 fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
     let mut h = HeaderMap::new();
