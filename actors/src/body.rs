@@ -5,7 +5,7 @@ use bytes::{Bytes, BytesMut};
 use jetgate_protocol::messages::{BodyIn, Call, ChunkBatch, ChunkSig, Principal};
 use jetgate_protocol::stream::{BodyReceiver, StreamError};
 use jetgate_protocol::Envelope;
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 use tokio::task::JoinSet;
 
 use crate::incoming::Incoming;
@@ -71,10 +71,7 @@ impl RequestBody {
                 if let Some(rx) = self.receiver.as_mut() {
                     rx.abort("body too large");
                 }
-                return Err(S3Error::new(
-                    S3ErrorCode::MaxMessageLengthExceeded,
-                    "Your request was too big.",
-                ));
+                return Err(S3Error::max_message_length_exceeded());
             }
             out.extend_from_slice(&b);
         }
@@ -161,14 +158,10 @@ async fn read_document<Op>(
 /// How a broken body stream looks to the S3 client.
 pub fn stream_error(e: StreamError) -> S3Error {
     match e {
-        StreamError::Timeout(_) => S3Error::new(
-            S3ErrorCode::RequestTimeout,
-            "Your socket connection to the server was not read from or written to within the timeout period.",
-        ),
-        StreamError::Aborted(reason) => S3Error::new(
-            S3ErrorCode::IncompleteBody,
-            format!("The request body ended early ({reason})."),
-        ),
+        StreamError::Timeout(_) => S3Error::request_timeout(),
+        StreamError::Aborted(reason) => {
+            S3Error::incomplete_body_with(format!("The request body ended early ({reason})."))
+        }
         other => S3Error::internal(other),
     }
 }
@@ -192,8 +185,7 @@ impl SigChecks {
     ) -> Result<Self, S3Error> {
         let context = principal.chunk_context.clone();
         if signed && context.is_none() {
-            return Err(S3Error::new(
-                S3ErrorCode::InvalidRequest,
+            return Err(S3Error::invalid_request(
                 "Signed chunked payload without a signed seed",
             ));
         }

@@ -18,7 +18,7 @@ use jetgate_protocol::multipart::{
 use jetgate_protocol::query::{query_pairs, query_value};
 use jetgate_protocol::route::{route_signed, Routed};
 use jetgate_protocol::tagging::{ObjectTagging, PutObjectTagging};
-use jetgate_protocol::{Endpoint, S3Error, S3ErrorCode};
+use jetgate_protocol::{Endpoint, S3Error};
 
 /// What a typed call acts on, to be matched against the signed request.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -98,10 +98,7 @@ fn forged(endpoint: Endpoint, why: &str) -> S3Error {
         why,
         "call does not match its signed request"
     );
-    S3Error::new(
-        S3ErrorCode::AccessDenied,
-        "The request does not match what was signed.",
-    )
+    S3Error::access_denied_with("The request does not match what was signed.")
 }
 
 fn object<'a>(bucket: &'a str, key: &'a str) -> Names<'a> {

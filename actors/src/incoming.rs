@@ -7,7 +7,7 @@ use async_nats::service::Request;
 use bytes::Bytes;
 use jetgate_protocol::headers::RequestContext;
 use jetgate_protocol::messages::Call;
-use jetgate_protocol::{Endpoint, Envelope, Rpc, S3Error, S3ErrorCode};
+use jetgate_protocol::{Endpoint, Envelope, Rpc, S3Error};
 use serde::de::DeserializeOwned;
 
 pub struct Incoming {
@@ -74,7 +74,7 @@ impl Incoming {
     fn decode<T: DeserializeOwned>(&self) -> Result<Envelope<T>, S3Error> {
         jetgate_protocol::decode(&self.request.message.payload).map_err(|e| {
             tracing::warn!(error = %e, endpoint = ?self.endpoint, "malformed request message");
-            S3Error::new(S3ErrorCode::InvalidRequest, "Malformed request")
+            S3Error::invalid_request("Malformed request")
         })
     }
 

@@ -4,7 +4,7 @@
 //! and the `content-length-range` while the file streams.
 
 use base64::Engine;
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -32,17 +32,11 @@ fn is_exempt(name: &str) -> bool {
 }
 
 fn invalid_policy(why: &str) -> S3Error {
-    S3Error::new(
-        S3ErrorCode::InvalidPolicyDocument,
-        format!("Invalid Policy: {why}"),
-    )
+    S3Error::invalid_policy_document(format!("Invalid Policy: {why}"))
 }
 
 fn denied(why: &str) -> S3Error {
-    S3Error::new(
-        S3ErrorCode::AccessDenied,
-        format!("Invalid according to Policy: {why}"),
-    )
+    S3Error::access_denied_with(format!("Invalid according to Policy: {why}"))
 }
 
 /// First value of a form field, by case-insensitive name.
@@ -208,29 +202,20 @@ pub fn expand_key(key: &str, filename: Option<&str>) -> String {
 }
 
 /// Checks a finished upload's size against the range (the running check is in the
-/// streaming loop, with [`too_large`]).
+/// streaming loop, with [`S3Error::entity_too_large`]).
 pub fn check_length(range: Option<(u64, u64)>, size: u64) -> Result<(), S3Error> {
     match range {
-        Some((_, max)) if size > max => Err(too_large()),
-        Some((min, _)) if size < min => Err(S3Error::new(
-            S3ErrorCode::EntityTooSmall,
-            "Your proposed upload is smaller than the minimum allowed size",
-        )),
+        Some((_, max)) if size > max => Err(S3Error::entity_too_large()),
+        Some((min, _)) if size < min => Err(S3Error::entity_too_small()),
         _ => Ok(()),
     }
-}
-
-pub fn too_large() -> S3Error {
-    S3Error::new(
-        S3ErrorCode::EntityTooLarge,
-        "Your proposed upload exceeds the maximum allowed size",
-    )
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use jetgate_protocol::S3ErrorCode;
     use time::macros::datetime;
 
     fn b64(json: &str) -> String {

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use async_nats::{Client, RequestErrorKind};
 use jetgate_protocol::headers::RequestContext;
 use jetgate_protocol::mux::Mux;
-use jetgate_protocol::{Rpc, S3Error, S3ErrorCode};
+use jetgate_protocol::{Rpc, S3Error};
 
 use crate::config::WorkerConfig;
 use crate::store::Store;
@@ -127,17 +127,11 @@ impl Worker {
             Ok(m) => m,
             Err(e) if e.kind() == RequestErrorKind::NoResponders => {
                 tracing::warn!(role = %endpoint.role(), "no responders for role");
-                return Err(S3Error::new(
-                    S3ErrorCode::ServiceUnavailable,
-                    "Service is unavailable. Please retry.",
-                ));
+                return Err(S3Error::service_unavailable());
             }
             Err(e) if e.kind() == RequestErrorKind::TimedOut => {
                 tracing::warn!(role = %endpoint.role(), "role did not answer in time");
-                return Err(S3Error::new(
-                    S3ErrorCode::ServiceUnavailable,
-                    "Service is unavailable. Please retry.",
-                ));
+                return Err(S3Error::service_unavailable());
             }
             Err(e) => return Err(S3Error::internal(e)),
         };

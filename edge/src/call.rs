@@ -13,7 +13,7 @@ use jetgate_protocol::headers::RequestContext;
 use jetgate_protocol::messages::{BodyIn, Call, Download, SignedRequest};
 use jetgate_protocol::mux::Route;
 use jetgate_protocol::stream::{classify, BodySender, Frame, StreamError};
-use jetgate_protocol::{Endpoint, Rpc, S3Error, S3ErrorCode};
+use jetgate_protocol::{Endpoint, Rpc, S3Error};
 use serde::Serialize;
 use tracing::Instrument;
 
@@ -49,8 +49,7 @@ fn unavailable(endpoint: Endpoint, why: &str) -> S3Error {
     tracing::warn!(role = %endpoint.role(), endpoint = endpoint.name(), "{why}");
     metrics::counter!("jetgate_edge_nats_unavailable_total", "role" => endpoint.role().as_str())
         .increment(1);
-    S3Error::new(
-        S3ErrorCode::ServiceUnavailable,
+    S3Error::service_unavailable_with(
         "Please reduce your request rate or retry: the service is unavailable.",
     )
 }
@@ -64,10 +63,7 @@ async fn next_frame(
 ) -> Result<Option<Result<hyper::body::Frame<Bytes>, axum::Error>>, S3Error> {
     tokio::time::timeout(idle, body.frame()).await.map_err(|_| {
         tracing::info!(?idle, "client body idle");
-        S3Error::new(
-            S3ErrorCode::RequestTimeout,
-            "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.",
-        )
+        S3Error::request_timeout()
     })
 }
 
@@ -94,10 +90,7 @@ async fn read_prefix(
 
 fn client_body_error(e: axum::Error) -> S3Error {
     tracing::info!(error = %e, "client body failed");
-    S3Error::new(
-        S3ErrorCode::IncompleteBody,
-        "You did not provide the number of bytes specified by the Content-Length HTTP header.",
-    )
+    S3Error::incomplete_body()
 }
 
 /// Sends the call; streams the body if any remains; returns the reply. The NATS hop
@@ -220,10 +213,7 @@ async fn send_call<Op: Serialize>(
             // reason (e.g. SlowDown when JetStream pushes back): answer with that.
             let why = wait_reply(sender.route(), endpoint, ABORT_REASON_WAIT).await;
             return Err(why.err().unwrap_or_else(|| {
-                S3Error::new(
-                    S3ErrorCode::InternalError,
-                    "The upload was aborted; please retry.",
-                )
+                S3Error::internal_error_with("The upload was aborted; please retry.")
             }));
         }
     }
@@ -249,8 +239,7 @@ const ABORT_REASON_WAIT: Duration = Duration::from_secs(2);
 async fn pump(sender: &mut BodySender, mut body: Body, idle: Duration) -> Result<(), Pumped> {
     let stream_err = |e: StreamError| match e {
         StreamError::Replied(msg) => Pumped::Replied(msg),
-        StreamError::Timeout(_) => Pumped::Failed(S3Error::new(
-            S3ErrorCode::ServiceUnavailable,
+        StreamError::Timeout(_) => Pumped::Failed(S3Error::service_unavailable_with(
             "The worker stopped answering; please retry.",
         )),
         StreamError::Aborted(reason) => {

@@ -18,7 +18,7 @@ use jetgate_protocol::cors::{
 };
 use jetgate_protocol::headers::RequestContext;
 use jetgate_protocol::messages::{BucketOp, SignedRequest};
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 use tokio::task::JoinHandle;
 
 use crate::call::ask;
@@ -27,10 +27,6 @@ use crate::EdgeState;
 use jetgate_protocol::route::{CorsAction, Operation, Routed};
 
 const METHODS: &[&str] = &["GET", "PUT", "POST", "DELETE", "HEAD"];
-
-fn bad_request(msg: impl Into<String>) -> S3Error {
-    S3Error::new(S3ErrorCode::BadRequest, msg)
-}
 
 pub async fn handle(
     state: &EdgeState,
@@ -78,14 +74,16 @@ async fn preflight(
 ) -> Result<Response, S3Error> {
     let origin = signed
         .header("origin")
-        .ok_or_else(|| bad_request("Insufficient information. Origin request header needed."))?
+        .ok_or_else(|| {
+            S3Error::bad_request("Insufficient information. Origin request header needed.")
+        })?
         .to_string();
     let method = signed
         .header("access-control-request-method")
         .unwrap_or("null")
         .to_string();
     if !METHODS.contains(&method.as_str()) {
-        return Err(bad_request(format!(
+        return Err(S3Error::bad_request(format!(
             "Invalid Access-Control-Request-Method: {method}"
         )));
     }
@@ -108,7 +106,7 @@ async fn preflight(
         } else {
             "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec."
         };
-        return Err(S3Error::new(S3ErrorCode::AccessForbidden, msg));
+        return Err(S3Error::access_forbidden(msg));
     }
     let mut resp = empty(StatusCode::OK);
     add_headers(resp.headers_mut(), &reply.headers);

@@ -4,7 +4,7 @@
 use http::HeaderMap;
 use jetgate_protocol::messages::{CopyObject, ObjectHeaders, PutObject};
 use jetgate_protocol::shape::Headers;
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 
 mod list;
 
@@ -58,10 +58,7 @@ pub fn object_headers(h: &HeaderMap) -> Result<ObjectHeaders, S3Error> {
     }
     let size: usize = user.iter().map(|(n, v)| n.len() + v.len()).sum();
     if size > MAX_USER_METADATA {
-        return Err(S3Error::new(
-            S3ErrorCode::MetadataTooLarge,
-            "Your metadata headers exceed the maximum allowed metadata size.",
-        ));
+        return Err(S3Error::metadata_too_large());
     }
     Ok(ObjectHeaders {
         content_type: header_text(h, "content-type"),
@@ -119,26 +116,16 @@ pub fn put_object(bucket: &str, key: &str, h: &HeaderMap) -> Result<PutObject, S
 /// (default) or REPLACE, and the `x-amz-copy-source-if-*` preconditions.
 pub fn copy_object(bucket: &str, key: &str, h: &HeaderMap) -> Result<CopyObject, S3Error> {
     refuse_unsupported(h)?;
-    let source = header_text(h, "x-amz-copy-source").ok_or_else(|| {
-        S3Error::new(
-            S3ErrorCode::InvalidArgument,
-            "Copy Source must be specified",
-        )
-    })?;
+    let source = header_text(h, "x-amz-copy-source")
+        .ok_or_else(|| S3Error::invalid_argument("Copy Source must be specified"))?;
     let (source_bucket, source_key) = copy_source(&source)?;
     let replace_metadata = match header_text(h, "x-amz-metadata-directive").as_deref() {
         None | Some("COPY") => false,
         Some("REPLACE") => true,
-        Some(_) => {
-            return Err(S3Error::new(
-                S3ErrorCode::InvalidArgument,
-                "Unknown metadata directive.",
-            ))
-        }
+        Some(_) => return Err(S3Error::invalid_argument("Unknown metadata directive.")),
     };
     if source_bucket == bucket && source_key == key && !replace_metadata {
-        return Err(S3Error::new(
-            S3ErrorCode::InvalidRequest,
+        return Err(S3Error::invalid_request(
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
         ));
     }

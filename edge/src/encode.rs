@@ -133,7 +133,7 @@ mod tests {
 
     #[test]
     fn error_response_is_s3_xml() {
-        let err = S3Error::new(S3ErrorCode::NoSuchKey, "The specified key does not exist.");
+        let err = S3Error::no_such_key();
         let resp = error_response(&err, "/my-bucket/a&b<c>", "4442587FB7D0A2F9", false);
         assert_eq!(resp.status(), StatusCode::NOT_FOUND);
         assert_eq!(resp.headers()["content-type"], "application/xml");
@@ -144,10 +144,7 @@ mod tests {
 
     #[test]
     fn head_and_not_modified_have_no_body() {
-        let err = S3Error::new(
-            S3ErrorCode::NoSuchBucket,
-            "The specified bucket does not exist",
-        );
+        let err = S3Error::no_such_bucket();
         let resp = error_response(&err, "/b", "id", true);
         assert_eq!(resp.status(), StatusCode::NOT_FOUND);
         assert_eq!(rt().block_on(body(resp)), "");

@@ -16,7 +16,7 @@ use jetgate_protocol::multipart::{
     ListUploads, ListUploadsReply, UploadPart, UploadPartCopy, UploadPartReply,
 };
 use jetgate_protocol::rpc;
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 
 use crate::call::ask;
 use crate::decode::{self, query_pairs, query_value};
@@ -54,17 +54,10 @@ fn header_map(signed: &SignedRequest) -> HeaderMap {
     h
 }
 
-fn invalid(msg: &str) -> S3Error {
-    S3Error::new(S3ErrorCode::InvalidArgument, msg)
-}
-
 fn upload_id(query: &[(String, String)]) -> Result<String, S3Error> {
     match query_value(query, "uploadId") {
         Some(v) if !v.is_empty() => Ok(v.to_string()),
-        _ => Err(S3Error::new(
-            S3ErrorCode::NoSuchUpload,
-            "The specified upload does not exist.",
-        )),
+        _ => Err(S3Error::no_such_upload()),
     }
 }
 
@@ -77,7 +70,7 @@ fn number(query: &[(String, String)], name: &str, default: u32) -> Result<u32, S
             .filter(|n| *n >= 0)
             .map(|n| n.min(i64::from(u32::MAX)) as u32)
             .ok_or_else(|| {
-                invalid(&format!(
+                S3Error::invalid_argument(format!(
                     "Provided {name} not an integer or within integer range"
                 ))
             }),
@@ -199,7 +192,11 @@ pub async fn handle(
             let url = match query_value(&query, "encoding-type") {
                 None => false,
                 Some("url") => true,
-                Some(_) => return Err(invalid("Invalid Encoding Method specified in Request")),
+                Some(_) => {
+                    return Err(S3Error::invalid_argument(
+                        "Invalid Encoding Method specified in Request",
+                    ))
+                }
             };
             let text = |n: &str| query_value(&query, n).map(str::to_string);
             let op = ListUploads {

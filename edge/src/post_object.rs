@@ -10,7 +10,7 @@ use jetgate_protocol::headers::RequestContext;
 use jetgate_protocol::messages::SignedRequest;
 use jetgate_protocol::post::{PostObject, PostReply};
 use jetgate_protocol::rpc;
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 
 use crate::call::ask;
 use crate::encode::{self, xml::escape};
@@ -29,8 +29,7 @@ pub async fn handle(
             .starts_with("multipart/form-data")
     });
     if !multipart {
-        return Err(S3Error::new(
-            S3ErrorCode::PreconditionFailed,
+        return Err(S3Error::precondition_failed_with(
             "Bucket POST must be of the enclosure-type multipart/form-data",
         ));
     }

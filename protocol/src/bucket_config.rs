@@ -5,7 +5,7 @@
 //! `501 NotImplemented`, never a silent success. Both only after the request's
 //! signature, the key's policy and the bucket's existence are checked.
 
-use crate::{S3Error, S3ErrorCode};
+use crate::S3Error;
 
 /// One bucket sub-resource of this kind, by its query parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,40 +127,15 @@ impl BucketConfig {
     /// or the document (a default or an empty configuration).
     pub fn unset(self) -> Result<String, S3Error> {
         use BucketConfig::*;
-        let missing = |code, message: &str| Err(S3Error::new(code, message));
         match self {
-            ObjectLock => missing(
-                S3ErrorCode::ObjectLockConfigurationNotFoundError,
-                "Object Lock configuration does not exist for this bucket",
-            ),
-            Policy => missing(
-                S3ErrorCode::NoSuchBucketPolicy,
-                "The bucket policy does not exist",
-            ),
-            Lifecycle => missing(
-                S3ErrorCode::NoSuchLifecycleConfiguration,
-                "The lifecycle configuration does not exist",
-            ),
-            PublicAccessBlock => missing(
-                S3ErrorCode::NoSuchPublicAccessBlockConfiguration,
-                "The public access block configuration was not found",
-            ),
-            OwnershipControls => missing(
-                S3ErrorCode::OwnershipControlsNotFoundError,
-                "The bucket ownership controls were not found",
-            ),
-            Encryption => missing(
-                S3ErrorCode::ServerSideEncryptionConfigurationNotFoundError,
-                "The server side encryption configuration was not found",
-            ),
-            Website => missing(
-                S3ErrorCode::NoSuchWebsiteConfiguration,
-                "The specified bucket does not have a website configuration",
-            ),
-            Replication => missing(
-                S3ErrorCode::ReplicationConfigurationNotFoundError,
-                "The replication configuration was not found",
-            ),
+            ObjectLock => Err(S3Error::object_lock_configuration_not_found_error()),
+            Policy => Err(S3Error::no_such_bucket_policy()),
+            Lifecycle => Err(S3Error::no_such_lifecycle_configuration()),
+            PublicAccessBlock => Err(S3Error::no_such_public_access_block_configuration()),
+            OwnershipControls => Err(S3Error::ownership_controls_not_found_error()),
+            Encryption => Err(S3Error::server_side_encryption_configuration_not_found_error()),
+            Website => Err(S3Error::no_such_website_configuration()),
+            Replication => Err(S3Error::replication_configuration_not_found_error()),
             RequestPayment => Ok(format!(
                 r#"<?xml version="1.0" encoding="UTF-8"?><RequestPaymentConfiguration xmlns="{S3_NS}"><Payer>BucketOwner</Payer></RequestPaymentConfiguration>"#
             )),
@@ -178,6 +153,7 @@ fn empty(root: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::S3ErrorCode;
 
     #[test]
     fn reads_answer_as_aws_does_for_an_unconfigured_bucket() {

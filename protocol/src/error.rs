@@ -7,6 +7,8 @@ use async_nats::HeaderMap;
 
 use crate::headers;
 
+mod ctors;
+
 macro_rules! s3_codes {
     ($($name:ident => $status:expr),* $(,)?) => {
         /// S3 error codes jetgate answers with. Unknown codes from a newer peer are kept
@@ -64,6 +66,7 @@ s3_codes! {
     InvalidLocationConstraint => 400,
     InvalidObjectState => 403,
     InvalidPart => 400,
+    InvalidPartNumber => 416,
     InvalidPartOrder => 400,
     InvalidRange => 416,
     InvalidRequest => 400,
@@ -127,11 +130,19 @@ pub struct S3Error {
 }
 
 impl S3Error {
+    /// Any code with any message. Call sites use the constructor named after the code
+    /// (see `ctors`), which holds the code's message; this is for those constructors
+    /// and for codes that arrive on the wire.
     pub fn new(code: S3ErrorCode, message: impl Into<String>) -> Self {
         S3Error {
             code,
             message: message.into(),
         }
+    }
+
+    /// An error a peer reported as code, HTTP status and message.
+    pub fn from_wire(code: &str, status: u16, message: impl Into<String>) -> Self {
+        S3Error::new(S3ErrorCode::from_wire(code, status), message)
     }
 
     /// An internal failure: the detail goes to the log, the client sees a generic text.
@@ -140,17 +151,6 @@ impl S3Error {
         S3Error::new(
             S3ErrorCode::InternalError,
             "We encountered an internal error. Please try again.",
-        )
-    }
-
-    pub fn no_such_key() -> Self {
-        S3Error::new(S3ErrorCode::NoSuchKey, "The specified key does not exist.")
-    }
-
-    pub fn precondition_failed() -> Self {
-        S3Error::new(
-            S3ErrorCode::PreconditionFailed,
-            "At least one of the pre-conditions you specified did not hold",
         )
     }
 

@@ -6,7 +6,7 @@
 //! leading `_`, jetgate's own stores) stays invisible to S3. Object keys are stored
 //! unchanged: NATS object names are arbitrary UTF-8 (the meta subject base64-encodes them).
 
-use crate::error::{S3Error, S3ErrorCode};
+use crate::error::S3Error;
 
 /// Longest S3 key, in bytes of UTF-8.
 pub const MAX_KEY_LEN: usize = 1024;
@@ -14,10 +14,9 @@ pub const MAX_KEY_LEN: usize = 1024;
 /// Checks an S3 bucket name against the current AWS naming rules.
 pub fn validate_bucket(name: &str) -> Result<(), S3Error> {
     let bad = |why: &str| {
-        Err(S3Error::new(
-            S3ErrorCode::InvalidBucketName,
-            format!("The specified bucket is not valid: {why}"),
-        ))
+        Err(S3Error::invalid_bucket_name(format!(
+            "The specified bucket is not valid: {why}"
+        )))
     };
     if name.len() < 3 || name.len() > 63 {
         return bad("length must be 3 to 63 characters");
@@ -66,16 +65,10 @@ pub fn bucket_from_nats(nats: &str) -> Option<String> {
 /// Checks an object key: non-empty, at most 1024 bytes.
 pub fn validate_key(key: &str) -> Result<(), S3Error> {
     if key.is_empty() {
-        return Err(S3Error::new(
-            S3ErrorCode::InvalidArgument,
-            "Object key must not be empty",
-        ));
+        return Err(S3Error::invalid_argument("Object key must not be empty"));
     }
     if key.len() > MAX_KEY_LEN {
-        return Err(S3Error::new(
-            S3ErrorCode::KeyTooLongError,
-            "Your key is too long",
-        ));
+        return Err(S3Error::key_too_long_error());
     }
     Ok(())
 }
@@ -83,6 +76,7 @@ pub fn validate_key(key: &str) -> Result<(), S3Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::S3ErrorCode;
 
     #[test]
     fn aws_examples_of_valid_names() {

@@ -1,7 +1,7 @@
 //! Query strings and path components as S3 reads them; shared by the route table and
 //! the handlers that read query parameters, so both decode a request the same way.
 
-use crate::{S3Error, S3ErrorCode};
+use crate::S3Error;
 
 /// Query pairs in order, names and values percent-decoded. A `+` decodes to a space, as
 /// S3 reads query strings (form encoding); SDKs send a literal plus as `%2B`. Bytes that
@@ -43,5 +43,5 @@ pub fn percent_decode(raw: &str, plus_as_space: bool) -> Result<String, S3Error>
     percent_encoding::percent_decode_str(raw)
         .decode_utf8()
         .map(|s| s.into_owned())
-        .map_err(|_| S3Error::new(S3ErrorCode::InvalidURI, "Couldn't parse the specified URI."))
+        .map_err(|_| S3Error::invalid_uri())
 }

@@ -16,7 +16,7 @@ use crate::messages::SignedRequest;
 use crate::names::{validate_bucket, validate_key};
 use crate::query::{percent_decode, query_pairs, query_value};
 use crate::roles::Endpoint;
-use crate::{S3Error, S3ErrorCode};
+use crate::S3Error;
 
 /// Tagging, GetObjectAttributes and the versioning probes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -409,21 +409,11 @@ fn sub_resources(query: &[(String, String)]) -> Result<SubResources, S3Error> {
             "list-type" => match value.as_str() {
                 "2" => sub.list_v2 = true,
                 // ListObjects v1 has no list-type; only `2` means anything.
-                _ => {
-                    return Err(S3Error::new(
-                        S3ErrorCode::InvalidArgument,
-                        "Invalid list type specified",
-                    ))
-                }
+                _ => return Err(S3Error::invalid_argument("Invalid list type specified")),
             },
             // Unversioned buckets answer `versionId=null` like a plain request.
             "versionId" if value == "null" => {}
-            "versionId" => {
-                return Err(S3Error::new(
-                    S3ErrorCode::InvalidArgument,
-                    "Invalid version id specified",
-                ))
-            }
+            "versionId" => return Err(S3Error::invalid_argument("Invalid version id specified")),
             n if PLAIN_PARAMS.contains(&n) => {}
             n if n.starts_with("response-") => {}
             // Presigned SigV4 parameters (X-Amz-Signature, ...) are checked by auth.
@@ -452,24 +442,28 @@ fn sub_resources(query: &[(String, String)]) -> Result<SubResources, S3Error> {
 /// `x-amz-copy-source` → (bucket, key): URL-encoded `bucket/key` or `/bucket/key`,
 /// optionally `?versionId=null` (the only version an unversioned bucket has).
 pub fn copy_source(value: &str) -> Result<(String, String), S3Error> {
-    let invalid = |msg: &str| S3Error::new(S3ErrorCode::InvalidArgument, msg);
     // A `?` that belongs to the key arrives as %3F, so a literal one starts the query.
     let (path, query) = value.trim().split_once('?').unwrap_or((value.trim(), ""));
     for (name, v) in query_pairs(query) {
         match (name.as_str(), v.as_str()) {
             ("versionId", "null") => {}
-            ("versionId", _) => return Err(invalid("Invalid version id specified")),
-            _ => return Err(invalid("Invalid copy source")),
+            ("versionId", _) => {
+                return Err(S3Error::invalid_argument("Invalid version id specified"))
+            }
+            _ => return Err(S3Error::invalid_argument("Invalid copy source")),
         }
     }
     let path = path.strip_prefix('/').unwrap_or(path);
     // Header, not URL: `+` stays a plus; SDKs percent-encode spaces here.
-    let decoded =
-        percent_decode(path, false).map_err(|_| invalid("Invalid copy source encoding"))?;
+    let decoded = percent_decode(path, false)
+        .map_err(|_| S3Error::invalid_argument("Invalid copy source encoding"))?;
     let (bucket, key) = decoded.split_once('/').ok_or_else(|| {
-        invalid("Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+        S3Error::invalid_argument(
+            "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+        )
     })?;
-    validate_bucket(bucket).map_err(|_| invalid("Invalid copy source bucket name"))?;
+    validate_bucket(bucket)
+        .map_err(|_| S3Error::invalid_argument("Invalid copy source bucket name"))?;
     validate_key(key)?;
     Ok((bucket.to_string(), key.to_string()))
 }
@@ -480,10 +474,7 @@ fn names(
     vhost_bucket: Option<String>,
 ) -> Result<(Option<String>, Option<String>), S3Error> {
     let Some(path) = raw_path.strip_prefix('/') else {
-        return Err(S3Error::new(
-            S3ErrorCode::InvalidURI,
-            "Couldn't parse the specified URI.",
-        ));
+        return Err(S3Error::invalid_uri());
     };
     if let Some(bucket) = vhost_bucket {
         let key = decode_name(path)?;
@@ -564,8 +555,7 @@ fn operation(
         ("DELETE", true, true) if plain => O::DeleteObject,
         ("POST", true, true) if sub.uploads => O::Multipart(M::CreateMultipartUpload),
         ("PUT", true, true) if sub.upload_id && !sub.part_number => {
-            return Err(S3Error::new(
-                S3ErrorCode::InvalidArgument,
+            return Err(S3Error::invalid_argument(
                 "Part number must be an integer between 1 and 10000, inclusive",
             ))
         }

@@ -7,7 +7,7 @@ use std::time::UNIX_EPOCH;
 
 use crate::messages::{ByteRange, Conditions, GetObject, SignedRequest};
 use crate::query::query_value;
-use crate::{S3Error, S3ErrorCode};
+use crate::S3Error;
 
 /// A request's headers by (lowercase) name, as trimmed text.
 pub trait Headers {
@@ -81,8 +81,7 @@ pub fn copy_source_range(h: &impl Headers) -> Result<Option<(u64, u64)>, S3Error
     };
     match parse_range(&value) {
         Some(ByteRange::FromTo(a, b)) => Ok(Some((a, b))),
-        _ => Err(S3Error::new(
-            S3ErrorCode::InvalidArgument,
+        _ => Err(S3Error::invalid_argument(
             "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy",
         )),
     }
@@ -118,8 +117,7 @@ pub fn get_object(
     };
     let range = range(h);
     if part_number.is_some() && range.is_some() {
-        return Err(S3Error::new(
-            S3ErrorCode::InvalidRequest,
+        return Err(S3Error::invalid_request(
             "Cannot specify both Range header and partNumber query parameter",
         ));
     }
@@ -141,8 +139,7 @@ pub fn part_number(value: &str) -> Result<u32, S3Error> {
         .ok()
         .filter(|n| (1..=10_000).contains(n))
         .ok_or_else(|| {
-            S3Error::new(
-                S3ErrorCode::InvalidArgument,
+            S3Error::invalid_argument(
                 "Part number must be an integer between 1 and 10000, inclusive",
             )
         })

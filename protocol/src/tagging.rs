@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{S3Error, S3ErrorCode};
+use crate::S3Error;
 
 /// Most tags one object may carry.
 pub const MAX_TAGS: usize = 10;
@@ -48,15 +48,13 @@ pub struct TaggingReply {
     pub tags: Vec<Tag>,
 }
 
-fn invalid_tag(msg: &str) -> S3Error {
-    S3Error::new(S3ErrorCode::InvalidTag, msg)
-}
-
 /// S3's limits for an object: at most 10 tags, unique keys, key 1–128 and value 0–256
 /// characters.
 pub fn validate_tags(tags: &[Tag]) -> Result<(), S3Error> {
     if tags.len() > MAX_TAGS {
-        return Err(invalid_tag("Object tags cannot be greater than 10"));
+        return Err(S3Error::invalid_tag(
+            "Object tags cannot be greater than 10",
+        ));
     }
     validate_tag_set(tags)
 }
@@ -64,7 +62,9 @@ pub fn validate_tags(tags: &[Tag]) -> Result<(), S3Error> {
 /// S3's limits for a bucket: as for an object, but up to 50 tags.
 pub fn validate_bucket_tags(tags: &[Tag]) -> Result<(), S3Error> {
     if tags.len() > MAX_BUCKET_TAGS {
-        return Err(invalid_tag("Bucket tag count cannot be greater than 50"));
+        return Err(S3Error::invalid_tag(
+            "Bucket tag count cannot be greater than 50",
+        ));
     }
     validate_tag_set(tags)
 }
@@ -73,13 +73,17 @@ fn validate_tag_set(tags: &[Tag]) -> Result<(), S3Error> {
     for (i, t) in tags.iter().enumerate() {
         let chars = t.key.chars().count();
         if chars == 0 || chars > MAX_KEY_CHARS {
-            return Err(invalid_tag("The TagKey you have provided is invalid"));
+            return Err(S3Error::invalid_tag(
+                "The TagKey you have provided is invalid",
+            ));
         }
         if t.value.chars().count() > MAX_VALUE_CHARS {
-            return Err(invalid_tag("The TagValue you have provided is invalid"));
+            return Err(S3Error::invalid_tag(
+                "The TagValue you have provided is invalid",
+            ));
         }
         if tags[..i].iter().any(|o| o.key == t.key) {
-            return Err(invalid_tag(
+            return Err(S3Error::invalid_tag(
                 "Cannot provide multiple Tags with the same key",
             ));
         }
@@ -90,6 +94,7 @@ fn validate_tag_set(tags: &[Tag]) -> Result<(), S3Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::S3ErrorCode;
 
     fn code(tags: &[Tag]) -> Option<S3ErrorCode> {
         validate_tags(tags).err().map(|e| e.code)

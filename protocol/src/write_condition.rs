@@ -6,7 +6,7 @@
 //! of racing conditional writers exactly one wins.
 
 use crate::messages::SignedRequest;
-use crate::{S3Error, S3ErrorCode};
+use crate::S3Error;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteCondition {
@@ -85,10 +85,7 @@ impl WriteCondition {
             .map(|t| t.trim_matches('"').to_string())
             .collect();
         if tags.is_empty() {
-            return Err(S3Error::new(
-                S3ErrorCode::InvalidArgument,
-                "If-Match must name an ETag",
-            ));
+            return Err(S3Error::invalid_argument("If-Match must name an ETag"));
         }
         Ok(WriteCondition::IfMatch(tags))
     }
@@ -108,6 +105,7 @@ impl WriteCondition {
 #[allow(clippy::unwrap_used)] // tests may panic on what they set up
 mod tests {
     use super::*;
+    use crate::S3ErrorCode;
 
     fn signed(headers: &[(&str, &str)]) -> SignedRequest {
         SignedRequest::put_with(headers)

@@ -11,7 +11,7 @@ pub mod sigv4;
 
 use jetgate_protocol::messages::{Ack, ChunkBatch, Owner, Principal, SignedRequest};
 use jetgate_protocol::rpc;
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 use tokio::sync::OnceCell;
 
 pub use credentials::{Credential, CredentialStore};
@@ -50,18 +50,11 @@ async fn credential(worker: &Worker, access_key: &str) -> Result<Credential, S3E
             // Refused, never served: the operator migrates it with `credentials reseal`.
             credentials::CredentialError::Plaintext(_) => {
                 tracing::error!(access_key, error = %e, "plaintext credential refused");
-                no_such_key()
+                S3Error::invalid_access_key_id()
             }
             e => S3Error::internal(e),
         })?
-        .ok_or_else(no_such_key)
-}
-
-fn no_such_key() -> S3Error {
-    S3Error::new(
-        S3ErrorCode::InvalidAccessKeyId,
-        "The AWS Access Key Id you provided does not exist in our records.",
-    )
+        .ok_or_else(S3Error::invalid_access_key_id)
 }
 
 fn verify_config(worker: &Worker) -> sigv4::VerifyConfig {

@@ -9,7 +9,7 @@ use jetgate_protocol::messages::Principal;
 use jetgate_protocol::names::bucket_to_nats;
 use jetgate_protocol::policy::{Access, Policy};
 use jetgate_protocol::route::{Operation, Routed};
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 
 use crate::store::{owns, Store};
 
@@ -63,5 +63,5 @@ fn deny(principal: &Principal, policy: &Policy, a: &Access) -> Result<(), S3Erro
         bucket_named = a.bucket.as_deref().is_some_and(|b| policy.names_bucket(b)),
         "denied by the key's policy"
     );
-    Err(S3Error::new(S3ErrorCode::AccessDenied, "Access Denied"))
+    Err(S3Error::access_denied())
 }

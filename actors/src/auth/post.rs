@@ -2,7 +2,7 @@
 //! expiration. The conditions are the object role's business (see `post_policy`).
 
 use jetgate_protocol::rpc;
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 use subtle::ConstantTimeEq;
 
 use super::{credential, principal, sigv2, sigv4};
@@ -10,18 +10,10 @@ use crate::incoming::Incoming;
 use crate::post_policy::{check_expiration, decode, field};
 use crate::worker::Worker;
 
-fn mismatch() -> S3Error {
-    S3Error::new(
-        S3ErrorCode::SignatureDoesNotMatch,
-        "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
-    )
-}
-
 fn missing(name: &str) -> S3Error {
-    S3Error::new(
-        S3ErrorCode::InvalidArgument,
-        format!("Bucket POST must contain a field named '{name}'.  If it is specified, please check the order of the fields."),
-    )
+    S3Error::invalid_argument(format!(
+        "Bucket POST must contain a field named '{name}'.  If it is specified, please check the order of the fields."
+    ))
 }
 
 /// `(access key, scope)` of a SigV4 form's `x-amz-credential`, held to what a signed
@@ -30,10 +22,7 @@ fn missing(name: &str) -> S3Error {
 /// signature over this form).
 fn form_scope(credential: &str, amz_date: &str, region: &str) -> Result<(String, String), S3Error> {
     let invalid = |detail: &str| {
-        S3Error::new(
-            S3ErrorCode::InvalidArgument,
-            format!("Invalid credential in x-amz-credential: {detail}"),
-        )
+        S3Error::invalid_argument(format!("Invalid credential in x-amz-credential: {detail}"))
     };
     let c = sigv4::parse_credential(credential).ok_or_else(|| invalid("malformed"))?;
     if c.service != "s3" {
@@ -43,10 +32,10 @@ fn form_scope(credential: &str, amz_date: &str, region: &str) -> Result<(String,
         )));
     }
     if c.region != region {
-        return Err(S3Error::new(
-            S3ErrorCode::InvalidArgument,
-            format!("The region '{}' is wrong; expecting '{region}'", c.region),
-        ));
+        return Err(S3Error::invalid_argument(format!(
+            "The region '{}' is wrong; expecting '{region}'",
+            c.region
+        )));
     }
     if amz_date.len() != 16 || !amz_date.starts_with(&c.date) {
         return Err(invalid("its date is not the day of x-amz-date"));
@@ -60,8 +49,7 @@ pub async fn verify_post(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
     let fields = &req.fields;
     let Some(policy) = field(fields, "policy") else {
         // Without a policy the form would be an anonymous upload, which we never allow.
-        return Err(S3Error::new(
-            S3ErrorCode::AccessDenied,
+        return Err(S3Error::access_denied_with(
             "Access Denied: anonymous uploads are not allowed",
         ));
     };
@@ -69,8 +57,7 @@ pub async fn verify_post(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
         let algorithm =
             field(fields, "x-amz-algorithm").ok_or_else(|| missing("x-amz-algorithm"))?;
         if algorithm != "AWS4-HMAC-SHA256" {
-            return Err(S3Error::new(
-                S3ErrorCode::InvalidArgument,
+            return Err(S3Error::invalid_argument(
                 "Only AWS4-HMAC-SHA256 is supported for x-amz-algorithm",
             ));
         }
@@ -82,7 +69,7 @@ pub async fn verify_post(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
         let key = sigv4::signing_key_for_scope(&cred.secret_key, &scope)?;
         let expected = sigv4::sign_string(&key, policy);
         if !sigv4::signatures_match(&expected, signature) {
-            return Err(mismatch());
+            return Err(S3Error::signature_does_not_match());
         }
         cred
     } else if let (Some(access_key), Some(signature)) =
@@ -91,7 +78,7 @@ pub async fn verify_post(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
         let cred = credential(worker, access_key).await?;
         let expected = sigv2::sign(&cred.secret_key, policy);
         if !bool::from(expected.as_bytes().ct_eq(signature.trim().as_bytes())) {
-            return Err(mismatch());
+            return Err(S3Error::signature_does_not_match());
         }
         cred
     } else {

@@ -113,12 +113,7 @@ pub async fn get_bucket_cors(worker: &Worker, inc: &Incoming) -> Result<(), S3Er
     worker.authenticate(inc, &call.signed, &call.op).await?;
     let config = load(worker, &bucket_to_nats(&call.op.bucket))
         .await?
-        .ok_or_else(|| {
-            S3Error::new(
-                S3ErrorCode::NoSuchCORSConfiguration,
-                "The CORS configuration does not exist",
-            )
-        })?;
+        .ok_or_else(S3Error::no_such_cors_configuration)?;
     inc.reply::<rpc::GetBucketCors>(&GetCorsReply { config }, &[])
         .await
 }

@@ -2,31 +2,20 @@
 //! (origin, method, requested headers) against the rules. First matching rule wins.
 
 use jetgate_protocol::cors::{CorsCheck, CorsCheckReply, CorsConfiguration, CorsRule};
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 
 /// S3 accepts at most this many rules per bucket.
 pub const MAX_RULES: usize = 100;
 
 const METHODS: &[&str] = &["GET", "PUT", "POST", "DELETE", "HEAD"];
 
-fn invalid(msg: String) -> S3Error {
-    S3Error::new(S3ErrorCode::InvalidRequest, msg)
-}
-
-fn malformed() -> S3Error {
-    S3Error::new(
-        S3ErrorCode::MalformedXML,
-        "The XML you provided was not well-formed or did not validate against our published schema",
-    )
-}
-
 /// Checks a parsed configuration against S3's limits; the messages are S3's.
 pub fn validate(config: &CorsConfiguration) -> Result<(), S3Error> {
     if config.rules.is_empty() {
-        return Err(malformed());
+        return Err(S3Error::malformed_xml());
     }
     if config.rules.len() > MAX_RULES {
-        return Err(invalid(format!(
+        return Err(S3Error::invalid_request(format!(
             "The number of CORS rules should not exceed allowed limit of {MAX_RULES} rules."
         )));
     }
@@ -38,44 +27,43 @@ pub fn validate(config: &CorsConfiguration) -> Result<(), S3Error> {
 
 fn validate_rule(rule: &CorsRule) -> Result<(), S3Error> {
     if rule.allowed_origins.is_empty() || rule.allowed_methods.is_empty() {
-        return Err(malformed());
+        return Err(S3Error::malformed_xml());
     }
     if rule.id.as_ref().is_some_and(|id| id.len() > 255) {
-        return Err(S3Error::new(
-            S3ErrorCode::InvalidArgument,
+        return Err(S3Error::invalid_argument(
             "The ID of a CORS rule must not be longer than 255 characters",
         ));
     }
     for m in &rule.allowed_methods {
         if !METHODS.contains(&m.as_str()) {
-            return Err(invalid(format!(
+            return Err(S3Error::invalid_request(format!(
                 "Found unsupported HTTP method in CORS config. Unsupported method is {m}"
             )));
         }
     }
     for o in &rule.allowed_origins {
         if o.matches('*').count() > 1 {
-            return Err(invalid(format!(
+            return Err(S3Error::invalid_request(format!(
                 "AllowedOrigin \"{o}\" can not have more than one wildcard."
             )));
         }
     }
     for h in &rule.allowed_headers {
         if h.matches('*').count() > 1 {
-            return Err(invalid(format!(
+            return Err(S3Error::invalid_request(format!(
                 "AllowedHeader \"{h}\" can not have more than one wildcard."
             )));
         }
     }
     for h in &rule.expose_headers {
         if h.contains('*') {
-            return Err(invalid(format!(
+            return Err(S3Error::invalid_request(format!(
                 "ExposeHeader \"{h}\" contains wildcard. We currently do not support wildcard for ExposeHeader."
             )));
         }
     }
     if rule.max_age_seconds.is_some_and(|s| s < 0) {
-        return Err(malformed());
+        return Err(S3Error::malformed_xml());
     }
     Ok(())
 }
@@ -157,6 +145,7 @@ pub fn evaluate(config: Option<&CorsConfiguration>, check: &CorsCheck) -> CorsCh
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use jetgate_protocol::S3ErrorCode;
 
     fn rule(origins: &[&str], methods: &[&str], headers: &[&str]) -> CorsRule {
         CorsRule {

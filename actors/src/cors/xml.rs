@@ -1,7 +1,7 @@
 //! `<CORSConfiguration>` documents of PutBucketCors → [`CorsConfiguration`].
 
 use jetgate_protocol::cors::{CorsConfiguration, CorsRule};
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -26,23 +26,16 @@ struct XmlRule {
     max_age_seconds: Option<String>,
 }
 
-fn malformed() -> S3Error {
-    S3Error::new(
-        S3ErrorCode::MalformedXML,
-        "The XML you provided was not well-formed or did not validate against our published schema",
-    )
-}
-
 /// Parses the document; anything that is not a CORS configuration is `MalformedXML`.
 /// Limits and methods are checked by [`super::rules::validate`].
 pub fn parse(doc: &[u8]) -> Result<CorsConfiguration, S3Error> {
-    let text = std::str::from_utf8(doc).map_err(|_| malformed())?;
+    let text = std::str::from_utf8(doc).map_err(|_| S3Error::malformed_xml())?;
     if !text.contains("CORSConfiguration") {
-        return Err(malformed());
+        return Err(S3Error::malformed_xml());
     }
     let parsed: XmlConfiguration = quick_xml::de::from_str(text).map_err(|e| {
         tracing::debug!(error = %e, "CORS document rejected");
-        malformed()
+        S3Error::malformed_xml()
     })?;
     let rules = parsed
         .rules
@@ -50,7 +43,7 @@ pub fn parse(doc: &[u8]) -> Result<CorsConfiguration, S3Error> {
         .map(|r| {
             let max_age_seconds = match r.max_age_seconds.as_deref().map(str::trim) {
                 None | Some("") => None,
-                Some(s) => Some(s.parse::<i64>().map_err(|_| malformed())?),
+                Some(s) => Some(s.parse::<i64>().map_err(|_| S3Error::malformed_xml())?),
             };
             Ok(CorsRule {
                 id: r.id,
@@ -69,6 +62,7 @@ pub fn parse(doc: &[u8]) -> Result<CorsConfiguration, S3Error> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use jetgate_protocol::S3ErrorCode;
 
     #[test]
     fn parses_the_aws_example() {

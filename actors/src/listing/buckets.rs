@@ -7,7 +7,7 @@ use jetgate_protocol::messages::{BucketEntry, ListBucketsReply};
 use jetgate_protocol::names::bucket_from_nats;
 use jetgate_protocol::query::{query_pairs, query_value};
 use jetgate_protocol::rpc;
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 
 use crate::incoming::Incoming;
 use crate::store::owns;
@@ -72,8 +72,7 @@ impl Params {
             Some(v) => match v.parse::<usize>() {
                 Ok(n @ 1..=MAX_BUCKETS) => n,
                 _ => {
-                    return Err(S3Error::new(
-                        S3ErrorCode::InvalidArgument,
+                    return Err(S3Error::invalid_argument(
                         "max-buckets must be an integer between 1 and 10000",
                     ))
                 }
@@ -121,6 +120,7 @@ fn page(
 #[allow(clippy::unwrap_used)] // tests may panic on what they set up
 mod tests {
     use super::*;
+    use jetgate_protocol::S3ErrorCode;
 
     fn entries(names: &[&str]) -> Vec<BucketEntry> {
         names

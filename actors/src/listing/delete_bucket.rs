@@ -4,7 +4,7 @@
 use jetgate_protocol::messages::Ack;
 use jetgate_protocol::names::{bucket_to_nats, validate_bucket};
 use jetgate_protocol::rpc;
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 
 use crate::incoming::Incoming;
 use crate::store::{closed_for, CLOSING_STALE};
@@ -27,7 +27,7 @@ pub async fn delete_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Erro
             .cached_info()
             .clone();
         match closed_for(&info.config) {
-            Some(age) if age < CLOSING_STALE => return Err(aborted()),
+            Some(age) if age < CLOSING_STALE => return Err(S3Error::operation_aborted()),
             Some(_) => {
                 store.reopen_bucket(&nats_bucket).await?;
                 continue;
@@ -38,10 +38,7 @@ pub async fn delete_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Erro
         // least up to `covered`, and stops at the first live object.
         let covered = info.state.last_sequence;
         if store.has_objects(&nats_bucket).await? {
-            return Err(S3Error::new(
-                S3ErrorCode::BucketNotEmpty,
-                "The bucket you tried to delete is not empty",
-            ));
+            return Err(S3Error::bucket_not_empty());
         }
         let sentinel = store.close_bucket(&nats_bucket, info.config).await?;
         if sentinel == covered + 1 {
@@ -53,12 +50,5 @@ pub async fn delete_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Erro
         tracing::info!(bucket = %call.op.bucket, covered, sentinel, "bucket written to during DeleteBucket");
         store.reopen_bucket(&nats_bucket).await?;
     }
-    Err(aborted())
-}
-
-fn aborted() -> S3Error {
-    S3Error::new(
-        S3ErrorCode::OperationAborted,
-        "A conflicting conditional operation is currently in progress against this resource. Please try again.",
-    )
+    Err(S3Error::operation_aborted())
 }

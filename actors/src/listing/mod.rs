@@ -20,7 +20,7 @@ use base64::Engine;
 use jetgate_protocol::messages::{Ack, ListObjectsReply, LocationReply, ObjectEntry};
 use jetgate_protocol::names::{bucket_to_nats, validate_bucket};
 use jetgate_protocol::rpc;
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 use serde::Deserialize;
 
 use crate::body::read_small_verified;
@@ -44,21 +44,15 @@ pub async fn create_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Erro
         let doc: CreateBucketConfiguration = std::str::from_utf8(&xml)
             .ok()
             .and_then(|t| quick_xml::de::from_str(t).ok())
-            .ok_or_else(|| {
-                S3Error::new(
-                    S3ErrorCode::MalformedXML,
-                    "The XML you provided was not well-formed or did not validate against our published schema.",
-                )
-            })?;
+            .ok_or_else(S3Error::malformed_xml)?;
         let region = &worker.cfg().region;
         match doc.location.as_deref().map(str::trim) {
             None | Some("") => {}
             Some(l) if l == region => {}
             Some(l) => {
-                return Err(S3Error::new(
-                    S3ErrorCode::IllegalLocationConstraintException,
-                    format!("The {l} location constraint is incompatible for the region specific endpoint this request was sent to."),
-                ))
+                return Err(S3Error::illegal_location_constraint_exception(format!(
+                    "The {l} location constraint is incompatible for the region specific endpoint this request was sent to."
+                )))
             }
         }
     }
@@ -74,18 +68,12 @@ pub async fn create_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Erro
         .await?;
     if let Created::Existing(owner) = created {
         if !owns(&principal, owner.as_ref()) {
-            return Err(S3Error::new(
-                S3ErrorCode::BucketAlreadyExists,
-                "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.",
-            ));
+            return Err(S3Error::bucket_already_exists());
         }
         // AWS's legacy answer in us-east-1: 200 for the owner, and nothing in the
         // bucket changes.
         if worker.cfg().region != "us-east-1" {
-            return Err(S3Error::new(
-                S3ErrorCode::BucketAlreadyOwnedByYou,
-                "Your previous request to create the named bucket succeeded and you already own it.",
-            ));
+            return Err(S3Error::bucket_already_owned_by_you());
         }
         return inc.reply::<rpc::CreateBucket>(&Ack {}, &[]).await;
     }
@@ -132,12 +120,7 @@ fn decode_token(token: &str) -> Result<String, S3Error> {
         .decode(token)
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| {
-            S3Error::new(
-                S3ErrorCode::InvalidArgument,
-                "The continuation token provided is incorrect",
-            )
-        })
+        .ok_or_else(|| S3Error::invalid_argument("The continuation token provided is incorrect"))
 }
 
 /// Every object of a bucket as a listing entry, sorted by key: the full scan an index

@@ -7,7 +7,7 @@ use jetgate_protocol::names::{bucket_to_nats, validate_bucket};
 use jetgate_protocol::route::{FeatureAction, Operation};
 use jetgate_protocol::rpc;
 use jetgate_protocol::tagging::{validate_bucket_tags, Tag, TaggingReply};
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 
 use crate::body::read_small_verified;
 use crate::incoming::Incoming;
@@ -32,7 +32,7 @@ pub async fn bucket_tagging(worker: &Worker, inc: &Incoming) -> Result<(), S3Err
                 .await?;
             match stored {
                 Some(json) => decode(&json)?,
-                None => return Err(no_such_tag_set()),
+                None => return Err(S3Error::no_such_tag_set()),
             }
         }
         Operation::Feature(FeatureAction::PutBucketTagging) => {
@@ -64,10 +64,6 @@ pub async fn bucket_tagging(worker: &Worker, inc: &Incoming) -> Result<(), S3Err
     };
     inc.reply::<rpc::BucketTagging>(&TaggingReply { tags }, &[])
         .await
-}
-
-fn no_such_tag_set() -> S3Error {
-    S3Error::new(S3ErrorCode::NoSuchTagSet, "The TagSet does not exist")
 }
 
 /// The stored tags; anything else in the metadata (written by hand with native tools)

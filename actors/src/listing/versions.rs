@@ -6,7 +6,7 @@ use jetgate_protocol::attributes::{ListObjectVersions, ListVersionsReply, Versio
 use jetgate_protocol::messages::{Ack, BucketOp, Call};
 use jetgate_protocol::names::{bucket_to_nats, validate_bucket};
 use jetgate_protocol::rpc;
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 
 use crate::incoming::Incoming;
 use crate::worker::Worker;
@@ -29,14 +29,12 @@ pub async fn get_versioning(worker: &Worker, inc: &Incoming) -> Result<(), S3Err
 /// version `null` of the marker key" is the same place; any other version id is unknown.
 pub fn start_after(op: &ListObjectVersions) -> Result<Option<String>, S3Error> {
     match (&op.key_marker, op.version_id_marker.as_deref()) {
-        (None, Some(_)) => Err(S3Error::new(
-            S3ErrorCode::InvalidArgument,
+        (None, Some(_)) => Err(S3Error::invalid_argument(
             "A version-id marker cannot be specified without a key marker.",
         )),
-        (_, Some(v)) if v != NULL_VERSION => Err(S3Error::new(
-            S3ErrorCode::InvalidArgument,
-            "Invalid version id specified",
-        )),
+        (_, Some(v)) if v != NULL_VERSION => {
+            Err(S3Error::invalid_argument("Invalid version id specified"))
+        }
         (marker, _) => Ok(marker.clone()),
     }
 }
@@ -90,6 +88,7 @@ pub async fn list_versions(worker: &Worker, inc: &Incoming) -> Result<(), S3Erro
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use jetgate_protocol::S3ErrorCode;
 
     fn op(key: Option<&str>, version: Option<&str>) -> ListObjectVersions {
         ListObjectVersions {

@@ -6,7 +6,7 @@ use jetgate_protocol::multipart::AbortUpload;
 use jetgate_protocol::rpc;
 use jetgate_protocol::S3Error;
 
-use super::state::{no_such_upload, now_ms, Phase, UploadRecord, Uploads};
+use super::state::{now_ms, Phase, UploadRecord, Uploads};
 use crate::incoming::Incoming;
 use crate::store::{chunk_subject, Store};
 use crate::worker::Worker;
@@ -32,11 +32,11 @@ pub async fn abort_upload(
 ) -> Result<(), S3Error> {
     if let Phase::Completing { until_ms } = upload.phase {
         if until_ms > now_ms() {
-            return Err(no_such_upload());
+            return Err(S3Error::no_such_upload());
         }
     }
     if !uploads.delete_upload(&upload.upload_id, rev).await? {
-        return Err(no_such_upload());
+        return Err(S3Error::no_such_upload());
     }
     let nb = &upload.nats_bucket;
     let subject = chunk_subject(nb, &upload.nuid);

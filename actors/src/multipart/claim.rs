@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 
 use super::state::{now_ms, CasError, Phase, UploadRecord, Uploads, COMPLETE_LEASE};
 
@@ -48,8 +48,7 @@ impl Claim {
     /// Fails once another request has taken the upload over, or may have.
     pub fn check(&self) -> Result<(), S3Error> {
         if now_ms() >= self.until_ms.load(Ordering::Acquire) {
-            return Err(S3Error::new(
-                S3ErrorCode::ServiceUnavailable,
+            return Err(S3Error::service_unavailable_with(
                 "The upload was taken over while this Complete ran; please retry.",
             ));
         }

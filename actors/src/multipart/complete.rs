@@ -12,7 +12,7 @@ use jetgate_protocol::multipart::{
 };
 use jetgate_protocol::rpc;
 use jetgate_protocol::write_condition::WriteCondition;
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 use std::collections::BTreeMap;
 
 use super::claim::Claim;
@@ -20,8 +20,8 @@ use super::plan::{self, Listed, KEY_PARTS};
 use super::reader::{delete_after, SeqReader};
 use super::sha::Sha256State;
 use super::state::{
-    no_such_upload, now_ms, CasError, Lease, Location, PartRecord, Phase, UploadRecord, Uploads,
-    COMPLETE_LEASE, LEASE,
+    now_ms, CasError, Lease, Location, PartRecord, Phase, UploadRecord, Uploads, COMPLETE_LEASE,
+    LEASE,
 };
 use crate::incoming::Incoming;
 use crate::payload::ChecksumAlgorithm;
@@ -73,8 +73,7 @@ pub async fn complete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
         };
     if let Phase::Completing { until_ms } = upload.phase {
         if until_ms > now_ms() {
-            return Err(S3Error::new(
-                S3ErrorCode::ServiceUnavailable,
+            return Err(S3Error::service_unavailable_with(
                 "A Complete of this upload is in progress; please retry.",
             ));
         }
@@ -91,7 +90,7 @@ pub async fn complete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     };
     let claimed_rev = match uploads.update_upload(&upload, rev).await {
         Ok(r) => r,
-        Err(CasError::Conflict) => return Err(no_such_upload()),
+        Err(CasError::Conflict) => return Err(S3Error::no_such_upload()),
         Err(CasError::Failed(e)) => return Err(e),
     };
     // Extended while the commit runs, so a long copy is not taken over.
@@ -222,8 +221,7 @@ async fn stop_appends(uploads: &Uploads, id: &str) -> Result<super::state::Curso
             }
         }
         if std::time::Instant::now() >= deadline {
-            return Err(S3Error::new(
-                S3ErrorCode::ServiceUnavailable,
+            return Err(S3Error::service_unavailable_with(
                 "A part of this upload is still being written; please retry.",
             ));
         }
@@ -248,13 +246,10 @@ fn upload_checksum(
             (Some(_), false) => Some("COMPOSITE"),
         };
         if ours.is_none_or(|t| !t.eq_ignore_ascii_case(kind.trim())) {
-            return Err(S3Error::new(
-                S3ErrorCode::InvalidRequest,
-                format!(
+            return Err(S3Error::invalid_request(format!(
                     "The upload was created using the {} checksum mode. The complete request must use the same checksum mode.",
                     ours.unwrap_or("no")
-                ),
-            ));
+                )));
         }
     }
     let meta = match algorithm.and_then(ChecksumAlgorithm::from_name) {
@@ -273,13 +268,10 @@ fn upload_checksum(
             let bare = |v: &str| v.trim().split('-').next().unwrap_or_default().to_string();
             let ours = composite_of(&meta).map(|(_, v)| bare(&v));
             if ours != Some(bare(sent)) {
-                return Err(S3Error::new(
-                    S3ErrorCode::BadDigest,
-                    format!(
-                        "The {} you specified did not match the calculated checksum.",
-                        algo.header_name()
-                    ),
-                ));
+                return Err(S3Error::bad_digest_with(format!(
+                    "The {} you specified did not match the calculated checksum.",
+                    algo.header_name()
+                )));
             }
         }
     }

@@ -4,10 +4,10 @@
 use jetgate_protocol::messages::Call;
 use jetgate_protocol::multipart::{CopyPartReply, UploadPartCopy, MAX_PART_NUMBER};
 use jetgate_protocol::rpc;
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 
 use super::part::{write_part, Source};
-use super::state::{no_such_upload, Phase};
+use super::state::Phase;
 use crate::incoming::Incoming;
 use crate::object::RangeReader;
 use crate::worker::Worker;
@@ -16,8 +16,7 @@ pub async fn upload_part_copy(worker: &Worker, inc: &Incoming) -> Result<(), S3E
     let call: Call<UploadPartCopy> = inc.call::<rpc::UploadPartCopy>()?.msg;
     let op = &call.op;
     if !(1..=MAX_PART_NUMBER).contains(&op.part_number) {
-        return Err(S3Error::new(
-            S3ErrorCode::InvalidArgument,
+        return Err(S3Error::invalid_argument(
             "Part number must be an integer between 1 and 10000, inclusive",
         ));
     }
@@ -28,7 +27,7 @@ pub async fn upload_part_copy(worker: &Worker, inc: &Incoming) -> Result<(), S3E
     let (upload, _) =
         super::upload_for(worker, uploads, &op.upload_id, &op.bucket, &op.key).await?;
     if upload.phase != Phase::Active {
-        return Err(no_such_upload());
+        return Err(S3Error::no_such_upload());
     }
     let src =
         crate::object::copy_source(worker, &src_bucket, &op.source_key, &op.source_conditions)
@@ -36,8 +35,7 @@ pub async fn upload_part_copy(worker: &Worker, inc: &Incoming) -> Result<(), S3E
     let (first, last) = match op.range {
         Some((a, b)) if b < src.size => (a, b),
         Some(_) => {
-            return Err(S3Error::new(
-                S3ErrorCode::InvalidArgument,
+            return Err(S3Error::invalid_argument(
                 "Range specified is not valid for source object of size",
             ))
         }

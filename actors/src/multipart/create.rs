@@ -4,7 +4,7 @@
 use jetgate_protocol::messages::Call;
 use jetgate_protocol::multipart::{CreateUpload, CreateUploadReply};
 use jetgate_protocol::rpc;
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 
 use super::state::{now_ms, Phase, UploadRecord};
 use crate::incoming::Incoming;
@@ -21,10 +21,7 @@ pub async fn create(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     // What was signed, not the edge's copy of it (`op.checksum_algorithm` is a hint).
     let algorithm = match call.signed.header("x-amz-checksum-algorithm") {
         Some(a) => Some(ChecksumAlgorithm::from_name(a).ok_or_else(|| {
-            S3Error::new(
-                S3ErrorCode::InvalidRequest,
-                "Value for x-amz-checksum-algorithm header is invalid.",
-            )
+            S3Error::invalid_request("Value for x-amz-checksum-algorithm header is invalid.")
         })?),
         None => None,
     };
@@ -36,10 +33,7 @@ pub async fn create(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
         .await
         .is_err()
     {
-        return Err(S3Error::new(
-            S3ErrorCode::NoSuchBucket,
-            "The specified bucket does not exist",
-        ));
+        return Err(S3Error::no_such_bucket());
     }
     let uploads = &super::uploads(worker).await?;
     let rec = UploadRecord {
@@ -80,11 +74,10 @@ pub async fn create(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
 /// default to COMPOSITE, SHA and the rest are COMPOSITE only, and a type without an
 /// algorithm is an error.
 fn full_object(algo: Option<ChecksumAlgorithm>, kind: Option<&str>) -> Result<bool, S3Error> {
-    let invalid = |detail: &str| S3Error::new(S3ErrorCode::InvalidRequest, detail.to_string());
     let Some(algo) = algo else {
         return match kind {
             None => Ok(false),
-            Some(_) => Err(invalid(
+            Some(_) => Err(S3Error::invalid_request(
                 "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.",
             )),
         };
@@ -94,12 +87,14 @@ fn full_object(algo: Option<ChecksumAlgorithm>, kind: Option<&str>) -> Result<bo
         None => Ok(algo == ChecksumAlgorithm::Crc64Nvme),
         Some("FULL_OBJECT") if combinable => Ok(true),
         Some("COMPOSITE") if algo != ChecksumAlgorithm::Crc64Nvme => Ok(false),
-        Some("FULL_OBJECT" | "COMPOSITE") => Err(invalid(&format!(
+        Some("FULL_OBJECT" | "COMPOSITE") => Err(S3Error::invalid_request(format!(
             "The {} checksum algorithm does not support the {} checksum type.",
             algo.as_str(),
             kind.unwrap_or_default().trim()
         ))),
-        Some(_) => Err(invalid("Value for x-amz-checksum-type header is invalid.")),
+        Some(_) => Err(S3Error::invalid_request(
+            "Value for x-amz-checksum-type header is invalid.",
+        )),
     }
 }
 

@@ -7,13 +7,12 @@ use std::time::{Duration, Instant};
 
 use jetgate_protocol::messages::Principal;
 use jetgate_protocol::multipart::{UploadPartReply, MAX_PART_NUMBER};
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 
 use super::read_ahead::{wait_reading_ahead, ReadAhead};
 use super::sha::Sha256State;
 use super::state::{
-    no_such_upload, now_ms, CasError, Cursor, Location, PartRecord, Phase, UploadRecord, Uploads,
-    LEASE,
+    now_ms, CasError, Cursor, Location, PartRecord, Phase, UploadRecord, Uploads, LEASE,
 };
 use super::turn::{release, wait_turn, Turn};
 use crate::body::RequestBody;
@@ -34,8 +33,7 @@ pub async fn upload_part(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
     let call = env.msg;
     let op = &call.op;
     if !(1..=MAX_PART_NUMBER).contains(&op.part_number) {
-        return Err(S3Error::new(
-            S3ErrorCode::InvalidArgument,
+        return Err(S3Error::invalid_argument(
             "Part number must be an integer between 1 and 10000, inclusive",
         ));
     }
@@ -45,7 +43,7 @@ pub async fn upload_part(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
     let (upload, _) =
         super::upload_for(worker, uploads, &op.upload_id, &op.bucket, &op.key).await?;
     if upload.phase != Phase::Active {
-        return Err(no_such_upload());
+        return Err(S3Error::no_such_upload());
     }
     let verifier = PayloadVerifier::new(&call.signed)?.without_sha256();
     check_checksum_type(&upload, &verifier)?;
@@ -223,8 +221,7 @@ impl LeaseKeeper<'_> {
 }
 
 fn lost_lease() -> S3Error {
-    S3Error::new(
-        S3ErrorCode::ServiceUnavailable,
+    S3Error::service_unavailable_with(
         "The upload changed while this part was written; please retry the part.",
     )
 }
@@ -239,14 +236,11 @@ fn check_checksum_type(upload: &UploadRecord, verifier: &PayloadVerifier) -> Res
     if actual.is_some_and(|a| a.as_str().eq_ignore_ascii_case(expected)) {
         return Ok(());
     }
-    Err(S3Error::new(
-        S3ErrorCode::InvalidRequest,
-        format!(
-            "Checksum Type mismatch occurred, expected checksum Type: {}, actual checksum Type: {}",
-            expected.to_ascii_lowercase(),
-            actual.map_or("null".to_string(), |a| a.as_str().to_ascii_lowercase())
-        ),
-    ))
+    Err(S3Error::invalid_request(format!(
+        "Checksum Type mismatch occurred, expected checksum Type: {}, actual checksum Type: {}",
+        expected.to_ascii_lowercase(),
+        actual.map_or("null".to_string(), |a| a.as_str().to_ascii_lowercase())
+    )))
 }
 
 fn checksum_of(d: &Digests) -> Option<(String, String)> {

@@ -3,7 +3,7 @@
 //! object's metadata for `partNumber=N` reads.
 
 use jetgate_protocol::multipart::{MAX_PART_NUMBER, MIN_PART_SIZE};
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 use md5::{Digest, Md5};
 use serde::Deserialize;
 
@@ -81,38 +81,33 @@ impl PartXml {
     }
 }
 
-pub fn malformed() -> S3Error {
-    S3Error::new(
-        S3ErrorCode::MalformedXML,
-        "The XML you provided was not well-formed or did not validate against our published schema.",
-    )
-}
-
 fn invalid_part(n: u32) -> S3Error {
-    S3Error::new(
-        S3ErrorCode::InvalidPart,
-        format!("One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag. (part {n})"),
-    )
+    S3Error::invalid_part(format!(
+        "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag. (part {n})"
+    ))
 }
 
 /// Parses a `CompleteMultipartUpload` document and checks the order of its parts.
 pub fn parse_complete(xml: &[u8]) -> Result<Vec<Listed>, S3Error> {
-    let text = std::str::from_utf8(xml).map_err(|_| malformed())?;
-    let doc: Doc = quick_xml::de::from_str(text).map_err(|_| malformed())?;
+    let text = std::str::from_utf8(xml).map_err(|_| S3Error::malformed_xml())?;
+    let doc: Doc = quick_xml::de::from_str(text).map_err(|_| S3Error::malformed_xml())?;
     if doc.parts.is_empty() {
-        return Err(malformed());
+        return Err(S3Error::malformed_xml());
     }
     let mut out = Vec::with_capacity(doc.parts.len());
     for mut p in doc.parts {
         let checksums = p.checksums();
-        let n: u32 = p.part_number.trim().parse().map_err(|_| malformed())?;
+        let n: u32 = p
+            .part_number
+            .trim()
+            .parse()
+            .map_err(|_| S3Error::malformed_xml())?;
         if !(1..=MAX_PART_NUMBER).contains(&n) {
-            return Err(S3Error::new(
-                S3ErrorCode::InvalidArgument,
+            return Err(S3Error::invalid_argument(
                 "Part number must be an integer between 1 and 10000, inclusive",
             ));
         }
-        let etag = p.etag.ok_or_else(malformed)?;
+        let etag = p.etag.ok_or_else(S3Error::malformed_xml)?;
         out.push(Listed {
             part_number: n,
             etag: normalize_etag(&etag),
@@ -120,10 +115,7 @@ pub fn parse_complete(xml: &[u8]) -> Result<Vec<Listed>, S3Error> {
         });
     }
     if out.windows(2).any(|w| w[0].part_number >= w[1].part_number) {
-        return Err(S3Error::new(
-            S3ErrorCode::InvalidPartOrder,
-            "The list of parts was not in ascending order. The parts list must be specified in order by part number.",
-        ));
+        return Err(S3Error::invalid_part_order());
     }
     Ok(out)
 }
@@ -159,13 +151,10 @@ pub fn check_parts(
     let last = out.len().saturating_sub(1);
     for (i, r) in out.iter().enumerate() {
         if i < last && r.size < MIN_PART_SIZE {
-            return Err(S3Error::new(
-                S3ErrorCode::EntityTooSmall,
-                format!(
+            return Err(S3Error::entity_too_small_with(format!(
                     "Your proposed upload is smaller than the minimum allowed size (part {} is {} bytes; parts but the last must be at least 5 MiB)",
                     r.part_number, r.size
-                ),
-            ));
+                )));
         }
     }
     Ok(out)
@@ -281,6 +270,7 @@ pub fn seek_points(metadata: &BTreeMap<String, String>) -> Vec<SeekPoint> {
 mod tests {
     use super::*;
     use crate::multipart::sha::Sha256State;
+    use jetgate_protocol::S3ErrorCode;
 
     fn rec(n: u32, data: &[u8], appended: bool) -> PartRecord {
         PartRecord {

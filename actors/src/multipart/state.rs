@@ -15,7 +15,7 @@ use async_nats::jetstream::{self, kv};
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use jetgate_protocol::messages::{ObjectHeaders, Owner};
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use tokio::sync::Notify;
 
@@ -116,13 +116,6 @@ pub struct PartRecord {
 
 pub fn now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-pub fn no_such_upload() -> S3Error {
-    S3Error::new(
-        S3ErrorCode::NoSuchUpload,
-        "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
-    )
 }
 
 /// A CAS lost to another writer.
@@ -261,7 +254,7 @@ impl Uploads {
     ) -> Result<(UploadRecord, u64), S3Error> {
         match self.upload(id).await? {
             Some((u, rev)) if u.bucket == bucket && u.key == key => Ok((u, rev)),
-            _ => Err(no_such_upload()),
+            _ => Err(S3Error::no_such_upload()),
         }
     }
 
@@ -295,7 +288,7 @@ impl Uploads {
     pub async fn cursor(&self, id: &str) -> Result<(Cursor, u64), S3Error> {
         self.get(&format!("c.{id}"))
             .await?
-            .ok_or_else(no_such_upload)
+            .ok_or_else(S3Error::no_such_upload)
     }
 
     /// Updates of the cursor key, pushed by JetStream (the current value first).
@@ -408,10 +401,9 @@ pub enum CasError {
 impl CasError {
     pub fn into_s3(self) -> S3Error {
         match self {
-            CasError::Conflict => S3Error::new(
-                S3ErrorCode::ServiceUnavailable,
-                "The upload changed concurrently; please retry.",
-            ),
+            CasError::Conflict => {
+                S3Error::service_unavailable_with("The upload changed concurrently; please retry.")
+            }
             CasError::Failed(e) => e,
         }
     }

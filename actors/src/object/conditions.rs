@@ -1,7 +1,7 @@
 //! GET/HEAD preconditions and byte ranges, as pure functions (RFC 9110 with S3's rules).
 
 use jetgate_protocol::messages::{ByteRange, Conditions};
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Evaluation {
@@ -36,23 +36,18 @@ pub fn evaluate(c: &Conditions, etag: &str, mtime_s: i64) -> Evaluation {
 
 /// Resolves a range against the object size: `(first, last)` inclusive, or InvalidRange.
 pub fn resolve_range(r: ByteRange, size: u64) -> Result<(u64, u64), S3Error> {
-    let invalid = || {
-        S3Error::new(
-            S3ErrorCode::InvalidRange,
-            "The requested range is not satisfiable",
-        )
-    };
     match r {
         ByteRange::FromTo(a, b) if a < size && a <= b => Ok((a, b.min(size - 1))),
         ByteRange::From(a) if a < size => Ok((a, size - 1)),
         ByteRange::Suffix(n) if n > 0 && size > 0 => Ok((size.saturating_sub(n), size - 1)),
-        _ => Err(invalid()),
+        _ => Err(S3Error::invalid_range()),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jetgate_protocol::S3ErrorCode;
 
     fn c() -> Conditions {
         Conditions::default()

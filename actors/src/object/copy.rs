@@ -4,7 +4,7 @@
 use jetgate_protocol::messages::{Conditions, CopyReply};
 use jetgate_protocol::rpc;
 use jetgate_protocol::write_condition::WriteCondition;
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 use sha2::{Digest as _, Sha256};
 
 use super::conditions::{evaluate, Evaluation};
@@ -42,10 +42,7 @@ fn copy_checksum(
 ) -> Result<Option<ChecksumAlgorithm>, S3Error> {
     match signed.header("x-amz-checksum-algorithm") {
         Some(name) => ChecksumAlgorithm::from_name(name).map(Some).ok_or_else(|| {
-            S3Error::new(
-                S3ErrorCode::InvalidRequest,
-                "Value for x-amz-checksum-algorithm header is invalid.",
-            )
+            S3Error::invalid_request("Value for x-amz-checksum-algorithm header is invalid.")
         }),
         None => Ok(super::attributes::stored_checksum(src).map(|(a, _)| a)),
     }
@@ -60,8 +57,7 @@ pub async fn copy(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     worker.authenticate(inc, &call.signed, &call.op).await?;
     let src = copy_source(worker, &src_bucket, &op.source_key, &op.source_conditions).await?;
     if src_bucket == dst_bucket && op.source_key == op.key && !op.replace_metadata {
-        return Err(S3Error::new(
-            S3ErrorCode::InvalidRequest,
+        return Err(S3Error::invalid_request(
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
         ));
     }

@@ -75,21 +75,14 @@ pub(crate) struct Target {
     unsupported_condition: bool,
 }
 
-fn malformed() -> S3Error {
-    S3Error::new(
-        S3ErrorCode::MalformedXML,
-        "The XML you provided was not well-formed or did not validate against our published schema.",
-    )
-}
-
 /// `(quiet, keys)` of a DeleteObjects document.
 type DeleteList = (bool, Vec<Target>);
 
 pub(crate) fn parse_delete(xml: &[u8]) -> Result<DeleteList, S3Error> {
-    let text = std::str::from_utf8(xml).map_err(|_| malformed())?;
-    let doc: DeleteDoc = quick_xml::de::from_str(text).map_err(|_| malformed())?;
+    let text = std::str::from_utf8(xml).map_err(|_| S3Error::malformed_xml())?;
+    let doc: DeleteDoc = quick_xml::de::from_str(text).map_err(|_| S3Error::malformed_xml())?;
     if doc.objects.is_empty() || doc.objects.len() > 1000 {
-        return Err(malformed());
+        return Err(S3Error::malformed_xml());
     }
     Ok((
         doc.quiet,
@@ -119,8 +112,7 @@ pub async fn delete_many(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
             .any(|(n, _)| n.starts_with("x-amz-checksum-") && n != "x-amz-checksum-algorithm")
         || call.signed.header("x-amz-trailer").is_some();
     if !has_digest {
-        return Err(S3Error::new(
-            S3ErrorCode::InvalidRequest,
+        return Err(S3Error::invalid_request(
             "Missing required header for this request: Content-Md5",
         ));
     }
@@ -153,10 +145,7 @@ pub async fn delete_many(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
                     (Err(e), _) | (_, Err(e)) => Err(e),
                 }
             }
-            Some(_) => Err(S3Error::new(
-                S3ErrorCode::NoSuchVersion,
-                "The specified version does not exist.",
-            )),
+            Some(_) => Err(S3Error::no_such_version()),
         };
         match result {
             Ok(()) => reply.deleted.push(key),

@@ -7,7 +7,7 @@ use jetgate_protocol::query::query_pairs;
 use jetgate_protocol::rpc;
 use jetgate_protocol::shape;
 use jetgate_protocol::stream::BodySender;
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 
 use super::conditions::{evaluate, resolve_range, Evaluation};
 use crate::incoming::Incoming;
@@ -45,12 +45,7 @@ pub async fn get(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
             let start: u64 = sizes[..n as usize - 1].iter().sum();
             Some((start, sizes[n as usize - 1], sizes.len()))
         }
-        (Some(_), _) => {
-            return Err(S3Error::new(
-                S3ErrorCode::Other("InvalidPartNumber".into(), 416),
-                "The requested partnumber is not satisfiable",
-            ))
-        }
+        (Some(_), _) => return Err(S3Error::invalid_part_number()),
     };
     // Tag count, and the stored checksum when `x-amz-checksum-mode: ENABLED` asks.
     let checksum_mode = call

@@ -10,7 +10,7 @@ use jetgate_protocol::messages::{ObjectHeaders, Principal, SignedRequest};
 use jetgate_protocol::names::{bucket_to_nats, validate_bucket, validate_key};
 use jetgate_protocol::post::{PostReply, VerifyPostPolicy};
 use jetgate_protocol::rpc;
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 
 use crate::body::RequestBody;
 use crate::incoming::Incoming;
@@ -22,13 +22,6 @@ use crate::worker::Worker;
 /// Total size of the fields before the file (S3 allows 20 KiB).
 const MAX_PRE_DATA: usize = 20 * 1024;
 
-fn malformed() -> S3Error {
-    S3Error::new(
-        S3ErrorCode::MalformedPOSTRequest,
-        "The body of your POST request is not well-formed multipart/form-data.",
-    )
-}
-
 /// A multer error: our own body-stream error comes back as it was, anything else is a
 /// malformed form.
 fn form_error(e: multer::Error) -> S3Error {
@@ -38,7 +31,7 @@ fn form_error(e: multer::Error) -> S3Error {
         }
     }
     tracing::debug!(error = %e, "malformed POST form");
-    malformed()
+    S3Error::malformed_post_request()
 }
 
 pub async fn post(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
@@ -51,8 +44,7 @@ pub async fn post(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
         .header("content-type")
         .and_then(|ct| multer::parse_boundary(ct).ok())
         .ok_or_else(|| {
-            S3Error::new(
-                S3ErrorCode::PreconditionFailed,
+            S3Error::precondition_failed_with(
                 "Bucket POST must be of the enclosure-type multipart/form-data",
             )
         })?;
@@ -137,8 +129,7 @@ async fn receive(
     let mut pre_data = 0usize;
     let (mut file, filename) = loop {
         let Some(mut part) = form.next_field().await.map_err(form_error)? else {
-            return Err(S3Error::new(
-                S3ErrorCode::InvalidArgument,
+            return Err(S3Error::invalid_argument(
                 "POST requires exactly one file upload per request.",
             ));
         };
@@ -152,19 +143,15 @@ async fn receive(
         while let Some(chunk) = part.chunk().await.map_err(form_error)? {
             pre_data += chunk.len();
             if pre_data > MAX_PRE_DATA {
-                return Err(S3Error::new(
-                    S3ErrorCode::MaxPostPreDataLengthExceededError,
-                    "Your POST request fields preceding the upload file were too large.",
-                ));
+                return Err(S3Error::max_post_pre_data_length_exceeded_error());
             }
             value.extend_from_slice(&chunk);
         }
-        let value = String::from_utf8(value).map_err(|_| malformed())?;
+        let value = String::from_utf8(value).map_err(|_| S3Error::malformed_post_request())?;
         fields.push((name, value));
     };
     let raw_key = field(&fields, "key").ok_or_else(|| {
-        S3Error::new(
-            S3ErrorCode::InvalidArgument,
+        S3Error::invalid_argument(
             "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.",
         )
     })?;
@@ -230,7 +217,7 @@ async fn receive(
     while let Some(chunk) = file.chunk().await.map_err(form_error)? {
         size += chunk.len() as u64;
         if range.is_some_and(|(_, max)| size > max) {
-            return Err(post_policy::too_large());
+            return Err(S3Error::entity_too_large());
         }
         for piece in verifier.push(chunk)? {
             writer.write_bytes(piece).await.map_err(S3Error::from)?;

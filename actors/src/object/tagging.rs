@@ -6,7 +6,7 @@
 use jetgate_protocol::messages::{Call, SignedRequest};
 use jetgate_protocol::rpc;
 use jetgate_protocol::tagging::{validate_tags, ObjectTagging, Tag, TaggingReply};
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Deserialize;
 
@@ -69,8 +69,7 @@ pub fn header_tags(signed: &SignedRequest) -> Result<Vec<Tag>, S3Error> {
         return Ok(Vec::new());
     };
     let tags = decode_tags(value.trim()).ok_or_else(|| {
-        S3Error::new(
-            S3ErrorCode::InvalidArgument,
+        S3Error::invalid_argument(
             "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.",
         )
     })?;
@@ -84,10 +83,7 @@ pub fn copy_tags(signed: &SignedRequest, source: &ObjectMeta) -> Result<Vec<Tag>
     match signed.header("x-amz-tagging-directive").map(str::trim) {
         None | Some("COPY") => Ok(stored_tags(source)),
         Some("REPLACE") => header_tags(signed),
-        Some(_) => Err(S3Error::new(
-            S3ErrorCode::InvalidArgument,
-            "Unknown tagging directive.",
-        )),
+        Some(_) => Err(S3Error::invalid_argument("Unknown tagging directive.")),
     }
 }
 
@@ -128,13 +124,6 @@ struct TagXml {
     value: String,
 }
 
-fn malformed() -> S3Error {
-    S3Error::new(
-        S3ErrorCode::MalformedXML,
-        "The XML you provided was not well-formed or did not validate against our published schema",
-    )
-}
-
 /// Parses and checks a `<Tagging><TagSet><Tag>…` document for an object.
 pub fn parse_tagging(xml: &[u8]) -> Result<Vec<Tag>, S3Error> {
     let tags = parse_tag_set(xml)?;
@@ -145,8 +134,8 @@ pub fn parse_tagging(xml: &[u8]) -> Result<Vec<Tag>, S3Error> {
 /// Parses a `<Tagging><TagSet><Tag>…` document (objects and buckets check different
 /// limits on it).
 pub fn parse_tag_set(xml: &[u8]) -> Result<Vec<Tag>, S3Error> {
-    let text = std::str::from_utf8(xml).map_err(|_| malformed())?;
-    let doc: TaggingDoc = quick_xml::de::from_str(text).map_err(|_| malformed())?;
+    let text = std::str::from_utf8(xml).map_err(|_| S3Error::malformed_xml())?;
+    let doc: TaggingDoc = quick_xml::de::from_str(text).map_err(|_| S3Error::malformed_xml())?;
     Ok(doc
         .tag_set
         .tags
@@ -216,8 +205,7 @@ async fn update(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(S3Error::new(
-        S3ErrorCode::SlowDown,
+    Err(S3Error::slow_down_with(
         "The object is being written concurrently; please retry the tagging request.",
     ))
 }
@@ -226,6 +214,7 @@ async fn update(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use jetgate_protocol::S3ErrorCode;
 
     #[test]
     fn tag_query_round_trip() {

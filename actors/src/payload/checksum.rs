@@ -3,7 +3,7 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 use sha1::Digest as _;
 use xxhash_rust::xxh3::Xxh3;
 use xxhash_rust::xxh64::Xxh64;
@@ -120,10 +120,10 @@ impl ChecksumAlgorithm {
     pub fn decode_value(self, value: &str) -> Result<Vec<u8>, S3Error> {
         match B64.decode(value.trim()) {
             Ok(raw) if raw.len() == self.digest_len() => Ok(raw),
-            _ => Err(S3Error::new(
-                S3ErrorCode::InvalidRequest,
-                format!("Value for {} header is invalid.", self.header_name()),
-            )),
+            _ => Err(S3Error::invalid_request(format!(
+                "Value for {} header is invalid.",
+                self.header_name()
+            ))),
         }
     }
 
@@ -215,6 +215,7 @@ impl ChecksumHasher {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use jetgate_protocol::S3ErrorCode;
     use ChecksumAlgorithm::*;
 
     #[test]

@@ -15,7 +15,7 @@
 //! buffered.
 
 use bytes::Bytes;
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 use sha2::{Digest, Sha256};
 
 /// Longest accepted chunk header line, CRLF included.
@@ -80,18 +80,12 @@ pub struct ChunkedDecoder {
 }
 
 fn malformed(what: &str) -> S3Error {
-    S3Error::new(
-        S3ErrorCode::InvalidRequest,
-        format!("Malformed aws-chunked request body: {what}."),
-    )
+    S3Error::invalid_request(format!("Malformed aws-chunked request body: {what}."))
 }
 
 /// The error for a body that ended before its framing did.
 pub fn incomplete() -> S3Error {
-    S3Error::new(
-        S3ErrorCode::IncompleteBody,
-        "The request body terminated unexpectedly.",
-    )
+    S3Error::incomplete_body_with("The request body terminated unexpectedly.")
 }
 
 impl ChunkedDecoder {

@@ -18,7 +18,7 @@ pub use chunked::{ChunkEvent, ChunkedDecoder};
 pub use verifier::{Digests, PayloadVerifier};
 
 use jetgate_protocol::query::query_pairs;
-use jetgate_protocol::{S3Error, S3ErrorCode, SignedRequest};
+use jetgate_protocol::{S3Error, SignedRequest};
 
 /// Header values of `x-amz-content-sha256` that name a body encoding.
 pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
@@ -62,8 +62,7 @@ impl PayloadMode {
             v => {
                 let mut hash = [0u8; 32];
                 if v.len() != 64 || hex::decode_to_slice(v, &mut hash).is_err() {
-                    return Err(S3Error::new(
-                        S3ErrorCode::InvalidArgument,
+                    return Err(S3Error::invalid_argument(
                         "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, \
                          STREAMING-AWS4-HMAC-SHA256-PAYLOAD, \
                          STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, \
@@ -85,8 +84,7 @@ impl PayloadMode {
             .find(|(n, _)| n.eq_ignore_ascii_case("x-amz-content-sha256"))
             .map(|(_, v)| v.as_str());
         match (req.header("x-amz-content-sha256"), in_query) {
-            (Some(h), Some(q)) if h != q => Err(S3Error::new(
-                S3ErrorCode::XAmzContentSHA256Mismatch,
+            (Some(h), Some(q)) if h != q => Err(S3Error::x_amz_content_sha256_mismatch_with(
                 "The provided 'x-amz-content-sha256' header does not match the signed URL.",
             )),
             (h, q) => Self::parse(h.or(q)),
@@ -124,6 +122,7 @@ impl PayloadMode {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use jetgate_protocol::S3ErrorCode;
 
     #[test]
     fn presigned_content_sha256_is_the_mode() {

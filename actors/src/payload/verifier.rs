@@ -12,7 +12,7 @@
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use bytes::Bytes;
-use jetgate_protocol::{ChunkSig, S3Error, S3ErrorCode, SignedRequest};
+use jetgate_protocol::{ChunkSig, S3Error, SignedRequest};
 use sha2::{Digest, Sha256};
 
 use super::chunked::{ChunkEvent, ChunkedDecoder};
@@ -64,28 +64,14 @@ pub struct PayloadVerifier {
     trailer_sig: Option<ChunkSig>,
 }
 
-fn invalid_request(msg: impl Into<String>) -> S3Error {
-    S3Error::new(S3ErrorCode::InvalidRequest, msg)
-}
-
 fn parse_len(req: &SignedRequest, name: &str) -> Result<Option<u64>, S3Error> {
     req.header(name)
         .map(|v| {
-            v.trim().parse::<u64>().map_err(|_| {
-                S3Error::new(
-                    S3ErrorCode::InvalidArgument,
-                    format!("Invalid value for {name}."),
-                )
-            })
+            v.trim()
+                .parse::<u64>()
+                .map_err(|_| S3Error::invalid_argument(format!("Invalid value for {name}.")))
         })
         .transpose()
-}
-
-fn incomplete_body() -> S3Error {
-    S3Error::new(
-        S3ErrorCode::IncompleteBody,
-        "You did not provide the number of bytes specified by the Content-Length HTTP header.",
-    )
 }
 
 impl PayloadVerifier {
@@ -119,10 +105,7 @@ impl PayloadVerifier {
             Some(v) => match B64.decode(v.trim()).map(<[u8; 16]>::try_from) {
                 Ok(Ok(md5)) => Some(md5),
                 _ => {
-                    return Err(S3Error::new(
-                        S3ErrorCode::InvalidDigest,
-                        "The Content-MD5 you specified was invalid.",
-                    ));
+                    return Err(S3Error::invalid_digest());
                 }
             },
         };
@@ -169,7 +152,7 @@ impl PayloadVerifier {
     pub fn push(&mut self, input: Bytes) -> Result<Vec<Bytes>, S3Error> {
         self.raw_len += input.len() as u64;
         if self.content_length.is_some_and(|cl| self.raw_len > cl) {
-            return Err(incomplete_body());
+            return Err(S3Error::incomplete_body());
         }
         let Some(decoder) = self.decoder.as_mut() else {
             self.on_data(&input)?;
@@ -220,21 +203,15 @@ impl PayloadVerifier {
                 .decoded_content_length
                 .is_some_and(|dl| dl != self.decoded_len)
         {
-            return Err(incomplete_body());
+            return Err(S3Error::incomplete_body());
         }
         let sha256: Option<[u8; 32]> = self.sha256.map(|h| h.finalize().into());
         if matches!(self.mode, PayloadMode::Literal(expected) if Some(expected) != sha256) {
-            return Err(S3Error::new(
-                S3ErrorCode::XAmzContentSHA256Mismatch,
-                "The provided 'x-amz-content-sha256' header does not match what was computed.",
-            ));
+            return Err(S3Error::x_amz_content_sha256_mismatch());
         }
         let md5 = self.md5.finalize().await;
         if self.content_md5.is_some_and(|m| m != md5) {
-            return Err(S3Error::new(
-                S3ErrorCode::BadDigest,
-                "The Content-MD5 you specified did not match what we received.",
-            ));
+            return Err(S3Error::bad_digest());
         }
         let checksum = match self.checksum {
             None => None,
@@ -243,15 +220,12 @@ impl PayloadVerifier {
                 let actual = c.hasher.finalize();
                 match c.expected {
                     Some(e) if e != actual => {
-                        return Err(S3Error::new(
-                            S3ErrorCode::BadDigest,
-                            format!(
-                                "The {algo} you specified did not match the calculated checksum."
-                            ),
-                        ));
+                        return Err(S3Error::bad_digest_with(format!(
+                            "The {algo} you specified did not match the calculated checksum."
+                        )));
                     }
                     None if c.from_trailer => {
-                        return Err(invalid_request(format!(
+                        return Err(S3Error::invalid_request(format!(
                             "The trailer {} declared in x-amz-trailer was not sent.",
                             algo.header_name()
                         )));
@@ -276,7 +250,7 @@ impl PayloadVerifier {
             .decoded_content_length
             .is_some_and(|dl| self.decoded_len > dl)
         {
-            return Err(incomplete_body());
+            return Err(S3Error::incomplete_body());
         }
         self.md5.update(data.clone());
         if let Some(h) = self.sha256.as_mut() {
@@ -320,7 +294,7 @@ impl PayloadVerifier {
         match self.mode {
             PayloadMode::StreamingSignedTrailer => {
                 let Some(signature) = signature else {
-                    return Err(invalid_request(
+                    return Err(S3Error::invalid_request(
                         "The trailer has no x-amz-trailer-signature.",
                     ));
                 };
@@ -330,7 +304,11 @@ impl PayloadVerifier {
                 });
             }
             PayloadMode::StreamingUnsignedTrailer => {}
-            _ => return Err(invalid_request("Trailers are not allowed in this request.")),
+            _ => {
+                return Err(S3Error::invalid_request(
+                    "Trailers are not allowed in this request.",
+                ))
+            }
         }
         for (name, value) in headers {
             let Some(algo) = ChecksumAlgorithm::from_header_name(&name) else {
@@ -341,7 +319,7 @@ impl PayloadVerifier {
                     c.expected = Some(algo.decode_value(&value)?);
                 }
                 _ => {
-                    return Err(invalid_request(format!(
+                    return Err(S3Error::invalid_request(format!(
                         "The trailer {name} was not declared in x-amz-trailer."
                     )));
                 }
@@ -358,7 +336,7 @@ fn checksum_check(
     mode: PayloadMode,
 ) -> Result<Option<ChecksumCheck>, S3Error> {
     let multiple = || {
-        invalid_request(
+        S3Error::invalid_request(
             "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
         )
     };
@@ -385,7 +363,7 @@ fn checksum_check(
                 return Err(multiple());
             }
             if !mode.has_trailer() {
-                return Err(invalid_request(
+                return Err(S3Error::invalid_request(
                     "x-amz-trailer requires a STREAMING-*-TRAILER x-amz-content-sha256.",
                 ));
             }

@@ -3,6 +3,7 @@
 use super::*;
 use crate::payload::chunked::tests::{aws_doc_body, botocore_body, SIG1, SIG2, SIG3};
 use crate::payload::chunked::EMPTY_SHA256_HEX;
+use jetgate_protocol::S3ErrorCode;
 
 const HELLO_MD5_B64: &str = "XrY7u+Ae7tCTyyK7j1rNww==";
 const HELLO_MD5_HEX: &str = "5eb63bbbe01eeed093cb22bb8f5acdc3";

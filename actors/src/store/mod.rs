@@ -75,24 +75,17 @@ impl StoreError {
 
 impl From<StoreError> for jetgate_protocol::S3Error {
     fn from(e: StoreError) -> Self {
-        use jetgate_protocol::{S3Error, S3ErrorCode};
+        use jetgate_protocol::S3Error;
         match e {
-            StoreError::NoSuchBucket => S3Error::new(
-                S3ErrorCode::NoSuchBucket,
-                "The specified bucket does not exist",
-            ),
-            StoreError::Request(ref m) if m.contains("timed out") => S3Error::new(
-                S3ErrorCode::ServiceUnavailable,
-                "JetStream did not answer in time; please retry",
-            ),
-            StoreError::Throttled(_) => {
-                S3Error::new(S3ErrorCode::SlowDown, "Please reduce your request rate.")
+            StoreError::NoSuchBucket => S3Error::no_such_bucket(),
+            StoreError::Request(ref m) if m.contains("timed out") => {
+                S3Error::service_unavailable_with("JetStream did not answer in time; please retry")
             }
+            StoreError::Throttled(_) => S3Error::slow_down(),
             StoreError::Conflict => S3Error::precondition_failed(),
-            StoreError::Closed(_) => S3Error::new(
-                S3ErrorCode::ServiceUnavailable,
-                "The bucket is being deleted; please retry",
-            ),
+            StoreError::Closed(_) => {
+                S3Error::service_unavailable_with("The bucket is being deleted; please retry")
+            }
             other => S3Error::internal(other),
         }
     }

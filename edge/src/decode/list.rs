@@ -1,7 +1,7 @@
 //! ListObjects (v1) and ListObjectsV2 query parameters.
 
 use jetgate_protocol::messages::ListObjects;
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 
 use super::query_value;
 
@@ -15,7 +15,7 @@ pub fn list_objects(
     query: &[(String, String)],
     v2: bool,
 ) -> Result<(ListObjects, bool), S3Error> {
-    let invalid = |msg: &str| Err(S3Error::new(S3ErrorCode::InvalidArgument, msg));
+    let invalid = |msg: &str| Err(S3Error::invalid_argument(msg));
     let max_keys = match query_value(query, "max-keys") {
         None => MAX_KEYS,
         Some(v) => match v.trim().parse::<i64>() {
@@ -55,6 +55,7 @@ pub fn list_objects(
 mod tests {
     use super::*;
     use crate::decode::query_pairs;
+    use jetgate_protocol::S3ErrorCode;
 
     fn list(q: &str, v2: bool) -> Result<(ListObjects, bool), S3Error> {
         list_objects("b-1", &query_pairs(q), v2)

@@ -2,6 +2,7 @@ use http::{HeaderName, HeaderValue};
 use jetgate_protocol::messages::ByteRange;
 
 use super::*;
+use jetgate_protocol::S3ErrorCode;
 
 fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
     let mut h = HeaderMap::new();

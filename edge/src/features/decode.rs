@@ -2,7 +2,7 @@
 
 use http::HeaderMap;
 use jetgate_protocol::attributes::{GetObjectAttributes, ListObjectVersions};
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 
 use crate::decode::{list_objects, query_value};
 
@@ -24,10 +24,6 @@ const ATTRIBUTES: [(&str, Attribute); 5] = [
     ("ObjectSize", Attribute::ObjectSize),
 ];
 
-fn invalid(msg: &str) -> S3Error {
-    S3Error::new(S3ErrorCode::InvalidArgument, msg)
-}
-
 /// The attributes asked for: comma-separated, possibly over repeated headers.
 pub fn object_attributes(h: &HeaderMap) -> Result<Vec<Attribute>, S3Error> {
     let mut out = Vec::new();
@@ -37,14 +33,14 @@ pub fn object_attributes(h: &HeaderMap) -> Result<Vec<Attribute>, S3Error> {
             let (_, a) = ATTRIBUTES
                 .iter()
                 .find(|(n, _)| *n == name)
-                .ok_or_else(|| invalid("Invalid attribute name specified."))?;
+                .ok_or_else(|| S3Error::invalid_argument("Invalid attribute name specified."))?;
             if !out.contains(a) {
                 out.push(*a);
             }
         }
     }
     if out.is_empty() {
-        return Err(invalid(
+        return Err(S3Error::invalid_argument(
             "x-amz-object-attributes header specifying the attributes to be retrieved is either missing or empty",
         ));
     }
@@ -61,7 +57,7 @@ fn header_number(h: &HeaderMap, name: &str, default: u32, max: u32) -> Result<u3
             .filter(|n| *n >= 0)
             .map(|n| n.min(i64::from(max)) as u32)
             .ok_or_else(|| {
-                invalid(&format!(
+                S3Error::invalid_argument(format!(
                     "Provided {name} not an integer or within integer range"
                 ))
             }),
@@ -112,6 +108,7 @@ pub fn object_versions(
 mod tests {
     use super::*;
     use crate::decode::query_pairs;
+    use jetgate_protocol::S3ErrorCode;
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut h = HeaderMap::new();

@@ -19,7 +19,7 @@ use jetgate_protocol::messages::SignedRequest;
 use jetgate_protocol::multipart::{CompleteFinal, CompleteUpload};
 use jetgate_protocol::mux::Route;
 use jetgate_protocol::stream::{classify, Frame};
-use jetgate_protocol::{S3Error, S3ErrorCode};
+use jetgate_protocol::S3Error;
 
 use super::xml;
 use crate::call::call;
@@ -124,10 +124,7 @@ fn quick_final(payload: &Bytes, resource: &str, rid: &str) -> Result<Response, S
         .msg;
     match (fin.result, fin.error) {
         (Some(r), _) => Ok(encode::xml_response(xml::complete(&r, resource), rid)),
-        (None, Some(e)) => Err(S3Error::new(
-            S3ErrorCode::from_wire(&e.code, e.status),
-            e.message,
-        )),
+        (None, Some(e)) => Err(S3Error::from_wire(&e.code, e.status, e.message)),
         (None, None) => Err(S3Error::internal("Complete answered without a result")),
     }
 }

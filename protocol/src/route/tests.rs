@@ -1,5 +1,6 @@
 use super::*;
 use crate::bucket_config::{BucketConfig, ConfigVerb};
+use crate::S3ErrorCode;
 use MultipartAction as M;
 use Operation as O;
 

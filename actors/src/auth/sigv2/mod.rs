@@ -50,7 +50,7 @@ mod tests;
 #[cfg(test)]
 use verify::parse_request_time;
 
-use jetgate_protocol::error::{S3Error, S3ErrorCode};
+use jetgate_protocol::error::S3Error;
 use jetgate_protocol::messages::SignedRequest;
 use percent_encoding::percent_decode_str;
 
@@ -162,15 +162,13 @@ fn decode(raw: &str) -> String {
 }
 
 fn invalid_header() -> S3Error {
-    S3Error::new(
-        S3ErrorCode::InvalidArgument,
+    S3Error::invalid_argument(
         "AWS authorization header is invalid.  Expected AwsAccessKeyId:signature",
     )
 }
 
 fn query_incomplete() -> S3Error {
-    S3Error::new(
-        S3ErrorCode::AccessDenied,
+    S3Error::access_denied_with(
         "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters",
     )
 }
@@ -189,23 +187,20 @@ pub fn parse(req: &SignedRequest) -> Result<ParsedV2, S3Error> {
             _ => continue,
         };
         if found[slot].replace(value.as_str()).is_some() {
-            return Err(S3Error::new(
-                S3ErrorCode::InvalidArgument,
-                format!("Duplicate query parameter '{key}'"),
-            ));
+            return Err(S3Error::invalid_argument(format!(
+                "Duplicate query parameter '{key}'"
+            )));
         }
     }
     let [access_key, signature, expires] = found;
 
     match req.header("authorization") {
-        Some(_) if access_key.is_some() || signature.is_some() => Err(S3Error::new(
-            S3ErrorCode::InvalidArgument,
+        Some(_) if access_key.is_some() || signature.is_some() => Err(S3Error::invalid_argument(
             "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified",
         )),
         Some(header) => parse_header(header),
         None => match (access_key, signature, expires) {
-            (None, None, _) => Err(S3Error::new(
-                S3ErrorCode::AccessDenied,
+            (None, None, _) => Err(S3Error::access_denied_with(
                 "Access Denied: anonymous requests are not allowed",
             )),
             (Some(access_key), Some(signature), Some(expires))
@@ -226,10 +221,7 @@ pub fn parse(req: &SignedRequest) -> Result<ParsedV2, S3Error> {
 
 fn parse_header(header: &str) -> Result<ParsedV2, S3Error> {
     let Some(rest) = header.trim().strip_prefix(AUTH_PREFIX) else {
-        return Err(S3Error::new(
-            S3ErrorCode::InvalidArgument,
-            "Unsupported Authorization Type",
-        ));
+        return Err(S3Error::invalid_argument("Unsupported Authorization Type"));
     };
     // Base64 has no ':', so the last one separates key and signature.
     let (access_key, signature) = rest.trim().rsplit_once(':').ok_or_else(invalid_header)?;
@@ -251,10 +243,9 @@ fn parse_header(header: &str) -> Result<ParsedV2, S3Error> {
 /// `Expires`: unix seconds, digits only.
 fn parse_expires(value: &str) -> Result<i64, S3Error> {
     let invalid = || {
-        S3Error::new(
-            S3ErrorCode::AccessDenied,
-            format!("Invalid date (should be seconds since epoch): {value}"),
-        )
+        S3Error::access_denied_with(format!(
+            "Invalid date (should be seconds since epoch): {value}"
+        ))
     };
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(invalid());

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use jetgate_protocol::error::{S3Error, S3ErrorCode};
+use jetgate_protocol::error::S3Error;
 use jetgate_protocol::messages::SignedRequest;
 use sha1::Sha1;
 
@@ -125,10 +125,7 @@ fn canonical_amz_headers(
 }
 
 pub(super) fn missing_date() -> S3Error {
-    S3Error::new(
-        S3ErrorCode::AccessDenied,
-        "AWS authentication requires a valid Date or x-amz-date header",
-    )
+    S3Error::access_denied_with("AWS authentication requires a valid Date or x-amz-date header")
 }
 
 pub(super) fn build_string_to_sign(

@@ -7,7 +7,7 @@ use base64::alphabet;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
-use jetgate_protocol::error::{S3Error, S3ErrorCode};
+use jetgate_protocol::error::S3Error;
 use jetgate_protocol::messages::SignedRequest;
 use subtle::ConstantTimeEq;
 use time::format_description::well_known::Rfc2822;
@@ -77,24 +77,17 @@ fn check_time(
             // A skew too large for `time::Duration` cannot be within any sane window.
             let max_skew = time::Duration::try_from(max_skew).unwrap_or(time::Duration::MAX);
             if (now - signed_at).abs() > max_skew {
-                return Err(S3Error::new(
-                    S3ErrorCode::RequestTimeTooSkewed,
-                    "The difference between the request time and the current time is too large.",
-                ));
+                return Err(S3Error::request_time_too_skewed());
             }
         }
         V2Kind::Query { expires } => {
             if now.unix_timestamp() > expires {
-                return Err(S3Error::new(
-                    S3ErrorCode::AccessDenied,
-                    "Request has expired",
-                ));
+                return Err(S3Error::access_denied_with("Request has expired"));
             }
             // SigV2 itself sets no bound; a URL valid for years is a standing grant,
             // so it gets SigV4's 7 days.
             if expires.saturating_sub(now.unix_timestamp()) > MAX_PRESIGNED_SECS {
-                return Err(S3Error::new(
-                    S3ErrorCode::AccessDenied,
+                return Err(S3Error::access_denied_with(
                     "Expires must be less than a week (604800 seconds) in the future",
                 ));
             }
@@ -168,8 +161,5 @@ pub fn verify_for(
             }
         }
     }
-    Err(S3Error::new(
-        S3ErrorCode::SignatureDoesNotMatch,
-        "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
-    ))
+    Err(S3Error::signature_does_not_match())
 }

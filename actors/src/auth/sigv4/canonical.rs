@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use jetgate_protocol::error::{S3Error, S3ErrorCode};
+use jetgate_protocol::error::S3Error;
 use jetgate_protocol::messages::SignedRequest;
 use percent_encoding::{percent_decode, percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
@@ -132,10 +132,9 @@ fn canonical_headers(req: &SignedRequest, signed: &[String]) -> Result<String, S
             .map(|(_, v)| trim_all(v))
             .peekable();
         if values.peek().is_none() {
-            return Err(S3Error::new(
-                S3ErrorCode::SignatureDoesNotMatch,
-                format!("The request signature we calculated does not match the signature you provided. Signed header '{name}' is missing from the request."),
-            ));
+            return Err(S3Error::signature_does_not_match_with(format!(
+                "The request signature we calculated does not match the signature you provided. Signed header '{name}' is missing from the request."
+            )));
         }
         out.push_str(name);
         out.push(':');

@@ -1,6 +1,6 @@
 //! Extraction of SigV4 parameters from the Authorization header or a presigned query.
 
-use jetgate_protocol::error::{S3Error, S3ErrorCode};
+use jetgate_protocol::error::S3Error;
 use jetgate_protocol::messages::SignedRequest;
 use time::format_description::FormatItem;
 use time::macros::format_description;
@@ -30,19 +30,13 @@ fn format_amz_date(t: OffsetDateTime) -> Option<String> {
 }
 
 fn header_malformed(detail: &str) -> S3Error {
-    S3Error::new(
-        S3ErrorCode::AuthorizationHeaderMalformed,
-        format!("The authorization header is malformed; {detail}"),
-    )
-}
-
-fn query_error(message: impl Into<String>) -> S3Error {
-    S3Error::new(S3ErrorCode::AuthorizationQueryParametersError, message)
+    S3Error::authorization_header_malformed(format!(
+        "The authorization header is malformed; {detail}"
+    ))
 }
 
 fn use_sigv4() -> S3Error {
-    S3Error::new(
-        S3ErrorCode::InvalidRequest,
+    S3Error::invalid_request(
         "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.",
     )
 }
@@ -55,8 +49,7 @@ pub fn parse(req: &SignedRequest) -> Result<ParsedAuth, S3Error> {
     let params = query_pairs(&req.query);
     let has_param = |name: &str| params.iter().any(|(k, _)| k == name);
     match (req.header("authorization"), has_param("X-Amz-Algorithm")) {
-        (Some(_), true) => Err(S3Error::new(
-            S3ErrorCode::InvalidArgument,
+        (Some(_), true) => Err(S3Error::invalid_argument(
             "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified",
         )),
         (Some(header), false) => parse_header(req, header),
@@ -64,8 +57,7 @@ pub fn parse(req: &SignedRequest) -> Result<ParsedAuth, S3Error> {
         (None, false) if has_param("AWSAccessKeyId") && has_param("Signature") => {
             Err(use_sigv4())
         }
-        (None, false) => Err(S3Error::new(
-            S3ErrorCode::AccessDenied,
+        (None, false) => Err(S3Error::access_denied_with(
             "Access Denied: anonymous requests are not allowed",
         )),
     }
@@ -123,8 +115,7 @@ fn valid_payload_hash(value: &str) -> bool {
 }
 
 fn invalid_payload_hash() -> S3Error {
-    S3Error::new(
-        S3ErrorCode::InvalidArgument,
+    S3Error::invalid_argument(
         "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value.",
     )
 }
@@ -136,10 +127,7 @@ fn parse_header(req: &SignedRequest, header: &str) -> Result<ParsedAuth, S3Error
         if header.starts_with("AWS ") {
             return Err(use_sigv4());
         }
-        return Err(S3Error::new(
-            S3ErrorCode::InvalidArgument,
-            "Unsupported Authorization Type",
-        ));
+        return Err(S3Error::invalid_argument("Unsupported Authorization Type"));
     };
     // The algorithm must be followed by whitespace, not e.g. `AWS4-HMAC-SHA256X`.
     if !rest.starts_with([' ', '\t']) {
@@ -193,10 +181,7 @@ fn parse_header(req: &SignedRequest, header: &str) -> Result<ParsedAuth, S3Error
     // S3 requires the payload hash header with header auth; it is signed implicitly as
     // the last line of the canonical request.
     let payload_hash = req.header("x-amz-content-sha256").ok_or_else(|| {
-        S3Error::new(
-            S3ErrorCode::InvalidRequest,
-            "Missing required header for this request: x-amz-content-sha256",
-        )
+        S3Error::invalid_request("Missing required header for this request: x-amz-content-sha256")
     })?;
     if !valid_payload_hash(payload_hash) {
         return Err(invalid_payload_hash());
@@ -218,10 +203,7 @@ fn parse_header(req: &SignedRequest, header: &str) -> Result<ParsedAuth, S3Error
 /// `x-amz-date`, or the `Date` header (RFC 1123) converted to ISO 8601 basic form.
 fn header_timestamp(req: &SignedRequest) -> Result<String, S3Error> {
     let missing = || {
-        S3Error::new(
-            S3ErrorCode::AccessDenied,
-            "AWS authentication requires a valid Date or x-amz-date header",
-        )
+        S3Error::access_denied_with("AWS authentication requires a valid Date or x-amz-date header")
     };
     if let Some(amz) = req.header("x-amz-date") {
         let amz = amz.trim();
@@ -261,34 +243,40 @@ fn parse_presigned(
         get("X-Amz-Signature"),
     )
     else {
-        return Err(query_error(
+        return Err(S3Error::authorization_query_parameters_error(
             "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.",
         ));
     };
     if algorithm != ALGORITHM {
-        return Err(query_error(
+        return Err(S3Error::authorization_query_parameters_error(
             "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"",
         ));
     }
     let cred = parse_credential(credential).ok_or_else(|| {
-        query_error("Error parsing the X-Amz-Credential parameter; the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".")
+        S3Error::authorization_query_parameters_error(
+            "Error parsing the X-Amz-Credential parameter; the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".",
+        )
     })?;
     if parse_amz_date(date).is_none() {
-        return Err(query_error(
+        return Err(S3Error::authorization_query_parameters_error(
             "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"",
         ));
     }
     if !date.starts_with(&cred.date) {
-        return Err(query_error(
+        return Err(S3Error::authorization_query_parameters_error(
             "Invalid credential date. Date is not the same as X-Amz-Date.",
         ));
     }
     let expires_secs = parse_expires(expires)?;
     let signed_headers = parse_signed_headers(signed_headers).ok_or_else(|| {
-        query_error("X-Amz-SignedHeaders must be a non-empty list including 'host'")
+        S3Error::authorization_query_parameters_error(
+            "X-Amz-SignedHeaders must be a non-empty list including 'host'",
+        )
     })?;
     if signature.is_empty() {
-        return Err(query_error("X-Amz-Signature is empty"));
+        return Err(S3Error::authorization_query_parameters_error(
+            "X-Amz-Signature is empty",
+        ));
     }
 
     // Presigned URLs normally leave the body unsigned. A client may still sign a hash,
@@ -320,19 +308,21 @@ fn parse_presigned(
 
 /// `X-Amz-Expires`: whole seconds in `1..=604800`.
 pub(crate) fn parse_expires(value: &str) -> Result<u64, S3Error> {
-    let secs: u64 = value
-        .parse()
-        .map_err(|_| query_error("X-Amz-Expires should be a number"))?;
+    let secs: u64 = value.parse().map_err(|_| {
+        S3Error::authorization_query_parameters_error("X-Amz-Expires should be a number")
+    })?;
     check_expires(secs)?;
     Ok(secs)
 }
 
 pub(crate) fn check_expires(secs: u64) -> Result<(), S3Error> {
     if secs == 0 {
-        return Err(query_error("X-Amz-Expires must be positive"));
+        return Err(S3Error::authorization_query_parameters_error(
+            "X-Amz-Expires must be positive",
+        ));
     }
     if secs > MAX_PRESIGNED_EXPIRES {
-        return Err(query_error(
+        return Err(S3Error::authorization_query_parameters_error(
             "X-Amz-Expires must be less than a week (in seconds) that is 604800",
         ));
     }

@@ -1,7 +1,7 @@
 //! HMAC chain, strings to sign, chunk and trailer signatures.
 
 use hmac::{Hmac, Mac};
-use jetgate_protocol::error::{S3Error, S3ErrorCode};
+use jetgate_protocol::error::S3Error;
 use jetgate_protocol::messages::ChunkBatch;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -38,10 +38,9 @@ pub fn signing_key_for_scope(secret: &str, scope: &str) -> Result<[u8; 32], S3Er
         {
             Ok(signing_key(secret, date, region, service))
         }
-        _ => Err(S3Error::new(
-            S3ErrorCode::InvalidRequest,
-            format!("Malformed credential scope '{scope}'"),
-        )),
+        _ => Err(S3Error::invalid_request(format!(
+            "Malformed credential scope '{scope}'"
+        ))),
     }
 }
 
@@ -96,10 +95,9 @@ pub fn signatures_match(expected: &str, provided: &str) -> bool {
 }
 
 fn chunk_mismatch(what: &str) -> S3Error {
-    S3Error::new(
-        S3ErrorCode::SignatureDoesNotMatch,
-        format!("The request signature we calculated does not match the signature you provided ({what})."),
-    )
+    S3Error::signature_does_not_match_with(format!(
+        "The request signature we calculated does not match the signature you provided ({what})."
+    ))
 }
 
 /// Verifies a run of chunk signatures chained from `batch.prev_signature`, then the

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use jetgate_protocol::error::{S3Error, S3ErrorCode};
+use jetgate_protocol::error::S3Error;
 use jetgate_protocol::messages::SignedRequest;
 use time::OffsetDateTime;
 
@@ -49,14 +49,12 @@ pub const UNSIGNED_AMZ_HEADERS_ALLOWED: &[&str] = &[
 fn check_scope(auth: &ParsedAuth, cfg: &VerifyConfig) -> Result<(), S3Error> {
     let presigned = matches!(auth.kind, AuthKind::Presigned { .. });
     let malformed = |detail: String| match presigned {
-        true => S3Error::new(
-            S3ErrorCode::AuthorizationQueryParametersError,
-            format!("Error parsing the X-Amz-Credential parameter; {detail}"),
-        ),
-        false => S3Error::new(
-            S3ErrorCode::AuthorizationHeaderMalformed,
-            format!("The authorization header is malformed; {detail}"),
-        ),
+        true => S3Error::authorization_query_parameters_error(format!(
+            "Error parsing the X-Amz-Credential parameter; {detail}"
+        )),
+        false => S3Error::authorization_header_malformed(format!(
+            "The authorization header is malformed; {detail}"
+        )),
     };
     if auth.service != "s3" {
         return Err(malformed(format!(
@@ -75,8 +73,7 @@ fn check_scope(auth: &ParsedAuth, cfg: &VerifyConfig) -> Result<(), S3Error> {
 
 fn check_time(auth: &ParsedAuth, now: OffsetDateTime, cfg: &VerifyConfig) -> Result<(), S3Error> {
     let Some(signed_at) = parse_amz_date(&auth.timestamp) else {
-        return Err(S3Error::new(
-            S3ErrorCode::AccessDenied,
+        return Err(S3Error::access_denied_with(
             "AWS authentication requires a valid Date or x-amz-date header",
         ));
     };
@@ -85,10 +82,7 @@ fn check_time(auth: &ParsedAuth, now: OffsetDateTime, cfg: &VerifyConfig) -> Res
     match auth.kind {
         AuthKind::Header => {
             if (now - signed_at).abs() > max_skew {
-                return Err(S3Error::new(
-                    S3ErrorCode::RequestTimeTooSkewed,
-                    "The difference between the request time and the current time is too large.",
-                ));
+                return Err(S3Error::request_time_too_skewed());
             }
         }
         AuthKind::Presigned { expires_secs } => {
@@ -96,17 +90,11 @@ fn check_time(auth: &ParsedAuth, now: OffsetDateTime, cfg: &VerifyConfig) -> Res
             // A presigned URL may be used long after it was made (up to its expiry),
             // so only a signing time in the future is limited by the skew window.
             if signed_at - now > max_skew {
-                return Err(S3Error::new(
-                    S3ErrorCode::AccessDenied,
-                    "Request is not valid yet",
-                ));
+                return Err(S3Error::access_denied_with("Request is not valid yet"));
             }
             let expires = time::Duration::seconds(i64::try_from(expires_secs).unwrap_or(i64::MAX));
             if now - signed_at > expires {
-                return Err(S3Error::new(
-                    S3ErrorCode::AccessDenied,
-                    "Request has expired",
-                ));
+                return Err(S3Error::access_denied_with("Request has expired"));
             }
         }
     }
@@ -125,13 +113,10 @@ fn check_unsigned_headers(req: &SignedRequest, auth: &ParsedAuth) -> Result<(), 
     if unsigned.is_empty() {
         return Ok(());
     }
-    Err(S3Error::new(
-        S3ErrorCode::AccessDenied,
-        format!(
-            "There were headers present in the request which were not signed: {}",
-            unsigned.join(", ")
-        ),
-    ))
+    Err(S3Error::access_denied_with(format!(
+        "There were headers present in the request which were not signed: {}",
+        unsigned.join(", ")
+    )))
 }
 
 /// Checks region/service, clock skew or presigned expiry, unsigned `x-amz-*` headers,
@@ -171,8 +156,5 @@ pub fn verify(
             return Ok(());
         }
     }
-    Err(S3Error::new(
-        S3ErrorCode::SignatureDoesNotMatch,
-        "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
-    ))
+    Err(S3Error::signature_does_not_match())
 }
