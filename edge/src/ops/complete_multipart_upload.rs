@@ -1,4 +1,4 @@
-//! CompleteMultipartUpload at the edge. Errors found while the worker validates the
+//! CompleteMultipartUpload: `POST /bucket/key?uploadId=…`. Errors found while the worker validates the
 //! request come back with their own status. Once the worker has claimed the upload it
 //! answers `pending`. A Complete that settles within [`QUICK_COMPLETE`] still answers
 //! with its own status (a lost `If-None-Match: *` race is a 412, as S3 answers it);
@@ -15,30 +15,29 @@ use axum::response::Response;
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use jetgate_protocol::headers::RequestContext;
-use jetgate_protocol::messages::SignedRequest;
 use jetgate_protocol::multipart::{CompleteFinal, CompleteUpload};
 use jetgate_protocol::mux::Route;
 use jetgate_protocol::stream::{classify, Frame};
 use jetgate_protocol::S3Error;
 
-use super::xml;
+use super::OpRequest;
 use crate::call::call;
+use crate::decode::query_pairs;
 use crate::encode;
+use crate::multipart::{upload_id, xml};
 use crate::EdgeState;
 
 /// How long the edge waits for a pending Complete before it commits to `200 OK`.
 const QUICK_COMPLETE: Duration = Duration::from_secs(2);
 
-#[allow(clippy::too_many_arguments)]
 pub async fn handle(
     state: &EdgeState,
     ctx: &RequestContext,
-    signed: SignedRequest,
-    body: Body,
-    bucket: String,
-    key: String,
-    upload_id: String,
+    r: OpRequest,
 ) -> Result<Response, S3Error> {
+    let query = query_pairs(&r.signed.query);
+    let upload_id = upload_id(&query)?;
+    let (signed, body, bucket, key) = (r.signed, r.body, r.bucket, r.key);
     // The early answer needs the reply route, which call() keeps only for bodies that
     // travel inline: ask for it when the document is that small (it nearly always is).
     let small = signed
