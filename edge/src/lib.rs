@@ -6,7 +6,6 @@ pub mod cors;
 pub mod decode;
 pub mod encode;
 mod expect_continue;
-pub mod features;
 mod handler;
 mod layers;
 mod multipart;

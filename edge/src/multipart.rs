@@ -1,14 +1,16 @@
 //! What the multipart operations (`ops/create_multipart_upload.rs`, `upload_part.rs`,
-//! ...) share: reading the upload id and paging numbers, and their XML (`xml`).
+//! ...) share: reading the upload id and paging numbers, and the `Initiator`/`Owner`
+//! elements of their listings.
 
-pub mod xml;
+use std::fmt::Write;
 
 use http::header::HeaderValue;
 use http::HeaderMap;
-use jetgate_protocol::messages::SignedRequest;
+use jetgate_protocol::messages::{Owner, SignedRequest};
 use jetgate_protocol::S3Error;
 
 use crate::decode::query_value;
+use crate::encode::xml::elem;
 
 /// Headers S3 would honour on CreateMultipartUpload that jetgate does not implement.
 pub(crate) const UNSUPPORTED: &[&str] = &[
@@ -56,4 +58,12 @@ pub(crate) fn number(query: &[(String, String)], name: &str, default: u32) -> Re
                 ))
             }),
     }
+}
+
+/// `<tag>` (Initiator or Owner) with ID and DisplayName.
+pub(crate) fn owner(out: &mut String, tag: &str, o: &Owner) {
+    let _ = write!(out, "<{tag}>");
+    elem(out, "ID", &o.id);
+    elem(out, "DisplayName", &o.display_name);
+    let _ = write!(out, "</{tag}>");
 }

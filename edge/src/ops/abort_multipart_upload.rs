@@ -3,10 +3,9 @@
 use axum::response::Response;
 use http::StatusCode;
 use jetgate_protocol::headers::RequestContext;
+use jetgate_protocol::multipart::AbortUpload;
 use jetgate_protocol::rpc;
 use jetgate_protocol::S3Error;
-
-use jetgate_protocol::multipart::AbortUpload;
 
 use super::{status_only, OpRequest};
 use crate::call::ask;

@@ -2,12 +2,11 @@
 //! `encode::xml::acl`.
 
 use axum::response::Response;
+use http::StatusCode;
+use jetgate_protocol::acl::AclReply;
 use jetgate_protocol::headers::RequestContext;
 use jetgate_protocol::rpc;
 use jetgate_protocol::S3Error;
-
-use http::StatusCode;
-use jetgate_protocol::acl::AclReply;
 
 use super::{status_only, OpRequest};
 use crate::call::ask;

@@ -3,12 +3,11 @@
 //! route table refuses as NotImplemented, both answered by the listing role.
 
 use axum::response::Response;
+use jetgate_protocol::bucket_config::BucketConfig;
 use jetgate_protocol::headers::RequestContext;
+use jetgate_protocol::messages::{BucketOp, SignedRequest};
 use jetgate_protocol::rpc;
 use jetgate_protocol::S3Error;
-
-use jetgate_protocol::bucket_config::BucketConfig;
-use jetgate_protocol::messages::{BucketOp, SignedRequest};
 
 use super::OpRequest;
 use crate::call::ask;

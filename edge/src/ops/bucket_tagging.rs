@@ -1,20 +1,19 @@
 //! GetBucketTagging, PutBucketTagging and DeleteBucketTagging:
 //! `GET|PUT|DELETE /bucket?tagging`, one worker endpoint. XML in
-//! `features::xml::tagging`.
+//! `encode::xml::tagging`.
 
 use axum::response::Response;
 use http::StatusCode;
 use jetgate_protocol::headers::RequestContext;
-use jetgate_protocol::rpc;
-use jetgate_protocol::S3Error;
-
 use jetgate_protocol::route::FeatureAction;
+use jetgate_protocol::rpc;
 use jetgate_protocol::tagging::TaggingReply;
+use jetgate_protocol::S3Error;
 
 use super::{status_only, OpRequest};
 use crate::call::ask;
 use crate::encode;
-use crate::features::xml;
+use crate::encode::xml;
 use crate::EdgeState;
 
 pub async fn handle(

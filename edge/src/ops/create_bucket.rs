@@ -1,12 +1,11 @@
 //! CreateBucket: `PUT /bucket` (the optional configuration body goes to the worker).
 
 use axum::response::Response;
+use http::header::{self, HeaderValue};
+use http::StatusCode;
 use jetgate_protocol::headers::RequestContext;
 use jetgate_protocol::rpc;
 use jetgate_protocol::S3Error;
-
-use http::header::{self, HeaderValue};
-use http::StatusCode;
 
 use super::{status_only, OpRequest};
 use crate::call::ask;

@@ -1,18 +1,18 @@
-//! CreateMultipartUpload: `POST /bucket/key?uploads`. XML in `multipart::xml::initiate`.
+//! CreateMultipartUpload: `POST /bucket/key?uploads`.
 
 use axum::response::Response;
 use http::header::HeaderValue;
 use jetgate_protocol::headers::RequestContext;
+use jetgate_protocol::multipart::{CreateUpload, CreateUploadReply};
 use jetgate_protocol::rpc;
 use jetgate_protocol::S3Error;
-
-use jetgate_protocol::multipart::{CreateUpload, CreateUploadReply};
 
 use super::OpRequest;
 use crate::call::ask;
 use crate::decode;
 use crate::encode;
-use crate::multipart::{header_map, xml, UNSUPPORTED};
+use crate::encode::xml::{elem, DECLARATION, NS};
+use crate::multipart::{header_map, UNSUPPORTED};
 use crate::EdgeState;
 
 pub async fn handle(
@@ -34,7 +34,7 @@ pub async fn handle(
             .map(|v| v.trim().to_ascii_uppercase()),
     };
     let reply: CreateUploadReply = ask::<rpc::CreateUpload>(state, ctx, r.signed, op, None).await?;
-    let mut resp = encode::xml_response(xml::initiate(&reply), &ctx.request_id);
+    let mut resp = encode::xml_response(initiate_xml(&reply), &ctx.request_id);
     if let Some(a) = reply.checksum_algorithm.as_deref() {
         if let Ok(v) = HeaderValue::from_str(a) {
             resp.headers_mut().insert("x-amz-checksum-algorithm", v);
@@ -46,4 +46,34 @@ pub async fn handle(
         }
     }
     Ok(resp)
+}
+
+/// `InitiateMultipartUploadResult`.
+pub fn initiate_xml(r: &CreateUploadReply) -> String {
+    let mut out = format!("{DECLARATION}<InitiateMultipartUploadResult xmlns=\"{NS}\">");
+    elem(&mut out, "Bucket", &r.bucket);
+    elem(&mut out, "Key", &r.key);
+    elem(&mut out, "UploadId", &r.upload_id);
+    out.push_str("</InitiateMultipartUploadResult>");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initiate_document() {
+        let r = CreateUploadReply {
+            bucket: "b".into(),
+            key: "a&b".into(),
+            upload_id: "XYZ".into(),
+            checksum_algorithm: None,
+            checksum_type: None,
+        };
+        assert_eq!(
+            initiate_xml(&r),
+            format!("{DECLARATION}<InitiateMultipartUploadResult xmlns=\"{NS}\"><Bucket>b</Bucket><Key>a&amp;b</Key><UploadId>XYZ</UploadId></InitiateMultipartUploadResult>")
+        );
+    }
 }

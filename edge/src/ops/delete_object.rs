@@ -1,12 +1,11 @@
 //! DeleteObject: `DELETE /bucket/key`.
 
 use axum::response::Response;
+use http::StatusCode;
 use jetgate_protocol::headers::RequestContext;
+use jetgate_protocol::messages::DeleteObject;
 use jetgate_protocol::rpc;
 use jetgate_protocol::S3Error;
-
-use http::StatusCode;
-use jetgate_protocol::messages::DeleteObject;
 
 use super::{status_only, OpRequest};
 use crate::call::ask;

@@ -1,13 +1,11 @@
 //! GetBucketCors: `GET /bucket?cors`, the rules as a `CORSConfiguration` document.
 
-use std::fmt::Write;
-
 use axum::response::Response;
+use jetgate_protocol::cors::{CorsConfiguration, GetCorsReply};
 use jetgate_protocol::headers::RequestContext;
 use jetgate_protocol::rpc;
 use jetgate_protocol::S3Error;
-
-use jetgate_protocol::cors::{CorsConfiguration, GetCorsReply};
+use std::fmt::Write;
 
 use super::OpRequest;
 use crate::call::ask;

@@ -1,16 +1,15 @@
-//! GetObjectTagging: `GET /bucket/key?tagging`. XML in `features::xml::tagging`.
+//! GetObjectTagging: `GET /bucket/key?tagging`. XML in `encode::xml::tagging`.
 
 use axum::response::Response;
 use jetgate_protocol::headers::RequestContext;
 use jetgate_protocol::rpc;
-use jetgate_protocol::S3Error;
-
 use jetgate_protocol::tagging::{ObjectTagging, TaggingReply};
+use jetgate_protocol::S3Error;
 
 use super::OpRequest;
 use crate::call::ask;
 use crate::encode;
-use crate::features::xml;
+use crate::encode::xml;
 use crate::EdgeState;
 
 pub async fn handle(

@@ -1,12 +1,11 @@
 //! HeadBucket: `HEAD /bucket`, answering the bucket's region.
 
 use axum::response::Response;
+use http::header::HeaderValue;
+use http::StatusCode;
 use jetgate_protocol::headers::RequestContext;
 use jetgate_protocol::rpc;
 use jetgate_protocol::S3Error;
-
-use http::header::HeaderValue;
-use http::StatusCode;
 
 use super::{status_only, OpRequest};
 use crate::call::ask;

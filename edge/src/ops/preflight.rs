@@ -2,13 +2,12 @@
 //! rules (the CORS headers of actual browser requests are in `crate::cors`).
 
 use axum::response::Response;
-use jetgate_protocol::headers::RequestContext;
-use jetgate_protocol::rpc;
-use jetgate_protocol::S3Error;
-
 use http::StatusCode;
 use jetgate_protocol::cors::{split_header_list, CorsCheck, CorsCheckReply};
+use jetgate_protocol::headers::RequestContext;
 use jetgate_protocol::messages::SignedRequest;
+use jetgate_protocol::rpc;
+use jetgate_protocol::S3Error;
 
 use super::{status_only, OpRequest};
 use crate::call::ask;

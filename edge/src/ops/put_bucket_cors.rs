@@ -1,11 +1,10 @@
 //! PutBucketCors: `PUT /bucket?cors`; the worker parses and keeps the rules.
 
 use axum::response::Response;
+use http::StatusCode;
 use jetgate_protocol::headers::RequestContext;
 use jetgate_protocol::rpc;
 use jetgate_protocol::S3Error;
-
-use http::StatusCode;
 
 use super::{status_only, OpRequest};
 use crate::call::ask;

@@ -5,9 +5,8 @@ use axum::response::Response;
 use http::StatusCode;
 use jetgate_protocol::headers::RequestContext;
 use jetgate_protocol::rpc;
-use jetgate_protocol::S3Error;
-
 use jetgate_protocol::tagging::PutObjectTagging;
+use jetgate_protocol::S3Error;
 
 use super::{status_only, OpRequest};
 use crate::call::ask;

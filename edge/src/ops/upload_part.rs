@@ -4,10 +4,9 @@ use axum::body::Body;
 use axum::response::Response;
 use http::header::{self, HeaderValue};
 use jetgate_protocol::headers::RequestContext;
+use jetgate_protocol::multipart::{UploadPart, UploadPartReply};
 use jetgate_protocol::rpc;
 use jetgate_protocol::S3Error;
-
-use jetgate_protocol::multipart::{UploadPart, UploadPartReply};
 
 use super::OpRequest;
 use crate::call::ask;

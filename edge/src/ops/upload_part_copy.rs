@@ -1,18 +1,19 @@
 //! UploadPartCopy: `PUT /bucket/key?partNumber=…&uploadId=…` with
-//! `x-amz-copy-source`. XML in `multipart::xml::copy_part`.
+//! `x-amz-copy-source`.
 
 use axum::response::Response;
 use jetgate_protocol::headers::RequestContext;
+use jetgate_protocol::multipart::{CopyPartReply, UploadPartCopy};
 use jetgate_protocol::rpc;
 use jetgate_protocol::S3Error;
-
-use jetgate_protocol::multipart::{CopyPartReply, UploadPartCopy};
 
 use super::OpRequest;
 use crate::call::ask;
 use crate::decode::{self, query_pairs, query_value};
 use crate::encode;
-use crate::multipart::{header_map, upload_id, xml};
+use crate::encode::iso8601;
+use crate::encode::xml::{elem, DECLARATION, NS};
+use crate::multipart::{header_map, upload_id};
 use crate::EdgeState;
 
 pub async fn handle(
@@ -39,8 +40,14 @@ pub async fn handle(
         source_conditions: decode::conditions(&decode::Http(&h), "x-amz-copy-source-"),
     };
     let reply: CopyPartReply = ask::<rpc::UploadPartCopy>(state, ctx, r.signed, op, None).await?;
-    Ok(encode::xml_response(
-        xml::copy_part(&reply),
-        &ctx.request_id,
-    ))
+    Ok(encode::xml_response(copy_part_xml(&reply), &ctx.request_id))
+}
+
+/// `CopyPartResult`.
+pub fn copy_part_xml(r: &CopyPartReply) -> String {
+    let mut out = format!("{DECLARATION}<CopyPartResult xmlns=\"{NS}\">");
+    elem(&mut out, "LastModified", &iso8601(r.last_modified_ms));
+    elem(&mut out, "ETag", &format!("\"{}\"", r.etag));
+    out.push_str("</CopyPartResult>");
+    out
 }
