@@ -2,16 +2,13 @@
 //! typed requests the workers receive. Nothing here touches the network.
 
 use http::HeaderMap;
-use jetgate_protocol::messages::{CopyObject, ObjectHeaders, PutObject};
+use jetgate_protocol::messages::ObjectHeaders;
 use jetgate_protocol::shape::Headers;
 use jetgate_protocol::S3Error;
-
-mod list;
 
 pub use jetgate_protocol::query::{percent_decode, query_pairs, query_value};
 pub use jetgate_protocol::route::copy_source;
 pub use jetgate_protocol::shape::{conditions, copy_source_range, get_object, part_number, range};
-pub use list::list_objects;
 
 /// Largest total size of `x-amz-meta-*` names and values, as S3 counts it.
 pub const MAX_USER_METADATA: usize = 2048;
@@ -20,7 +17,7 @@ const META_PREFIX: &str = "x-amz-meta-";
 
 /// A header as text. Values with bytes beyond ASCII are kept when they are UTF-8
 /// (hyper accepts them as obs-text); anything else is replaced, never a panic.
-fn header_text(h: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn header_text(h: &HeaderMap, name: &str) -> Option<String> {
     h.get(name).map(|v| value_text(v.as_bytes()))
 }
 
@@ -91,7 +88,8 @@ const UNSUPPORTED_WRITE_HEADERS: &[&str] = &[
     "x-amz-website-redirect-location",
 ];
 
-fn refuse_unsupported(h: &HeaderMap) -> Result<(), S3Error> {
+/// NotImplemented for a header of [`UNSUPPORTED_WRITE_HEADERS`].
+pub(crate) fn refuse_unsupported(h: &HeaderMap) -> Result<(), S3Error> {
     match UNSUPPORTED_WRITE_HEADERS
         .iter()
         .find(|n| h.contains_key(**n))
@@ -99,45 +97,6 @@ fn refuse_unsupported(h: &HeaderMap) -> Result<(), S3Error> {
         Some(name) => Err(S3Error::not_implemented(&format!("The {name} header"))),
         None => Ok(()),
     }
-}
-
-/// PutObject. Its conditions (`If-None-Match`, `If-Match`) are read by the worker from
-/// the signed request (`WriteCondition`).
-pub fn put_object(bucket: &str, key: &str, h: &HeaderMap) -> Result<PutObject, S3Error> {
-    refuse_unsupported(h)?;
-    Ok(PutObject {
-        bucket: bucket.to_string(),
-        key: key.to_string(),
-        headers: object_headers(h)?,
-    })
-}
-
-/// CopyObject: source from `x-amz-copy-source`, `x-amz-metadata-directive` COPY
-/// (default) or REPLACE, and the `x-amz-copy-source-if-*` preconditions.
-pub fn copy_object(bucket: &str, key: &str, h: &HeaderMap) -> Result<CopyObject, S3Error> {
-    refuse_unsupported(h)?;
-    let source = header_text(h, "x-amz-copy-source")
-        .ok_or_else(|| S3Error::invalid_argument("Copy Source must be specified"))?;
-    let (source_bucket, source_key) = copy_source(&source)?;
-    let replace_metadata = match header_text(h, "x-amz-metadata-directive").as_deref() {
-        None | Some("COPY") => false,
-        Some("REPLACE") => true,
-        Some(_) => return Err(S3Error::invalid_argument("Unknown metadata directive.")),
-    };
-    if source_bucket == bucket && source_key == key && !replace_metadata {
-        return Err(S3Error::invalid_request(
-            "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
-        ));
-    }
-    Ok(CopyObject {
-        bucket: bucket.to_string(),
-        key: key.to_string(),
-        source_bucket,
-        source_key,
-        replace_metadata,
-        headers: object_headers(h)?,
-        source_conditions: conditions(&Http(h), "x-amz-copy-source-"),
-    })
 }
 
 #[cfg(test)]

@@ -8,9 +8,20 @@
 //! sees its answer (a read timeout: `aws s3 sync` of a tree with an empty file hangs).
 //! Closing such a connection after the response avoids it; botocore opens a new one.
 
+use axum::extract::Request;
+use axum::middleware::Next;
 use axum::response::Response;
 use http::header::{HeaderValue, CONNECTION, CONTENT_LENGTH, EXPECT};
 use http::HeaderMap;
+
+/// The layer: closes the connection after the answer when [`finish`] says so.
+pub async fn layer(req: Request, next: Next) -> Response {
+    let continues = req.headers().contains_key(EXPECT);
+    let empty = empty_body_expects_continue(req.headers());
+    let mut resp = next.run(req).await;
+    finish(empty, continues, &mut resp);
+    resp
+}
 
 /// True when the request expects `100 Continue` but has no body to send.
 pub fn empty_body_expects_continue(h: &HeaderMap) -> bool {

@@ -6,10 +6,10 @@ pub mod cors;
 pub mod decode;
 pub mod encode;
 mod expect_continue;
-pub mod features;
 mod handler;
+mod layers;
 mod multipart;
-mod post_object;
+mod ops;
 pub mod serve;
 pub mod telemetry;
 
@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use http::StatusCode;
@@ -74,12 +75,22 @@ impl EdgeState {
 }
 
 /// The edge's router: health endpoints and one S3 fallback that sees every request
-/// (axum's path router cannot tell `?uploads` from `?acl`).
+/// (axum's path router cannot tell `?uploads` from `?acl`). Layers run from the last
+/// added inwards: health checks, then `Expect: 100-continue`, then the request id and
+/// span, then the request metrics around the S3 handler.
 pub fn app(state: Arc<EdgeState>) -> Router {
-    Router::new().fallback(dispatch).with_state(state)
+    Router::new()
+        .fallback(handler::s3)
+        .layer(middleware::from_fn(layers::request_metrics))
+        .layer(middleware::from_fn(layers::request_context))
+        // See expect_continue.rs: botocore and a final answer without `100 Continue`.
+        .layer(middleware::from_fn(expect_continue::layer))
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), health))
+        .with_state(state)
 }
 
-async fn dispatch(state: State<Arc<EdgeState>>, req: Request) -> Response {
+/// Answers the health endpoints; every other request goes on to S3.
+async fn health(state: State<Arc<EdgeState>>, req: Request, next: Next) -> Response {
     // Health paths are only health checks when unsigned and without a query, so a bucket
     // named `healthz` still works for S3 clients.
     let plain = req.uri().query().is_none() && !req.headers().contains_key("authorization");
@@ -92,14 +103,7 @@ async fn dispatch(state: State<Arc<EdgeState>>, req: Request) -> Response {
             telemetry::render(),
         )
             .into_response(),
-        _ => {
-            // See expect_continue.rs: botocore and a final answer without `100 Continue`.
-            let continues = req.headers().contains_key(http::header::EXPECT);
-            let empty = expect_continue::empty_body_expects_continue(req.headers());
-            let mut resp = handler::s3(state, req).await;
-            expect_continue::finish(empty, continues, &mut resp);
-            resp
-        }
+        _ => next.run(req).await,
     }
 }
 

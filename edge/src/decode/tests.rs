@@ -247,68 +247,6 @@ fn get_object_request() {
 }
 
 #[test]
-fn put_object_request() {
-    let p = put_object("b-1", "k", &headers(&[("content-type", "image/png")])).unwrap();
-    assert_eq!(p.headers.content_type.as_deref(), Some("image/png"));
-    // Conditions are the worker's to read from the signed request (WriteCondition).
-    assert!(put_object("b-1", "k", &headers(&[("if-match", "\"abc\"")])).is_ok());
-    // Tags are checked and stored by the object role (it reads the signed headers).
-    assert!(put_object("b-1", "k", &headers(&[("x-amz-tagging", "a=b")])).is_ok());
-    for h in [
-        [("x-amz-website-redirect-location", "/a")],
-        [("x-amz-server-side-encryption-customer-algorithm", "AES256")],
-    ] {
-        assert_eq!(
-            code(put_object("b-1", "k", &headers(&h))),
-            S3ErrorCode::NotImplemented,
-            "{h:?}"
-        );
-    }
-}
-
-#[test]
-fn copy_object_request() {
-    let h = headers(&[
-        ("x-amz-copy-source", "/src-bucket/a%20b"),
-        ("x-amz-copy-source-if-match", "\"e\""),
-        ("content-type", "text/plain"),
-    ]);
-    let c = copy_object("b-1", "k", &h).unwrap();
-    assert_eq!(
-        (c.source_bucket.as_str(), c.source_key.as_str()),
-        ("src-bucket", "a b")
-    );
-    assert!(!c.replace_metadata);
-    assert_eq!(c.source_conditions.if_match.as_deref(), Some("\"e\""));
-    assert_eq!(c.headers.content_type.as_deref(), Some("text/plain"));
-
-    let mut h2 = h.clone();
-    h2.insert(
-        "x-amz-metadata-directive",
-        HeaderValue::from_static("REPLACE"),
-    );
-    assert!(copy_object("b-1", "k", &h2).unwrap().replace_metadata);
-    h2.insert(
-        "x-amz-metadata-directive",
-        HeaderValue::from_static("MERGE"),
-    );
-    assert_eq!(
-        code(copy_object("b-1", "k", &h2)),
-        S3ErrorCode::InvalidArgument
-    );
-
-    // Copying onto itself must change something.
-    assert_eq!(
-        code(copy_object("src-bucket", "a b", &h)),
-        S3ErrorCode::InvalidRequest
-    );
-    assert_eq!(
-        code(copy_object("b-1", "k", &HeaderMap::new())),
-        S3ErrorCode::InvalidArgument
-    );
-}
-
-#[test]
 fn path_components() {
     assert_eq!(percent_decode("a+b%2B", true).unwrap(), "a b+");
     assert_eq!(percent_decode("a+b", false).unwrap(), "a+b");

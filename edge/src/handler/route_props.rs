@@ -10,7 +10,7 @@ use jetgate_protocol::policy::Target;
 use jetgate_protocol::route::{route, route_signed};
 use proptest::prelude::*;
 
-use super::signed_request;
+use crate::ops::signed_request;
 
 const DOMAIN: &str = "s3.example.test";
 

@@ -12,6 +12,7 @@ use jetgate_protocol::post::{PostObject, PostReply};
 use jetgate_protocol::rpc;
 use jetgate_protocol::S3Error;
 
+use super::OpRequest;
 use crate::call::ask;
 use crate::encode::{self, xml::escape};
 use crate::EdgeState;
@@ -19,10 +20,9 @@ use crate::EdgeState;
 pub async fn handle(
     state: &EdgeState,
     ctx: &RequestContext,
-    signed: SignedRequest,
-    bucket: String,
-    body: Body,
+    r: OpRequest,
 ) -> Result<Response, S3Error> {
+    let (signed, bucket, body) = (r.signed, r.bucket, r.body);
     let multipart = signed.header("content-type").is_some_and(|ct| {
         ct.trim_start()
             .to_ascii_lowercase()

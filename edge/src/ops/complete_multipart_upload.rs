@@ -1,44 +1,44 @@
-//! CompleteMultipartUpload at the edge. Errors found while the worker validates the
-//! request come back with their own status. Once the worker has claimed the upload it
+//! CompleteMultipartUpload: `POST /bucket/key?uploadId=…`. Errors found while the
+//! worker validates the request come back with their own status. Once the worker has claimed the upload it
 //! answers `pending`. A Complete that settles within [`QUICK_COMPLETE`] still answers
 //! with its own status (a lost `If-None-Match: *` race is a 412, as S3 answers it);
 //! a longer one makes the edge start `200 OK`, send the XML declaration, a space for
 //! every worker heartbeat (so clients and proxies do not time out, as S3 does), and
 //! finally the result or an `<Error>` document.
 
-use jetgate_protocol::rpc;
-use std::io;
-use std::time::{Duration, Instant};
-
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
+use jetgate_protocol::attributes::checksum_type;
 use jetgate_protocol::headers::RequestContext;
-use jetgate_protocol::messages::SignedRequest;
-use jetgate_protocol::multipart::{CompleteFinal, CompleteUpload};
+use jetgate_protocol::multipart::{CompleteFinal, CompleteResult, CompleteUpload};
 use jetgate_protocol::mux::Route;
+use jetgate_protocol::rpc;
 use jetgate_protocol::stream::{classify, Frame};
 use jetgate_protocol::S3Error;
+use std::io;
+use std::time::{Duration, Instant};
 
-use super::xml;
+use super::OpRequest;
 use crate::call::call;
+use crate::decode::query_pairs;
 use crate::encode;
+use crate::encode::xml::{elem, DECLARATION, NS};
+use crate::multipart::upload_id;
 use crate::EdgeState;
 
 /// How long the edge waits for a pending Complete before it commits to `200 OK`.
 const QUICK_COMPLETE: Duration = Duration::from_secs(2);
 
-#[allow(clippy::too_many_arguments)]
 pub async fn handle(
     state: &EdgeState,
     ctx: &RequestContext,
-    signed: SignedRequest,
-    body: Body,
-    bucket: String,
-    key: String,
-    upload_id: String,
+    r: OpRequest,
 ) -> Result<Response, S3Error> {
+    let query = query_pairs(&r.signed.query);
+    let upload_id = upload_id(&query)?;
+    let (signed, body, bucket, key) = (r.signed, r.body, r.bucket, r.key);
     // The early answer needs the reply route, which call() keeps only for bodies that
     // travel inline: ask for it when the document is that small (it nearly always is).
     let small = signed
@@ -58,7 +58,7 @@ pub async fn handle(
             return Err(S3Error::internal("Complete answered without a result"));
         };
         return Ok(encode::xml_response(
-            xml::complete(&result, &resource),
+            complete(&result, &resource),
             &ctx.request_id,
         ));
     }
@@ -83,7 +83,7 @@ pub async fn handle(
         async move {
             match phase {
                 Phase::Start(route) => Some((
-                    Ok::<_, io::Error>(Bytes::from_static(xml::declaration().as_bytes())),
+                    Ok::<_, io::Error>(Bytes::from_static(declaration().as_bytes())),
                     Phase::Wait(route),
                 )),
                 Phase::Wait(mut route) => loop {
@@ -123,7 +123,7 @@ fn quick_final(payload: &Bytes, resource: &str, rid: &str) -> Result<Response, S
         .map_err(S3Error::internal)?
         .msg;
     match (fin.result, fin.error) {
-        (Some(r), _) => Ok(encode::xml_response(xml::complete(&r, resource), rid)),
+        (Some(r), _) => Ok(encode::xml_response(complete(&r, resource), rid)),
         (None, Some(e)) => Err(S3Error::from_wire(&e.code, e.status, e.message)),
         (None, None) => Err(S3Error::internal("Complete answered without a result")),
     }
@@ -132,9 +132,9 @@ fn quick_final(payload: &Bytes, resource: &str, rid: &str) -> Result<Response, S
 fn final_doc(payload: &Bytes, resource: &str, rid: &str) -> Bytes {
     let text = match jetgate_protocol::decode::<CompleteFinal>(payload) {
         Ok(env) => match (env.msg.result, env.msg.error) {
-            (Some(r), _) => xml::complete_body(&r, resource),
-            (None, Some(e)) => xml::error_body(&e.code, &e.message, resource, rid),
-            (None, None) => xml::error_body(
+            (Some(r), _) => complete_body(&r, resource),
+            (None, Some(e)) => error_body(&e.code, &e.message, resource, rid),
+            (None, None) => error_body(
                 "InternalError",
                 "We encountered an internal error. Please try again.",
                 resource,
@@ -143,7 +143,7 @@ fn final_doc(payload: &Bytes, resource: &str, rid: &str) -> Bytes {
         },
         Err(e) => {
             tracing::warn!(error = %e, "malformed Complete result");
-            xml::error_body(
+            error_body(
                 "InternalError",
                 "We encountered an internal error. Please try again.",
                 resource,
@@ -152,4 +152,64 @@ fn final_doc(payload: &Bytes, resource: &str, rid: &str) -> Bytes {
         }
     };
     Bytes::from(text)
+}
+
+/// `CompleteMultipartUploadResult` without the XML declaration (a streamed answer
+/// sends the declaration first).
+pub fn complete_body(r: &CompleteResult, location: &str) -> String {
+    let mut out = format!("<CompleteMultipartUploadResult xmlns=\"{NS}\">");
+    elem(&mut out, "Location", location);
+    elem(&mut out, "Bucket", &r.bucket);
+    elem(&mut out, "Key", &r.key);
+    elem(&mut out, "ETag", &format!("\"{}\"", r.etag));
+    if let Some((algo, value)) = &r.checksum {
+        elem(&mut out, &format!("Checksum{algo}"), value);
+        elem(&mut out, "ChecksumType", checksum_type(value));
+    }
+    out.push_str("</CompleteMultipartUploadResult>");
+    out
+}
+
+/// `CompleteMultipartUploadResult` with the XML declaration.
+pub fn complete(r: &CompleteResult, location: &str) -> String {
+    format!("{DECLARATION}{}", complete_body(r, location))
+}
+
+/// An `<Error>` document without the declaration, for a streamed Complete.
+pub fn error_body(code: &str, message: &str, resource: &str, request_id: &str) -> String {
+    let full = crate::encode::xml::error(code, message, resource, request_id);
+    full.strip_prefix(DECLARATION).unwrap_or(&full).to_string()
+}
+
+pub fn declaration() -> &'static str {
+    DECLARATION
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn complete_documents() {
+        let c = CompleteResult {
+            bucket: "b".into(),
+            key: "k".into(),
+            etag: "abc-2".into(),
+            checksum: None,
+        };
+        assert_eq!(
+            complete(&c, "/b/k"),
+            format!("{DECLARATION}<CompleteMultipartUploadResult xmlns=\"{NS}\"><Location>/b/k</Location><Bucket>b</Bucket><Key>k</Key><ETag>&quot;abc-2&quot;</ETag></CompleteMultipartUploadResult>")
+        );
+        let c = CompleteResult {
+            checksum: Some(("CRC32".into(), "AAAAAA==-2".into())),
+            ..c
+        };
+        assert!(complete(&c, "/b/k").ends_with(
+            "<ETag>&quot;abc-2&quot;</ETag><ChecksumCRC32>AAAAAA==-2</ChecksumCRC32><ChecksumType>COMPOSITE</ChecksumType></CompleteMultipartUploadResult>"
+        ));
+        assert!(
+            error_body("InvalidPart", "m", "/b/k", "id").starts_with("<Error><Code>InvalidPart")
+        );
+    }
 }

@@ -1,0 +1,35 @@
+//! GetObjectAcl and PutObjectAcl: `GET|PUT /bucket/key?acl`, one worker endpoint. XML
+//! in `encode::xml::acl`.
+
+use axum::response::Response;
+use http::StatusCode;
+use jetgate_protocol::acl::{AclReply, ObjectAcl};
+use jetgate_protocol::headers::RequestContext;
+use jetgate_protocol::rpc;
+use jetgate_protocol::S3Error;
+
+use super::{status_only, OpRequest};
+use crate::call::ask;
+use crate::encode::{self, xml};
+use crate::EdgeState;
+
+pub async fn handle(
+    state: &EdgeState,
+    ctx: &RequestContext,
+    r: OpRequest,
+    put: bool,
+) -> Result<Response, S3Error> {
+    let op = ObjectAcl {
+        bucket: r.bucket,
+        key: r.key,
+    };
+    let reply: AclReply = ask::<rpc::ObjectAcl>(state, ctx, r.signed, op, None).await?;
+    if put {
+        Ok(status_only(StatusCode::OK))
+    } else {
+        Ok(encode::xml_response(
+            xml::acl(&reply.owner),
+            &ctx.request_id,
+        ))
+    }
+}
