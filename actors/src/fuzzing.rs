@@ -4,7 +4,29 @@
 //! panic, overflow or loop.
 
 use bytes::Bytes;
+use jetgate_protocol::acl::{check_acl_call, refuse_grants};
 use jetgate_protocol::messages::SignedRequest;
+use jetgate_protocol::query::percent_decode;
+use jetgate_protocol::route::{copy_source, route_signed};
+use jetgate_protocol::write_condition::WriteCondition;
+
+/// The route table and what is read from a routed request: operation, policy accesses,
+/// write conditions, copy source, ACL headers.
+pub fn route(signed: &SignedRequest) {
+    let _ = percent_decode(&signed.path, false);
+    let _ = percent_decode(&signed.query, true);
+    let _ = WriteCondition::of_write(signed);
+    let _ = WriteCondition::of_delete(signed);
+    if let Some(v) = signed.header("x-amz-copy-source") {
+        let _ = copy_source(v);
+    }
+    if let Ok(routed) = route_signed(signed) {
+        let _ = routed.accesses();
+        let _ = routed.resource();
+        let _ = refuse_grants(routed.op, signed);
+        let _ = check_acl_call(routed.op, signed);
+    }
+}
 
 /// The XML bodies workers parse: CompleteMultipartUpload, DeleteObjects, tagging, CORS.
 pub fn xml_bodies(data: &[u8]) {
