@@ -6,13 +6,18 @@
 use bytes::Bytes;
 use jetgate_protocol::acl::{check_acl_call, refuse_grants};
 use jetgate_protocol::messages::SignedRequest;
-use jetgate_protocol::query::percent_decode;
+use jetgate_protocol::query::{percent_decode, query_pairs};
 use jetgate_protocol::route::{copy_source, route_signed};
+use jetgate_protocol::shape;
 use jetgate_protocol::write_condition::WriteCondition;
 
 /// The route table and what is read from a routed request: operation, policy accesses,
-/// write conditions, copy source, ACL headers.
+/// write conditions, copy source, ACL headers, and a GET's range, conditions, part
+/// number and overrides.
 pub fn route(signed: &SignedRequest) {
+    let query = query_pairs(&signed.query);
+    let _ = shape::get_object("b", "k", false, signed, &query);
+    let _ = shape::copy_source_range(signed);
     let _ = percent_decode(&signed.path, false);
     let _ = percent_decode(&signed.query, true);
     let _ = WriteCondition::of_write(signed);

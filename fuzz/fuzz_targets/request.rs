@@ -39,6 +39,9 @@ const NAMES: &[&str] = &[
     "x-amz-security-token",
     "x-amz-meta-a",
     "range",
+    "x-amz-checksum-algorithm",
+    "if-modified-since",
+    "if-unmodified-since",
 ];
 
 impl Request {
