@@ -17,6 +17,7 @@ use crate::multipart::{
     UploadPartReply,
 };
 use crate::post::{self, PostReply, VerifyPostPolicy};
+use crate::route::{CorsAction, FeatureAction, MultipartAction, Operation};
 use crate::tagging::{self, ObjectTagging, TaggingReply};
 
 /// Wire version of every subject; bump it when a message changes incompatibly so old
@@ -205,6 +206,54 @@ endpoints! {
     ObjectAcl => Object, "object_acl", acl::ObjectAcl, AclReply;
     /// Browser form upload.
     PostObject => Object, "post", post::PostObject, PostReply;
+}
+
+/// The endpoint that serves each S3 operation of the route table.
+impl Operation {
+    /// The worker endpoint that serves this operation.
+    pub fn endpoint(self) -> Endpoint {
+        use Endpoint as E;
+        use FeatureAction as F;
+        use MultipartAction as M;
+        match self {
+            Operation::ListBuckets => E::ListBuckets,
+            Operation::CreateBucket => E::CreateBucket,
+            Operation::DeleteBucket => E::DeleteBucket,
+            Operation::HeadBucket => E::HeadBucket,
+            Operation::GetBucketLocation => E::GetBucketLocation,
+            Operation::ListObjects { .. } => E::ListObjects,
+            Operation::PutObject => E::PutObject,
+            Operation::CopyObject => E::CopyObject,
+            // HEAD is a GET whose body the edge does not send.
+            Operation::GetObject | Operation::HeadObject => E::GetObject,
+            Operation::DeleteObject => E::DeleteObject,
+            Operation::DeleteObjects => E::DeleteObjects,
+            Operation::Multipart(M::CreateMultipartUpload) => E::CreateUpload,
+            Operation::Multipart(M::UploadPart) => E::UploadPart,
+            Operation::Multipart(M::UploadPartCopy) => E::UploadPartCopy,
+            Operation::Multipart(M::CompleteMultipartUpload) => E::CompleteUpload,
+            Operation::Multipart(M::AbortMultipartUpload) => E::AbortUpload,
+            Operation::Multipart(M::ListParts) => E::ListParts,
+            Operation::Multipart(M::ListMultipartUploads) => E::ListUploads,
+            Operation::Feature(F::GetObjectTagging) => E::GetObjectTagging,
+            Operation::Feature(F::PutObjectTagging) => E::PutObjectTagging,
+            Operation::Feature(F::DeleteObjectTagging) => E::DeleteObjectTagging,
+            Operation::Feature(
+                F::GetBucketTagging | F::PutBucketTagging | F::DeleteBucketTagging,
+            ) => E::BucketTagging,
+            Operation::Feature(F::GetObjectAttributes) => E::GetObjectAttributes,
+            Operation::Feature(F::GetBucketVersioning) => E::GetBucketVersioning,
+            Operation::Feature(F::ListObjectVersions) => E::ListObjectVersions,
+            Operation::Cors(CorsAction::PutBucketCors) => E::PutBucketCors,
+            Operation::Cors(CorsAction::GetBucketCors) => E::GetBucketCors,
+            Operation::Cors(CorsAction::DeleteBucketCors) => E::DeleteBucketCors,
+            Operation::Cors(CorsAction::Preflight) => E::CorsCheck,
+            Operation::PostObject => E::PostObject,
+            Operation::BucketConfig(..) => E::BucketConfig,
+            Operation::Acl { object: false, .. } => E::BucketAcl,
+            Operation::Acl { object: true, .. } => E::ObjectAcl,
+        }
+    }
 }
 
 impl Endpoint {
