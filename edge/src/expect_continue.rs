@@ -48,14 +48,7 @@ pub fn finish(expects: bool, refused: bool, resp: &mut Response) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, HeaderValue::from_static(v));
-        }
-        h
-    }
+    use crate::test_support::headers;
 
     #[test]
     fn only_empty_bodies_with_expect() {

@@ -12,6 +12,8 @@ mod multipart;
 mod ops;
 pub mod serve;
 pub mod telemetry;
+#[cfg(test)]
+mod test_support;
 
 use std::sync::Arc;
 use std::time::Duration;

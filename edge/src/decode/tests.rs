@@ -1,23 +1,9 @@
-use http::{HeaderName, HeaderValue};
+use http::HeaderValue;
 use jetgate_protocol::messages::ByteRange;
 
 use super::*;
+use crate::test_support::{code, headers};
 use jetgate_protocol::S3ErrorCode;
-
-fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-    let mut h = HeaderMap::new();
-    for (n, v) in pairs {
-        h.append(
-            HeaderName::from_bytes(n.as_bytes()).unwrap(),
-            HeaderValue::from_bytes(v.as_bytes()).unwrap(),
-        );
-    }
-    h
-}
-
-fn code<T: std::fmt::Debug>(r: Result<T, S3Error>) -> S3ErrorCode {
-    r.unwrap_err().code
-}
 
 #[test]
 fn query_pairs_decode_like_s3() {

@@ -74,27 +74,13 @@ pub fn copy_object_xml(reply: &CopyReply) -> String {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // tests may panic on what they set up
 mod tests {
-    use http::{HeaderName, HeaderValue};
+    use http::HeaderValue;
     use jetgate_protocol::S3ErrorCode;
 
     use super::*;
+    use crate::test_support::{code, headers};
 
     const HEAD: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-
-    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (n, v) in pairs {
-            h.append(
-                HeaderName::from_bytes(n.as_bytes()).unwrap(),
-                HeaderValue::from_bytes(v.as_bytes()).unwrap(),
-            );
-        }
-        h
-    }
-
-    fn code<T: std::fmt::Debug>(r: Result<T, S3Error>) -> S3ErrorCode {
-        r.unwrap_err().code
-    }
 
     #[test]
     fn copy_object_request() {

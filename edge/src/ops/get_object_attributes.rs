@@ -165,16 +165,9 @@ mod tests {
     use jetgate_protocol::S3ErrorCode;
 
     use super::*;
+    use crate::test_support::headers;
 
     const HEAD: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (n, v) in pairs {
-            h.append(*n, v.parse().unwrap());
-        }
-        h
-    }
 
     #[test]
     fn attribute_names() {

@@ -50,25 +50,10 @@ pub fn put_object(bucket: &str, key: &str, h: &HeaderMap) -> Result<PutObject, S
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // tests may panic on what they set up
 mod tests {
-    use http::{HeaderName, HeaderValue};
     use jetgate_protocol::S3ErrorCode;
 
     use super::*;
-
-    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (n, v) in pairs {
-            h.append(
-                HeaderName::from_bytes(n.as_bytes()).unwrap(),
-                HeaderValue::from_bytes(v.as_bytes()).unwrap(),
-            );
-        }
-        h
-    }
-
-    fn code<T: std::fmt::Debug>(r: Result<T, S3Error>) -> S3ErrorCode {
-        r.unwrap_err().code
-    }
+    use crate::test_support::{code, headers};
 
     #[test]
     fn put_object_request() {
