@@ -81,7 +81,7 @@ impl Credential {
             secret_key: secret_key.into(),
             owner_id: owner_id.into(),
             display_name: display_name.into(),
-            created_ms: (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64,
+            created_ms: crate::store::unix_ms(),
             previous_secrets: Vec::new(),
             policy: None,
         })

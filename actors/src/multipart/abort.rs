@@ -1,12 +1,13 @@
 //! AbortMultipartUpload: the upload record is deleted with compare-and-set (so exactly
 //! one of a racing Abort and Complete wins), then its chunks and keys are purged.
 
+use crate::store::unix_ms;
 use jetgate_protocol::messages::{Ack, Call};
 use jetgate_protocol::multipart::AbortUpload;
 use jetgate_protocol::rpc;
 use jetgate_protocol::S3Error;
 
-use super::state::{now_ms, Phase, UploadRecord, Uploads};
+use super::state::{Phase, UploadRecord, Uploads};
 use crate::incoming::Incoming;
 use crate::store::{chunk_subject, Store};
 use crate::worker::Worker;
@@ -31,7 +32,7 @@ pub async fn abort_upload(
     rev: u64,
 ) -> Result<(), S3Error> {
     if let Phase::Completing { until_ms } = upload.phase {
-        if until_ms > now_ms() {
+        if until_ms > unix_ms() {
             return Err(S3Error::no_such_upload());
         }
     }

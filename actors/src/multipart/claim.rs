@@ -11,13 +11,14 @@
 //! target may be older than the orphan janitor's grace by then, and only a live claim
 //! proves nobody else acted on the upload meanwhile.
 
+use crate::store::unix_ms;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use jetgate_protocol::S3Error;
 
-use super::state::{now_ms, CasError, Phase, UploadRecord, Uploads, COMPLETE_LEASE};
+use super::state::{CasError, Phase, UploadRecord, Uploads, COMPLETE_LEASE};
 
 /// How often a running Complete extends its claim (well inside [`COMPLETE_LEASE`]).
 pub const CLAIM_REFRESH: Duration = Duration::from_secs(5);
@@ -33,7 +34,7 @@ impl Claim {
     pub fn keep(uploads: &Uploads, upload: &UploadRecord, rev: u64) -> Claim {
         let until = match upload.phase {
             Phase::Completing { until_ms } => until_ms,
-            _ => now_ms() + COMPLETE_LEASE.as_millis() as i64,
+            _ => unix_ms() + COMPLETE_LEASE.as_millis() as i64,
         };
         let until_ms = Arc::new(AtomicI64::new(until));
         let task = tokio::spawn(refresh(
@@ -47,7 +48,7 @@ impl Claim {
 
     /// Fails once another request has taken the upload over, or may have.
     pub fn check(&self) -> Result<(), S3Error> {
-        if now_ms() >= self.until_ms.load(Ordering::Acquire) {
+        if unix_ms() >= self.until_ms.load(Ordering::Acquire) {
             return Err(S3Error::service_unavailable_with(
                 "The upload was taken over while this Complete ran; please retry.",
             ));
@@ -71,14 +72,14 @@ async fn refresh(
     let id = rec.upload_id.clone();
     loop {
         tokio::time::sleep(CLAIM_REFRESH).await;
-        if now_ms() >= claimed_until.load(Ordering::Acquire) {
+        if unix_ms() >= claimed_until.load(Ordering::Acquire) {
             // The claim lapsed (this process stalled): whatever happened meanwhile, the
             // Complete must not go on as if it had held the upload throughout.
             claimed_until.store(0, Ordering::Release);
             tracing::warn!(upload_id = %id, "Complete's claim lapsed before it was extended");
             return;
         }
-        let until_ms = now_ms() + COMPLETE_LEASE.as_millis() as i64;
+        let until_ms = unix_ms() + COMPLETE_LEASE.as_millis() as i64;
         rec.phase = Phase::Completing { until_ms };
         match uploads.update_upload(&rec, rev).await {
             Ok(r) => {

@@ -6,6 +6,7 @@
 //! on the download subject, while the role's heartbeat keeps the client's response
 //! alive.
 
+use crate::store::unix_ms;
 use jetgate_protocol::messages::Call;
 use jetgate_protocol::multipart::{
     CompleteFinal, CompleteReply, CompleteResult, CompleteUpload, WireError,
@@ -20,8 +21,7 @@ use super::plan::{self, Listed, KEY_PARTS};
 use super::reader::{delete_after, SeqReader};
 use super::sha::Sha256State;
 use super::state::{
-    now_ms, CasError, Lease, Location, PartRecord, Phase, UploadRecord, Uploads, COMPLETE_LEASE,
-    LEASE,
+    CasError, Lease, Location, PartRecord, Phase, UploadRecord, Uploads, COMPLETE_LEASE, LEASE,
 };
 use crate::incoming::Incoming;
 use crate::payload::ChecksumAlgorithm;
@@ -72,7 +72,7 @@ pub async fn complete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
             }
         };
     if let Phase::Completing { until_ms } = upload.phase {
-        if until_ms > now_ms() {
+        if until_ms > unix_ms() {
             return Err(S3Error::service_unavailable_with(
                 "A Complete of this upload is in progress; please retry.",
             ));
@@ -86,7 +86,7 @@ pub async fn complete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
         crate::object::current_for_write(worker, &nats_bucket, &op.key, &condition).await?;
     // Claim: from here on exactly this Complete owns the upload.
     upload.phase = Phase::Completing {
-        until_ms: now_ms() + COMPLETE_LEASE.as_millis() as i64,
+        until_ms: unix_ms() + COMPLETE_LEASE.as_millis() as i64,
     };
     let claimed_rev = match uploads.update_upload(&upload, rev).await {
         Ok(r) => r,
@@ -207,7 +207,7 @@ async fn stop_appends(uploads: &Uploads, id: &str) -> Result<super::state::Curso
     let deadline = std::time::Instant::now() + LEASE + std::time::Duration::from_secs(5);
     loop {
         let (mut cur, rev) = uploads.cursor(id).await?;
-        let now = now_ms();
+        let now = unix_ms();
         if cur.lease.as_ref().is_none_or(|l| l.expires_ms < now) {
             cur.lease = Some(Lease {
                 part: 0,

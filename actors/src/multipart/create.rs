@@ -1,12 +1,13 @@
 //! CreateMultipartUpload: an upload record, an empty cursor, and the nuid the final
 //! object's chunks will be appended under.
 
+use crate::store::unix_ms;
 use jetgate_protocol::messages::Call;
 use jetgate_protocol::multipart::{CreateUpload, CreateUploadReply};
 use jetgate_protocol::rpc;
 use jetgate_protocol::S3Error;
 
-use super::state::{now_ms, Phase, UploadRecord};
+use super::state::{Phase, UploadRecord};
 use crate::incoming::Incoming;
 use crate::payload::ChecksumAlgorithm;
 use crate::store::stream_name;
@@ -42,7 +43,7 @@ pub async fn create(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
         nats_bucket,
         key: op.key.clone(),
         nuid: nuid::next().to_string(),
-        created_ms: now_ms(),
+        created_ms: unix_ms(),
         headers: op.headers.clone(),
         checksum_algorithm: algorithm.map(|a| a.as_str().to_string()),
         full_object,

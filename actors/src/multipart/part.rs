@@ -2,6 +2,7 @@
 //! final object's chunk subject (when it is this part's turn: the cursor expects it and
 //! nobody holds the append lease) or onto a staging subject.
 
+use crate::store::unix_ms;
 use jetgate_protocol::rpc;
 use std::time::{Duration, Instant};
 
@@ -11,9 +12,7 @@ use jetgate_protocol::S3Error;
 
 use super::read_ahead::{wait_reading_ahead, ReadAhead};
 use super::sha::Sha256State;
-use super::state::{
-    now_ms, CasError, Cursor, Location, PartRecord, Phase, UploadRecord, Uploads, LEASE,
-};
+use super::state::{CasError, Cursor, Location, PartRecord, Phase, UploadRecord, Uploads, LEASE};
 use super::turn::{release, wait_turn, Turn};
 use crate::body::RequestBody;
 use crate::body::{SigChecks, SIG_BATCH};
@@ -205,7 +204,7 @@ impl LeaseKeeper<'_> {
             return Ok(());
         }
         if let Some(l) = self.cursor.lease.as_mut() {
-            l.expires_ms = now_ms() + LEASE.as_millis() as i64;
+            l.expires_ms = unix_ms() + LEASE.as_millis() as i64;
         }
         self.rev = self
             .uploads
@@ -289,7 +288,7 @@ async fn append(
         etag: hex::encode(digests.md5),
         size: writer.size(),
         chunks: writer.chunks(),
-        last_modified_ms: now_ms(),
+        last_modified_ms: unix_ms(),
         checksum: digests.checksum.clone(),
         location: Location::Appended {
             first_seq: first,
@@ -382,7 +381,7 @@ async fn stage(
         etag,
         size: writer.size(),
         chunks: writer.chunks(),
-        last_modified_ms: now_ms(),
+        last_modified_ms: unix_ms(),
         checksum: digests.checksum.clone(),
         location: Location::Staged {
             subject: subject.clone(),

@@ -114,10 +114,6 @@ pub struct PartRecord {
     pub location: Location,
 }
 
-pub fn now_ms() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
-}
-
 /// A CAS lost to another writer.
 #[derive(Debug)]
 pub struct Conflict;

@@ -1,12 +1,13 @@
 //! Housekeeping: which chunk subjects belong to uploads in progress (so the orphan
 //! janitor leaves them alone), and the sweep that aborts abandoned uploads.
 
+use crate::store::unix_ms;
 use std::collections::HashSet;
 use std::time::Duration;
 
 use jetgate_protocol::S3Error;
 
-use super::state::{now_ms, UploadRecord, Uploads};
+use super::state::{UploadRecord, Uploads};
 use crate::store::Store;
 
 /// Nuids of every upload in progress in `nats_bucket`: chunk subjects
@@ -40,7 +41,7 @@ pub async fn abort_stale(
     uploads: &Uploads,
     max_age: Duration,
 ) -> Result<Vec<UploadRecord>, S3Error> {
-    let cutoff = now_ms() - max_age.as_millis() as i64;
+    let cutoff = unix_ms() - max_age.as_millis() as i64;
     let mut aborted = Vec::new();
     for (u, rev) in super::list::all_uploads(uploads).await? {
         if u.created_ms >= cutoff {

@@ -2,6 +2,7 @@
 //! one writer at a time, under a lease on the upload's cursor. A part waits here for its
 //! turn, or is told to stage instead.
 
+use crate::store::unix_ms;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -10,7 +11,7 @@ use tokio::sync::Notify;
 use jetgate_protocol::S3Error;
 
 use super::reader::delete_after;
-use super::state::{now_ms, CasError, Cursor, Lease, UploadRecord, Uploads, LEASE};
+use super::state::{CasError, Cursor, Lease, UploadRecord, Uploads, LEASE};
 use crate::store::{chunk_subject, stream_name};
 use crate::worker::Worker;
 
@@ -55,7 +56,7 @@ pub(super) async fn wait_turn(
         if n < cur.next_part || n > cur.next_part.saturating_add(MAX_LOOKAHEAD) {
             return Ok(None);
         }
-        let now = now_ms();
+        let now = unix_ms();
         let free = cur.lease.as_ref().is_none_or(|l| l.expires_ms < now);
         let state = (cur.next_part, cur.lease.as_ref().map(|l| l.token.clone()));
         if seen.as_ref() != Some(&state) {

@@ -21,9 +21,8 @@ use std::time::Duration;
 use async_nats::jetstream::stream;
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 
-use super::{stream_name, Store, StoreError};
+use super::{stream_name, unix_ms, Store, StoreError};
 
 /// Stream metadata key marking a closed bucket: when it was closed and the subjects to
 /// give back when it is reopened.
@@ -47,21 +46,8 @@ pub fn closing_subject(nats_bucket: &str) -> String {
 /// How long ago the stream was closed; `None` when it is open.
 pub fn closed_for(config: &stream::Config) -> Option<Duration> {
     let closing: Closing = serde_json::from_str(config.metadata.get(CLOSING_KEY)?).ok()?;
-    let age_ms = now_ms().saturating_sub(closing.since_ms).max(0);
+    let age_ms = unix_ms().saturating_sub(closing.since_ms).max(0);
     Some(Duration::from_millis(age_ms as u64))
-}
-
-fn now_ms() -> i64 {
-    (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-fn api_error(e: impl std::fmt::Display) -> StoreError {
-    let m = e.to_string();
-    if m.contains("stream not found") {
-        StoreError::NoSuchBucket
-    } else {
-        StoreError::Request(m)
-    }
 }
 
 impl Store {
@@ -75,13 +61,16 @@ impl Store {
     ) -> Result<u64, StoreError> {
         let sentinel = closing_subject(nats_bucket);
         let closing = Closing {
-            since_ms: now_ms(),
+            since_ms: unix_ms(),
             subjects: std::mem::replace(&mut config.subjects, vec![sentinel.clone()]),
         };
         let marker =
             serde_json::to_string(&closing).map_err(|e| StoreError::Request(e.to_string()))?;
         config.metadata.insert(CLOSING_KEY.into(), marker);
-        self.js.update_stream(config).await.map_err(api_error)?;
+        self.js
+            .update_stream(config)
+            .await
+            .map_err(StoreError::api)?;
         let seq = async {
             self.js
                 .publish(sentinel, bytes::Bytes::new())
@@ -111,7 +100,10 @@ impl Store {
         let closing: Closing = serde_json::from_str(&raw)
             .map_err(|e| StoreError::BadMeta(format!("{CLOSING_KEY}: {e}")))?;
         config.subjects = closing.subjects;
-        self.js.update_stream(config).await.map_err(api_error)?;
+        self.js
+            .update_stream(config)
+            .await
+            .map_err(StoreError::api)?;
         self.purge_subject(nats_bucket, &closing_subject(nats_bucket))
             .await?;
         tracing::info!(bucket = nats_bucket, "bucket reopened to writers");
@@ -123,7 +115,7 @@ impl Store {
     pub async fn reopen_stale_closings(&self) -> Result<usize, StoreError> {
         let mut stale = Vec::new();
         let mut streams = self.js.streams();
-        while let Some(info) = streams.try_next().await.map_err(api_error)? {
+        while let Some(info) = streams.try_next().await.map_err(StoreError::api)? {
             let Some(bucket) = info.config.name.strip_prefix("OBJ_") else {
                 continue;
             };
@@ -144,7 +136,7 @@ impl Store {
             .delete_stream(stream_name(nats_bucket))
             .await
             .map(drop)
-            .map_err(api_error)
+            .map_err(StoreError::api)
     }
 }
 
@@ -156,7 +148,7 @@ mod tests {
     fn closed_for_reads_the_marker() {
         let mut config = stream::Config::default();
         assert_eq!(closed_for(&config), None);
-        let since_ms = now_ms() - 45_000;
+        let since_ms = unix_ms() - 45_000;
         config.metadata.insert(
             CLOSING_KEY.into(),
             serde_json::json!({"since_ms": since_ms, "subjects": ["$O.b.C.>"]}).to_string(),
@@ -169,7 +161,7 @@ mod tests {
         // A marker from a clock ahead of ours is a closing in progress.
         config.metadata.insert(
             CLOSING_KEY.into(),
-            serde_json::json!({"since_ms": now_ms() + 60_000, "subjects": []}).to_string(),
+            serde_json::json!({"since_ms": unix_ms() + 60_000, "subjects": []}).to_string(),
         );
         assert_eq!(closed_for(&config), Some(Duration::ZERO));
     }

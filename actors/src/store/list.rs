@@ -57,13 +57,7 @@ impl Store {
                 ..Default::default()
             })
             .await
-            .map_err(|e| {
-                if e.to_string().contains("stream not found") {
-                    StoreError::NoSuchBucket
-                } else {
-                    StoreError::Request(e.to_string())
-                }
-            })?;
+            .map_err(StoreError::api)?;
         if consumer.cached_info().num_pending == 0 {
             return Ok(());
         }

@@ -59,7 +59,23 @@ pub enum StoreError {
     Closed(String),
 }
 
+/// Wall-clock milliseconds since the Unix epoch, as records and stream metadata store
+/// times.
+pub fn unix_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
 impl StoreError {
+    /// A failed JetStream API request; a missing stream is a missing bucket.
+    pub(crate) fn api(e: impl std::fmt::Display) -> Self {
+        let m = e.to_string();
+        if m.contains("stream not found") {
+            StoreError::NoSuchBucket
+        } else {
+            StoreError::Request(m)
+        }
+    }
+
     /// A failed publish; JetStream's 429 (stream ingest queue full) becomes `Throttled`.
     pub(crate) fn publish(e: impl std::fmt::Display) -> Self {
         let m = e.to_string();
