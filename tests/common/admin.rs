@@ -2,6 +2,7 @@
 //! gateway's NATS.
 
 use std::process::{Command, Output};
+use std::time::Duration;
 
 use super::{jetgate_bin, Gateway};
 
@@ -29,4 +30,50 @@ pub fn succeeded(out: Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// Runs `jetgate credentials ...` against the gateway's NATS with `key`.
+pub fn credentials(g: &Gateway, key: Option<&str>, args: &[&str]) -> Output {
+    admin(g, "credentials", key, args)
+}
+
+/// The S3 error code of a call, `"OK"` when it succeeded.
+pub fn code<T, E: aws_sdk_s3::error::ProvideErrorMetadata>(r: Result<T, E>) -> String {
+    match r {
+        Ok(_) => "OK".into(),
+        Err(e) => e.code().unwrap_or("<no code>").to_string(),
+    }
+}
+
+/// Polls a signed ListBuckets with `client` until it answers `want` ("OK" or an S3 error
+/// code, whose status must then be 403): KV changes reach the auth worker's cache
+/// through a watch, a little later than the admin command returns.
+pub async fn wait_for(client: &aws_sdk_s3::Client, what: &str, want: &str) {
+    super::poll(what, Duration::from_secs(30), move || async move {
+        match client.list_buckets().send().await {
+            Ok(_) => (want == "OK").then_some(()),
+            Err(e) => {
+                let status = e.raw_response().map(|r| r.status().as_u16());
+                (aws_sdk_s3::error::ProvideErrorMetadata::code(&e) == Some(want))
+                    .then(|| assert_eq!(status, Some(403), "{want}: {e:?}"))
+            }
+        }
+    })
+    .await;
+}
+
+/// The credential record of `access_key` as the KV bucket holds it.
+pub async fn raw_record(g: &Gateway, access_key: &str) -> Vec<u8> {
+    let kv = g
+        .nats
+        .jetstream()
+        .await
+        .get_key_value("jetgate-credentials")
+        .await
+        .expect("credential bucket");
+    kv.get(access_key)
+        .await
+        .expect("kv get")
+        .expect("record")
+        .to_vec()
 }
