@@ -9,7 +9,6 @@ use jetgate_protocol::S3Error;
 
 use super::{status_only, OpRequest};
 use crate::call::ask;
-use crate::decode::query_pairs;
 use crate::multipart::upload_id;
 use crate::EdgeState;
 
@@ -18,11 +17,11 @@ pub async fn handle(
     ctx: &RequestContext,
     r: OpRequest,
 ) -> Result<Response, S3Error> {
-    let query = query_pairs(&r.signed.query);
+    let query = &r.query;
     let op = AbortUpload {
         bucket: r.bucket,
         key: r.key,
-        upload_id: upload_id(&query)?,
+        upload_id: upload_id(query)?,
     };
     ask::<rpc::AbortUpload>(state, ctx, r.signed, op, None).await?;
     Ok(status_only(StatusCode::NO_CONTENT))

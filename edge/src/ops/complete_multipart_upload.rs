@@ -22,7 +22,6 @@ use std::time::{Duration, Instant};
 
 use super::OpRequest;
 use crate::call::call;
-use crate::decode::query_pairs;
 use crate::encode;
 use crate::encode::xml::{elem, DECLARATION, NS};
 use crate::multipart::upload_id;
@@ -36,8 +35,8 @@ pub async fn handle(
     ctx: &RequestContext,
     r: OpRequest,
 ) -> Result<Response, S3Error> {
-    let query = query_pairs(&r.signed.query);
-    let upload_id = upload_id(&query)?;
+    let query = &r.query;
+    let upload_id = upload_id(query)?;
     let (signed, body, bucket, key) = (r.signed, r.body, r.bucket, r.key);
     // The early answer needs the reply route, which call() keeps only for bodies that
     // travel inline: ask for it when the document is that small (it nearly always is).

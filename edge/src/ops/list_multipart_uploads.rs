@@ -8,7 +8,7 @@ use jetgate_protocol::S3Error;
 
 use super::OpRequest;
 use crate::call::ask;
-use crate::decode::{query_pairs, query_value};
+use crate::decode::query_value;
 use crate::encode;
 use crate::encode::iso8601;
 use crate::encode::xml::{elem, url_encode, DECLARATION, NS};
@@ -20,8 +20,8 @@ pub async fn handle(
     ctx: &RequestContext,
     r: OpRequest,
 ) -> Result<Response, S3Error> {
-    let query = query_pairs(&r.signed.query);
-    let url = match query_value(&query, "encoding-type") {
+    let query = &r.query;
+    let url = match query_value(query, "encoding-type") {
         None => false,
         Some("url") => true,
         Some(_) => {
@@ -30,14 +30,14 @@ pub async fn handle(
             ))
         }
     };
-    let text = |n: &str| query_value(&query, n).map(str::to_string);
+    let text = |n: &str| query_value(query, n).map(str::to_string);
     let op = ListUploads {
         bucket: r.bucket,
         prefix: text("prefix").unwrap_or_default(),
         delimiter: text("delimiter").filter(|d| !d.is_empty()),
         key_marker: text("key-marker").filter(|d| !d.is_empty()),
         upload_id_marker: text("upload-id-marker").filter(|d| !d.is_empty()),
-        max_uploads: number(&query, "max-uploads", 1000)?,
+        max_uploads: number(query, "max-uploads", 1000)?,
     };
     let reply: ListUploadsReply = ask::<rpc::ListUploads>(state, ctx, r.signed, op, None).await?;
     Ok(encode::xml_response(

@@ -8,7 +8,6 @@ use jetgate_protocol::S3Error;
 
 use super::OpRequest;
 use crate::call::ask;
-use crate::decode::query_pairs;
 use crate::encode;
 use crate::encode::iso8601;
 use crate::encode::xml::{elem, DECLARATION, NS};
@@ -20,13 +19,13 @@ pub async fn handle(
     ctx: &RequestContext,
     r: OpRequest,
 ) -> Result<Response, S3Error> {
-    let query = query_pairs(&r.signed.query);
+    let query = &r.query;
     let op = ListParts {
         bucket: r.bucket,
         key: r.key,
-        upload_id: upload_id(&query)?,
-        max_parts: number(&query, "max-parts", 1000)?,
-        part_number_marker: number(&query, "part-number-marker", 0)?,
+        upload_id: upload_id(query)?,
+        max_parts: number(query, "max-parts", 1000)?,
+        part_number_marker: number(query, "part-number-marker", 0)?,
     };
     let reply: ListPartsReply = ask::<rpc::ListParts>(state, ctx, r.signed, op, None).await?;
     Ok(encode::xml_response(

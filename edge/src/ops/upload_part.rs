@@ -10,7 +10,7 @@ use jetgate_protocol::S3Error;
 
 use super::OpRequest;
 use crate::call::ask;
-use crate::decode::{self, query_pairs, query_value};
+use crate::decode::{self, query_value};
 use crate::multipart::upload_id;
 use crate::EdgeState;
 
@@ -19,12 +19,12 @@ pub async fn handle(
     ctx: &RequestContext,
     r: OpRequest,
 ) -> Result<Response, S3Error> {
-    let query = query_pairs(&r.signed.query);
+    let query = &r.query;
     let op = UploadPart {
         bucket: r.bucket,
         key: r.key,
-        upload_id: upload_id(&query)?,
-        part_number: decode::part_number(query_value(&query, "partNumber").unwrap_or(""))?,
+        upload_id: upload_id(query)?,
+        part_number: decode::part_number(query_value(query, "partNumber").unwrap_or(""))?,
     };
     let reply: UploadPartReply =
         ask::<rpc::UploadPart>(state, ctx, r.signed, op, Some(r.body)).await?;

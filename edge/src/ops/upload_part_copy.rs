@@ -9,7 +9,7 @@ use jetgate_protocol::S3Error;
 
 use super::OpRequest;
 use crate::call::ask;
-use crate::decode::{self, query_pairs, query_value};
+use crate::decode::{self, query_value};
 use crate::encode;
 use crate::encode::iso8601;
 use crate::encode::xml::{elem, DECLARATION, NS};
@@ -21,7 +21,7 @@ pub async fn handle(
     ctx: &RequestContext,
     r: OpRequest,
 ) -> Result<Response, S3Error> {
-    let query = query_pairs(&r.signed.query);
+    let query = &r.query;
     let h = header_map(&r.signed);
     let source = h
         .get("x-amz-copy-source")
@@ -32,8 +32,8 @@ pub async fn handle(
     let op = UploadPartCopy {
         bucket: r.bucket,
         key: r.key,
-        upload_id: upload_id(&query)?,
-        part_number: decode::part_number(query_value(&query, "partNumber").unwrap_or(""))?,
+        upload_id: upload_id(query)?,
+        part_number: decode::part_number(query_value(query, "partNumber").unwrap_or(""))?,
         source_bucket,
         source_key,
         range: decode::copy_source_range(&decode::Http(&h))?,
