@@ -6,6 +6,9 @@ mod common;
 // UploadPartCopy: ranges, their errors.
 #[path = "multipart/copy.rs"]
 mod copy;
+// ListMultipartUploads from the workers' upload index.
+#[path = "multipart/upload_listing.rs"]
+mod upload_listing;
 
 use std::process::Command;
 

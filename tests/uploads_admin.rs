@@ -14,7 +14,7 @@ use aws_sdk_s3::Client;
 use aws_smithy_types::date_time::Format;
 use common::{
     chunk_messages, create_upload_with, jetgate_bin, nats_bucket, put_part, random_bytes,
-    upload_kv_keys, Gateway, GatewayOptions,
+    record_marker, upload_kv_keys, Gateway, GatewayOptions,
 };
 
 const MIB: usize = 1024 * 1024;
@@ -96,6 +96,11 @@ async fn assert_gone(g: &Gateway, s3: &Client, b: &str, k: &str, id: &str) {
     assert_eq!(e.raw_response().map(|r| r.status().as_u16()), Some(404));
     let js = g.nats.jetstream().await;
     assert_eq!(upload_kv_keys(&js, id).await, Vec::<String>::new());
+    // The record went by a purge marker that the upload indexes see, and that expires.
+    assert_eq!(
+        record_marker(&js, id).await,
+        Some(("PURGE".to_string(), Some("3600".to_string())))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

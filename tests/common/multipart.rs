@@ -110,8 +110,9 @@ pub async fn get_nats(js: &async_nats::jetstream::Context, b: &str, k: &str) -> 
     data
 }
 
-/// The keys an upload has in the uploads KV (`u.<id>`, `c.<id>`, `p.<id>.<n>`), from the
-/// stream's subjects: what is left of its state.
+/// The keys an upload still has a value for in the uploads KV (`u.<id>`, `c.<id>`,
+/// `p.<id>.<n>`), from the stream: what is left of its state. (A finished upload's
+/// record leaves a purge marker, which is no state: see [`record_marker`].)
 pub async fn upload_kv_keys(js: &async_nats::jetstream::Context, id: &str) -> Vec<String> {
     use futures::TryStreamExt;
     let stream = js
@@ -125,13 +126,52 @@ pub async fn upload_kv_keys(js: &async_nats::jetstream::Context, id: &str) -> Ve
         .try_collect()
         .await
         .expect("KV subjects");
-    let mut keys: Vec<String> = subjects
-        .into_iter()
-        .filter_map(|(s, _)| s.strip_prefix("$KV.jetgate-uploads.").map(str::to_string))
-        .filter(|k| {
-            *k == format!("u.{id}") || *k == format!("c.{id}") || k.starts_with(&format!("p.{id}."))
-        })
-        .collect();
+    let mut keys = Vec::new();
+    for (subject, _) in subjects {
+        let Some(k) = subject.strip_prefix("$KV.jetgate-uploads.") else {
+            continue;
+        };
+        let mine =
+            k == format!("u.{id}") || k == format!("c.{id}") || k.starts_with(&format!("p.{id}."));
+        if mine && kv_operation(&stream, &subject).await.is_none() {
+            keys.push(k.to_string());
+        }
+    }
     keys.sort();
     keys
+}
+
+/// The `KV-Operation` header of the last message on `subject` (`None` for a value).
+async fn kv_operation(
+    stream: &async_nats::jetstream::stream::Stream,
+    subject: &str,
+) -> Option<String> {
+    let msg = stream
+        .get_last_raw_message_by_subject(subject)
+        .await
+        .expect("last message of a KV key");
+    msg.headers
+        .get("KV-Operation")
+        .map(|v| v.as_str().to_string())
+}
+
+/// The marker an upload's record left when it finished: its `KV-Operation` and its
+/// `Nats-TTL` headers (`None` when the record is still there or gone without a trace).
+pub async fn record_marker(
+    js: &async_nats::jetstream::Context,
+    id: &str,
+) -> Option<(String, Option<String>)> {
+    let stream = js
+        .get_stream("KV_jetgate-uploads")
+        .await
+        .expect("uploads KV stream");
+    let msg = stream
+        .get_last_raw_message_by_subject(&format!("$KV.jetgate-uploads.u.{id}"))
+        .await
+        .ok()?;
+    let op = msg.headers.get("KV-Operation")?.as_str().to_string();
+    Some((
+        op,
+        msg.headers.get("Nats-TTL").map(|v| v.as_str().to_string()),
+    ))
 }

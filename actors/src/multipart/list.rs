@@ -71,27 +71,54 @@ pub async fn list_uploads(worker: &Worker, inc: &Incoming) -> Result<(), S3Error
         .require_bucket(&jetgate_protocol::names::bucket_to_nats(&op.bucket))
         .await?;
     let uploads = &super::uploads(worker).await?;
-    let mut found: Vec<UploadRecord> = all_uploads(uploads)
-        .await?
-        .into_iter()
-        .map(|(u, _)| u)
-        .filter(|u| u.bucket == op.bucket && u.key.starts_with(&op.prefix))
-        .filter(|u| u.phase == Phase::Active || matches!(u.phase, Phase::Completing { .. }))
-        .collect();
-    found.sort_by(|a, b| {
-        (a.key.as_str(), a.created_ms, a.upload_id.as_str()).cmp(&(
-            b.key.as_str(),
-            b.created_ms,
-            b.upload_id.as_str(),
-        ))
-    });
-    let page = paginate(&op, found);
+    let index = super::upload_index(worker, uploads);
+    let from = op.key_marker.as_deref().unwrap_or("");
+    let page = index
+        .read(
+            worker.store(),
+            uploads,
+            &op.bucket,
+            &op.prefix,
+            from,
+            |found| paginate(&op, found.filter(|u| listed(u)).cloned()),
+        )
+        .await?;
+    let page = match page {
+        Some(page) => page,
+        // The index could not catch up in time: read every upload record instead.
+        None => {
+            let mut found: Vec<UploadRecord> = all_uploads(uploads)
+                .await?
+                .into_iter()
+                .map(|(u, _)| u)
+                .filter(|u| u.bucket == op.bucket && u.key.starts_with(&op.prefix))
+                .filter(listed)
+                .collect();
+            found.sort_by(|a, b| {
+                (a.key.as_str(), a.created_ms, a.upload_id.as_str()).cmp(&(
+                    b.key.as_str(),
+                    b.created_ms,
+                    b.upload_id.as_str(),
+                ))
+            });
+            paginate(&op, found)
+        }
+    };
     inc.reply::<rpc::ListUploads>(&page, &[]).await
+}
+
+/// Uploads a listing shows: those not finished (a Complete in progress included, as
+/// S3 lists an upload until its Complete has succeeded).
+fn listed(u: &UploadRecord) -> bool {
+    matches!(u.phase, Phase::Active | Phase::Completing { .. })
 }
 
 /// S3's ListMultipartUploads paging: after `key-marker` (and, within that key, after
 /// `upload-id-marker`), `delimiter` rolls keys up into common prefixes.
-pub fn paginate(op: &ListUploads, sorted: Vec<UploadRecord>) -> ListUploadsReply {
+pub fn paginate(
+    op: &ListUploads,
+    sorted: impl IntoIterator<Item = UploadRecord>,
+) -> ListUploadsReply {
     let max = op.max_uploads.min(1000) as usize;
     let mut after_marker = op.upload_id_marker.is_none();
     let mut uploads = Vec::new();

@@ -15,6 +15,7 @@ mod claim;
 mod complete;
 mod copy;
 mod create;
+mod index;
 mod list;
 mod part;
 pub mod plan;
@@ -38,10 +39,12 @@ pub use state::Uploads;
 
 use crate::worker::Worker;
 
-/// The multipart role's state in a worker: the uploads bucket, opened (or created) once.
+/// The multipart role's state in a worker: the uploads bucket, opened (or created)
+/// once, and the index of the uploads in progress (started on the first listing).
 #[derive(Default)]
 struct MultipartState {
     uploads: OnceCell<Uploads>,
+    index: std::sync::Mutex<Option<std::sync::Arc<index::UploadIndex>>>,
 }
 
 /// The upload for this bucket and key. When there is none, a bucket that does not
@@ -61,6 +64,23 @@ pub(crate) async fn upload_for(
             Err(e)
         }
         found => found,
+    }
+}
+
+/// The upload index of this worker, started again if its watch ended.
+pub(crate) fn upload_index(
+    worker: &Worker,
+    uploads: &Uploads,
+) -> std::sync::Arc<index::UploadIndex> {
+    let state = worker.role_state::<MultipartState>();
+    let mut slot = state.index.lock().unwrap_or_else(|p| p.into_inner());
+    match slot.as_ref() {
+        Some(index) if index.running() => index.clone(),
+        _ => {
+            let index = std::sync::Arc::new(index::UploadIndex::start(uploads));
+            *slot = Some(index.clone());
+            index
+        }
     }
 }
 

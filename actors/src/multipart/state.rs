@@ -55,6 +55,23 @@ pub struct UploadRecord {
     pub tags: Vec<jetgate_protocol::tagging::Tag>,
 }
 
+impl UploadRecord {
+    /// The record stored under KV key `key` (`u.<id>`); `None`, with a warning, when it
+    /// does not parse or names another upload than its key: such a record (a native KV
+    /// writer's) is no upload, and must not stop the listings and the sweep that read
+    /// every record.
+    pub(crate) fn read(key: &str, value: &[u8]) -> Option<UploadRecord> {
+        let id = key.strip_prefix("u.")?;
+        match serde_json::from_slice::<UploadRecord>(value) {
+            Ok(rec) if rec.upload_id == id => Some(rec),
+            _ => {
+                tracing::warn!(key = %key, "skipping an unreadable upload record");
+                None
+            }
+        }
+    }
+}
+
 /// Who is appending right now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lease {
@@ -163,6 +180,8 @@ impl Uploads {
                     description: "jetgate multipart uploads in progress".into(),
                     history: 1,
                     num_replicas: replicas.max(1),
+                    // Per-message TTLs, for the markers of finished uploads (`forget`).
+                    limit_markers: Some(MARKER_TTL),
                     ..Default::default()
                 })
                 .await
@@ -314,14 +333,23 @@ impl Uploads {
         futures::stream::iter(futs).buffered(32).try_collect().await
     }
 
-    /// Upload records of `ids` (`None` where gone).
+    /// Upload records of `ids` (`None` where gone or unreadable: [`UploadRecord::read`]).
     pub async fn uploads(
         &self,
         ids: Vec<String>,
     ) -> Result<Vec<Option<(UploadRecord, u64)>>, S3Error> {
         let futs = ids.into_iter().map(|id| {
             let me = self.clone();
-            async move { me.upload(&id).await }
+            async move {
+                let key = format!("u.{id}");
+                let Some(entry) = me.kv.entry(&key).await.map_err(internal)? else {
+                    return Ok(None);
+                };
+                if entry.operation != kv::Operation::Put {
+                    return Ok(None);
+                }
+                Ok(UploadRecord::read(&key, &entry.value).map(|rec| (rec, entry.revision)))
+            }
         });
         futures::stream::iter(futs).buffered(32).try_collect().await
     }
@@ -374,19 +402,46 @@ impl Uploads {
             .collect())
     }
 
-    /// Removes every key of an upload (not its chunks).
+    /// Changes of the upload records (`u.<id>`): each one's current value first,
+    /// then every put and delete.
+    pub async fn watch_records(&self) -> Result<kv::Watch, S3Error> {
+        self.kv.watch_with_history("u.*").await.map_err(internal)
+    }
+
+    /// The uploads bucket's last stream sequence, as its leader answers now.
+    pub async fn last_sequence(&self) -> Result<u64, S3Error> {
+        let stream = self
+            .js
+            .get_stream(format!("KV_{UPLOADS_BUCKET}"))
+            .await
+            .map_err(internal)?;
+        Ok(stream.cached_info().state.last_sequence)
+    }
+
+    /// Removes every key of an upload (not its chunks). The record goes by a KV purge
+    /// marker, not a stream purge: the upload indexes of the multipart workers learn
+    /// of a finished upload from that message (a stream purge leaves no trace).
     pub async fn forget(&self, id: &str) -> Result<(), S3Error> {
+        let record = format!("u.{id}");
+        // The marker expires where the KV allows per-message TTLs (created by this
+        // version); in an older KV it stays, one small message per finished upload.
+        if self.kv.purge_with_ttl(&record, MARKER_TTL).await.is_err() {
+            self.kv.purge(&record).await.map_err(internal)?;
+        }
         let stream = format!("KV_{UPLOADS_BUCKET}");
         for filter in [
             format!("$KV.{UPLOADS_BUCKET}.p.{id}.*"),
             format!("$KV.{UPLOADS_BUCKET}.c.{id}"),
-            format!("$KV.{UPLOADS_BUCKET}.u.{id}"),
         ] {
             purge(&self.js, &stream, &filter).await?;
         }
         Ok(())
     }
 }
+
+/// How long the marker of a finished upload stays: far longer than any upload index's
+/// watch lags behind the KV.
+const MARKER_TTL: Duration = Duration::from_secs(3600);
 
 #[derive(Debug)]
 pub enum CasError {

@@ -119,18 +119,16 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Store {
-    /// Sequence of the bucket's first metadata message after `seq`, read from the
-    /// stream leader; `None` when there is none.
-    async fn next_meta_after(
+    /// Sequence of the first message of `stream` after `seq` whose subject matches
+    /// `filter`, read from the stream leader; `None` when there is none.
+    async fn next_after(
         &self,
-        nats_bucket: &str,
+        stream: &str,
         seq: u64,
+        filter: &str,
     ) -> Result<Option<u64>, StoreError> {
-        let subject = format!("{}.STREAM.MSG.GET.{}", self.api, stream_name(nats_bucket));
-        let body = serde_json::json!({
-            "seq": seq + 1,
-            "next_by_subj": format!("$O.{nats_bucket}.M.>"),
-        });
+        let subject = format!("{}.STREAM.MSG.GET.{stream}", self.api);
+        let body = serde_json::json!({ "seq": seq + 1, "next_by_subj": filter });
         let v = self
             .api_request(subject, Bytes::from(body.to_string()))
             .await?;
@@ -147,6 +145,38 @@ impl Store {
                     .unwrap_or("unexpected reply")
                     .to_string(),
             )),
+        }
+    }
+
+    /// Waits until a follower of `stream` (its progress in `applied`, a stream
+    /// sequence) has applied every message matching `filter` up to `last`, which the
+    /// caller read after its request arrived: then what the follower holds includes
+    /// every write acknowledged before the request. `Ok(Err(reason))` when it does not
+    /// get there within `wait` or the follower ended.
+    pub(crate) async fn caught_up(
+        &self,
+        stream: &str,
+        filter: &str,
+        applied: &mut watch::Receiver<u64>,
+        last: u64,
+        wait: Duration,
+    ) -> Result<Result<(), &'static str>, StoreError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let at = *applied.borrow();
+            if at >= last {
+                return Ok(Ok(()));
+            }
+            let next = match self.next_after(stream, at, filter).await? {
+                Some(next) if next <= last => next,
+                _ => return Ok(Ok(())),
+            };
+            // A message the follower has not applied yet: wait for it, ask again.
+            match tokio::time::timeout_at(deadline, applied.wait_for(|seq| *seq >= next)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(_)) => return Ok(Err("index_closed")),
+                Err(_) => return Ok(Err("catching_up")),
+            }
         }
     }
 
@@ -173,29 +203,20 @@ impl Store {
             fallback("over_budget");
             return Ok(None);
         };
-        let deadline = tokio::time::Instant::now() + CATCH_UP;
         let mut applied = live.applied.clone();
-        loop {
-            let at = *applied.borrow();
-            if at >= last {
-                break;
-            }
-            let next = match self.next_meta_after(nats_bucket, at).await? {
-                Some(next) if next <= last => next,
-                _ => break,
-            };
-            // A metadata message the index has not applied yet: wait for it, ask again.
-            match tokio::time::timeout_at(deadline, applied.wait_for(|seq| *seq >= next)).await {
-                Ok(Ok(_)) => {}
-                Ok(Err(_)) => {
-                    fallback("index_closed");
-                    return Ok(None);
-                }
-                Err(_) => {
-                    fallback("catching_up");
-                    return Ok(None);
-                }
-            }
+        let filter = format!("$O.{nats_bucket}.M.>");
+        if let Err(reason) = self
+            .caught_up(
+                &stream_name(nats_bucket),
+                &filter,
+                &mut applied,
+                last,
+                CATCH_UP,
+            )
+            .await?
+        {
+            fallback(reason);
+            return Ok(None);
         }
         let index = live.index.read().unwrap_or_else(|p| p.into_inner());
         metrics::counter!("jetgate_listing_index_pages_total").increment(1);
