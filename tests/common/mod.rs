@@ -13,7 +13,8 @@
 
 //!
 //! By job: `admin` (the `jetgate` admin commands), `process` (children under the watchdog), `nats` (the nats-server), `gateway`
-//! (jetgate processes, per test or shared), `client` (S3 and raw HTTP clients), `data`
+//! (jetgate processes, per test or shared), `listing` (listings walked to
+//! their end against a model), `client` (S3 and raw HTTP clients), `data`
 //! (deterministic test data), `python` (the Python client suites in tests/py),
 //! `multipart` (multipart-upload steps several test files share), `signer` (SigV4/SigV2
 //! signing for crafted requests), `aws_chunked` (crafted `aws-chunked` uploads) and
@@ -29,6 +30,7 @@ mod aws_chunked;
 mod client;
 mod data;
 mod gateway;
+mod listing;
 mod multipart;
 mod nats;
 mod process;
@@ -44,8 +46,8 @@ use std::time::{Duration, Instant};
 // Each test binary uses only some of these; the others would be "unused imports".
 #[allow(unused_imports)]
 pub use {
-    accounts::*, admin::*, aws_chunked::*, client::*, data::*, gateway::*, multipart::*, nats::*,
-    process::*, python::*, signer::*, tools::*, wire::*,
+    accounts::*, admin::*, aws_chunked::*, client::*, data::*, gateway::*, listing::*,
+    multipart::*, nats::*, process::*, python::*, signer::*, tools::*, wire::*,
 };
 
 /// Root credentials every gateway in the tests is started with.

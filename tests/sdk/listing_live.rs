@@ -6,72 +6,9 @@
 
 use std::collections::BTreeMap;
 
+use common::{expected_listing as expected, walk};
+
 use super::*;
-
-/// Every key and common prefix of a listing, walked to its end in pages of `max`.
-async fn walk(
-    c: &Client,
-    bucket: &str,
-    prefix: &str,
-    delimiter: Option<&str>,
-    max: i32,
-) -> (Vec<(String, i64)>, Vec<String>) {
-    let mut keys = Vec::new();
-    let mut prefixes = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let out = c
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(prefix)
-            .set_delimiter(delimiter.map(str::to_string))
-            .max_keys(max)
-            .set_continuation_token(token.clone())
-            .send()
-            .await
-            .expect("list");
-        keys.extend(out.contents().iter().map(|o| {
-            (
-                o.key().unwrap_or_default().to_string(),
-                o.size().unwrap_or(-1),
-            )
-        }));
-        prefixes.extend(
-            out.common_prefixes()
-                .iter()
-                .filter_map(|p| p.prefix().map(str::to_string)),
-        );
-        match out.next_continuation_token() {
-            Some(t) if out.is_truncated() == Some(true) => token = Some(t.to_string()),
-            _ => return (keys, prefixes),
-        }
-    }
-}
-
-/// What the model says the same listing returns.
-fn expected(
-    model: &BTreeMap<String, i64>,
-    prefix: &str,
-    delimiter: Option<&str>,
-) -> (Vec<(String, i64)>, Vec<String>) {
-    let mut keys = Vec::new();
-    let mut prefixes: Vec<String> = Vec::new();
-    for (k, size) in model.range(prefix.to_string()..) {
-        let Some(rest) = k.strip_prefix(prefix) else {
-            break;
-        };
-        match delimiter.and_then(|d| rest.find(d).map(|i| i + d.len())) {
-            Some(end) => {
-                let cp = k[..prefix.len() + end].to_string();
-                if prefixes.last() != Some(&cp) {
-                    prefixes.push(cp);
-                }
-            }
-            None => keys.push((k.clone(), *size)),
-        }
-    }
-    (keys, prefixes)
-}
 
 async fn check(c: &Client, bucket: &str, model: &BTreeMap<String, i64>, step: &str) {
     for (prefix, delimiter, max) in [("", None, 1000), ("", Some("/"), 2), ("d/", Some("/"), 1)] {
