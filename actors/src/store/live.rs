@@ -10,9 +10,12 @@
 //! and answers once there is none up to `L`, so it holds every write acknowledged
 //! before the listing started, native NATS writers' included, and a bucket under
 //! constant writes still converges. (`last_by_subj` with the wildcard would be one question, but the
-//! server walks every subject for it: 21.6 ms at 100k objects against 0.7-1.7 ms.) An
-//! index that cannot catch up in time, was evicted, or outgrew the budget answers
-//! nothing: the caller falls back to the full scan.
+//! server walks every subject for it: 21.6 ms at 100k objects against 0.7-1.7 ms.) A
+//! page on an index still building first waits for the build while it progresses: a
+//! scan beside it would read the same messages again, and every concurrent cold page
+//! would start one. An index that cannot catch up in time, whose build stalls, was
+//! evicted, or outgrew the budget answers nothing: the caller falls back to the full
+//! scan.
 //!
 //! Every listing worker indexes the buckets it is asked about (requests reach workers
 //! through a queue group, so hot buckets are indexed on each worker; cold ones are
@@ -33,9 +36,18 @@ use super::{key_of_meta_subject, stream_name, BucketIndex, ObjectMeta, Page, Sto
 /// Default bytes of index a worker holds over all buckets.
 pub const DEFAULT_INDEX_BUDGET: u64 = 256 * 1024 * 1024;
 
-/// How long a page waits for its index to apply the writes before it (a cold index
-/// still building included) before falling back to the full scan.
+/// How long a page waits for its index to apply the writes before it before falling
+/// back to the full scan.
 const CATCH_UP: Duration = Duration::from_secs(2);
+
+/// A page on a cold index waits for the build while it makes progress (a full scan
+/// beside it would read the same messages again and slow both), falling back to the
+/// scan when the build has stalled this long, or is still running after `BUILD_WAIT`.
+const BUILD_STALL: Duration = Duration::from_secs(2);
+const BUILD_WAIT: Duration = Duration::from_secs(50);
+
+/// Metadata messages between two progress reports of an index build.
+const BUILD_PROGRESS_EVERY: u64 = 100_000;
 
 /// How long a bucket that outgrew the budget is listed by full scan before its index is
 /// tried again.
@@ -85,6 +97,8 @@ struct Live {
     /// Stream sequence of the last metadata message applied; closed when the consumer
     /// ends (stream deleted, error, over budget).
     applied: watch::Receiver<u64>,
+    /// True once the index holds the bucket as it was when the follower started.
+    built: watch::Receiver<bool>,
     /// The stream this index follows: a bucket deleted and created again is a new one.
     created: i128,
     over_budget: Arc<AtomicBool>,
@@ -204,6 +218,10 @@ impl Store {
             return Ok(None);
         };
         let mut applied = live.applied.clone();
+        if let Err(reason) = wait_for_build(&live, &mut applied).await {
+            fallback(reason);
+            return Ok(None);
+        }
         let filter = format!("$O.{nats_bucket}.M.>");
         if let Err(reason) = self
             .caught_up(
@@ -267,22 +285,50 @@ impl Store {
     fn follow(&self, nats_bucket: &str, created: i128) -> Live {
         let index = Arc::new(RwLock::new(BucketIndex::default()));
         let (tx, rx) = watch::channel(0u64);
+        let (built_tx, built) = watch::channel(false);
         let over_budget = Arc::new(AtomicBool::new(false));
         let task = tokio::spawn(build_and_follow(
             self.clone(),
             nats_bucket.to_string(),
             index.clone(),
             tx,
+            built_tx,
             over_budget.clone(),
             self.indexes.budget,
         ));
         Live {
             index,
             applied: rx,
+            built,
             created,
             over_budget,
             last_used: AtomicU64::new(now_ms()),
             task: task.abort_handle(),
+        }
+    }
+}
+
+/// Waits for a building index while its build makes progress.
+async fn wait_for_build(
+    live: &Live,
+    applied: &mut watch::Receiver<u64>,
+) -> Result<(), &'static str> {
+    let mut built = live.built.clone();
+    let deadline = tokio::time::Instant::now() + BUILD_WAIT;
+    let mut seen = *applied.borrow();
+    loop {
+        let until = deadline.min(tokio::time::Instant::now() + BUILD_STALL);
+        match tokio::time::timeout_at(until, built.wait_for(|b| *b)).await {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(_)) => return Err("index_closed"),
+            Err(_) if tokio::time::Instant::now() >= deadline => return Err("building"),
+            Err(_) => {
+                let now = *applied.borrow();
+                if now == seen {
+                    return Err("build_stalled");
+                }
+                seen = now;
+            }
         }
     }
 }
@@ -322,6 +368,7 @@ async fn build_and_follow(
     nats_bucket: String,
     index: Arc<RwLock<BucketIndex>>,
     applied: watch::Sender<u64>,
+    built_tx: watch::Sender<bool>,
     over_budget: Arc<AtomicBool>,
     budget: usize,
 ) {
@@ -365,6 +412,7 @@ async fn build_and_follow(
     let mut seen = 0u64;
     let mut built = initial == 0;
     if built {
+        built_tx.send_replace(true);
         tracing::debug!(bucket = %nats_bucket, "listing index built (empty bucket)");
     }
     while let Some(msg) = messages.next().await {
@@ -398,8 +446,20 @@ async fn build_and_follow(
         }
         applied.send_replace(seq);
         seen += 1;
+        if !built && seen.is_multiple_of(BUILD_PROGRESS_EVERY) {
+            metrics::gauge!("jetgate_listing_index_build_pending", "bucket" => nats_bucket.clone())
+                .set(initial.saturating_sub(seen) as f64);
+            tracing::info!(bucket = %nats_bucket, objects = seen, of = initial, secs = started.elapsed().as_secs_f64(), "listing index building");
+        }
         if !built && seen >= initial {
+            // Only buckets large enough to report progress have the gauge (bounded
+            // label cardinality).
+            if seen >= BUILD_PROGRESS_EVERY {
+                metrics::gauge!("jetgate_listing_index_build_pending", "bucket" => nats_bucket.clone())
+                    .set(0.0);
+            }
             built = true;
+            built_tx.send_replace(true);
             let objects = index.read().map(|i| i.len()).unwrap_or(0);
             let secs = started.elapsed().as_secs_f64();
             metrics::histogram!("jetgate_listing_index_build_seconds").record(secs);
