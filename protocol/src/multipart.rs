@@ -182,4 +182,8 @@ pub struct UploadPartCopy {
 pub struct CopyPartReply {
     pub etag: String,
     pub last_modified_ms: i64,
+    /// The copied part's checksum (`CRC32`, base64 value) when the upload was created
+    /// with a checksum algorithm: the client passes it to Complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<(String, String)>,
 }

@@ -236,3 +236,109 @@ async fn checksum_types_s3_refuses() {
         );
     }
 }
+
+/// A part made by UploadPartCopy carries the upload's checksum, as S3 computes it for
+/// copied parts: its CopyPartResult shows it, Complete accepts it (with the whole
+/// object's CRC for FULL_OBJECT), and the object reads back with the right checksum.
+#[tokio::test]
+async fn copied_parts_carry_the_uploads_checksum() {
+    let c = gw().client();
+    let b = gw().bucket("fullcopy").await;
+    let source = random_bytes(6 * 1024 * 1024, 64);
+    put(&c, &b, "source", &source).await;
+    let first = &source[..5 * 1024 * 1024];
+    let tail = random_bytes(1234, 65);
+    let whole: Vec<u8> = [first, &tail[..]].concat();
+    for (algo, kind) in [
+        (ChecksumAlgorithm::Crc32, ChecksumType::FullObject),
+        (ChecksumAlgorithm::Crc64Nvme, ChecksumType::FullObject),
+        (ChecksumAlgorithm::Crc32C, ChecksumType::Composite),
+    ] {
+        let key = format!("copied-{}-{}", algo.as_str(), kind.as_str());
+        let id = c
+            .create_multipart_upload()
+            .bucket(&b)
+            .key(&key)
+            .checksum_algorithm(algo.clone())
+            .checksum_type(kind.clone())
+            .send()
+            .await
+            .expect("create")
+            .upload_id()
+            .expect("upload id")
+            .to_string();
+        let copied = c
+            .upload_part_copy()
+            .bucket(&b)
+            .key(&key)
+            .upload_id(&id)
+            .part_number(1)
+            .copy_source(format!("{b}/source"))
+            .copy_source_range(format!("bytes=0-{}", first.len() - 1))
+            .send()
+            .await
+            .expect("upload part copy");
+        let result = copied.copy_part_result().expect("CopyPartResult");
+        let sum = checksum_of!(result, &algo).expect("the copied part's checksum");
+        assert_eq!(sum, expected_checksum(&algo, first), "{key}: copied part");
+        let uploaded = c
+            .upload_part()
+            .bucket(&b)
+            .key(&key)
+            .upload_id(&id)
+            .part_number(2)
+            .checksum_algorithm(algo.clone())
+            .body(ByteStream::from(tail.clone()))
+            .send()
+            .await
+            .expect("part 2");
+        let parts = vec![
+            completed_part(&algo, 1, result.e_tag(), sum),
+            completed_part(
+                &algo,
+                2,
+                uploaded.e_tag(),
+                checksum_of!(uploaded, &algo).expect("part 2 checksum"),
+            ),
+        ];
+        let mut complete = c
+            .complete_multipart_upload()
+            .bucket(&b)
+            .key(&key)
+            .upload_id(&id)
+            .checksum_type(kind.clone())
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            );
+        let want = expected_checksum(&algo, &whole);
+        if kind == ChecksumType::FullObject {
+            complete = match algo {
+                ChecksumAlgorithm::Crc32 => complete.checksum_crc32(&want),
+                _ => complete.checksum_crc64_nvme(&want),
+            };
+        }
+        complete
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{key}: complete: {e:?}"));
+        let got = c
+            .get_object()
+            .bucket(&b)
+            .key(&key)
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+            .await
+            .expect("get");
+        if kind == ChecksumType::FullObject {
+            assert_eq!(
+                checksum_of!(got, &algo).as_deref(),
+                Some(want.as_str()),
+                "{key}"
+            );
+        }
+        let body = got.body.collect().await.expect("body").into_bytes();
+        assert_eq!(md5_hex(&body), md5_hex(&whole), "{key}: bytes");
+    }
+}

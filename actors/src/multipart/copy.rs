@@ -10,6 +10,7 @@ use super::part::{write_part, Source};
 use super::state::Phase;
 use crate::incoming::Incoming;
 use crate::object::RangeReader;
+use crate::payload::ChecksumAlgorithm;
 use crate::worker::Worker;
 
 pub async fn upload_part_copy(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
@@ -43,17 +44,24 @@ pub async fn upload_part_copy(worker: &Worker, inc: &Incoming) -> Result<(), S3E
     };
     let reader =
         (src.size > 0).then(|| Box::new(RangeReader::new(worker, &src_bucket, &src, first, last)));
+    let algorithm = upload
+        .checksum_algorithm
+        .as_deref()
+        .and_then(ChecksumAlgorithm::from_name);
     let rec = write_part(
         worker,
         uploads,
         &upload,
         op.part_number,
-        Source::Copy(reader),
+        Source::Copy(reader, algorithm),
     )
     .await?;
     let reply = CopyPartReply {
         etag: rec.etag,
         last_modified_ms: rec.last_modified_ms,
+        checksum: rec.checksum.and_then(|(header, value)| {
+            ChecksumAlgorithm::from_header_name(&header).map(|a| (a.as_str().to_string(), value))
+        }),
     };
     inc.reply::<rpc::UploadPartCopy>(&reply, &[]).await
 }

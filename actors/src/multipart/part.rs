@@ -19,7 +19,7 @@ use crate::body::{SigChecks, SIG_BATCH};
 use crate::incoming::Incoming;
 use crate::object::RangeReader;
 use crate::payload::md5x::Md5Stream;
-use crate::payload::{Digests, PayloadVerifier};
+use crate::payload::{ChecksumAlgorithm, Digests, PayloadVerifier};
 use crate::store::chunk_subject;
 use crate::store::ChunkWriter;
 use crate::worker::Worker;
@@ -83,7 +83,7 @@ pub(super) async fn write_part(
             early,
             ..
         } => wait_reading_ahead(worker, uploads, upload, n, verifier, body, early).await?,
-        Source::Copy(_) => wait_turn(worker, uploads, upload, n, None).await?,
+        Source::Copy(..) => wait_turn(worker, uploads, upload, n, None).await?,
     };
     match turn {
         Some(turn) => append(worker, src, uploads, upload, n, turn).await,
@@ -102,8 +102,10 @@ pub(super) enum Source<'a> {
         /// What was read before the part's turn: written first.
         early: ReadAhead,
     },
-    /// `None`: an empty source object.
-    Copy(Option<Box<RangeReader>>),
+    /// A range of an existing object (`None`: an empty one), hashed with the upload's
+    /// checksum algorithm if it has one, as S3 does for copied parts: Complete needs
+    /// every part's checksum.
+    Copy(Option<Box<RangeReader>>, Option<ChecksumAlgorithm>),
 }
 
 /// What a written part hashed to.
@@ -128,13 +130,17 @@ async fn receive(
             body,
             early,
         } => (inc, principal, *verifier, body, early),
-        Source::Copy(mut reader) => {
+        Source::Copy(mut reader, algorithm) => {
             let mut md5 = Md5Stream::new();
+            let mut hasher = algorithm.map(ChecksumAlgorithm::hasher);
             while let Some(piece) = match reader.as_mut() {
                 Some(r) => r.next().await?,
                 None => None,
             } {
                 md5.update(piece.clone());
+                if let Some(h) = hasher.as_mut() {
+                    h.update(&piece);
+                }
                 if let Some(s) = sha.as_deref_mut() {
                     s.update(&piece);
                 }
@@ -147,7 +153,8 @@ async fn receive(
             writer.finish().await.map_err(S3Error::from)?;
             return Ok(Received {
                 md5: md5.finalize().await,
-                checksum: None,
+                checksum: hasher
+                    .map(|h| (h.algorithm().header_name().to_string(), h.finalize_base64())),
             });
         }
     };

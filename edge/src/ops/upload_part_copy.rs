@@ -48,6 +48,9 @@ pub fn copy_part_xml(r: &CopyPartReply) -> String {
     let mut out = format!("{DECLARATION}<CopyPartResult xmlns=\"{NS}\">");
     elem(&mut out, "LastModified", &iso8601(r.last_modified_ms));
     elem(&mut out, "ETag", &format!("\"{}\"", r.etag));
+    if let Some((algo, value)) = &r.checksum {
+        elem(&mut out, &format!("Checksum{algo}"), value);
+    }
     out.push_str("</CopyPartResult>");
     out
 }
