@@ -146,6 +146,9 @@ pub(super) fn users() -> Vec<UserSpec> {
                         // DeleteBucket's sentinel on a bucket closed to writers
                         // (actors/src/store/closing.rs); no stream takes it otherwise.
                         "$O.*.closing",
+                        // One writer at a time per bucket configuration
+                        // (actors/src/store/config_lock.rs).
+                        "$KV.jetgate-bucket-locks.>",
                     ],
                     "deny": cred_deny(),
                 },

@@ -5,6 +5,7 @@
 mod common;
 
 mod attributes;
+mod bucket_settings;
 mod buckets;
 mod checksums;
 mod conditional_writes;

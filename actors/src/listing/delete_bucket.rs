@@ -40,7 +40,10 @@ pub async fn delete_bucket(worker: &Worker, inc: &Incoming) -> Result<(), S3Erro
         if store.has_objects(&nats_bucket).await? {
             return Err(S3Error::bucket_not_empty());
         }
-        let sentinel = store.close_bucket(&nats_bucket, info.config).await?;
+        let Some(sentinel) = store.close_bucket(&nats_bucket).await? else {
+            // Another DeleteBucket closed it since the read above.
+            return Err(S3Error::operation_aborted());
+        };
         if sentinel == covered + 1 {
             store.delete_bucket_stream(&nats_bucket).await?;
             tracing::info!(bucket = %call.op.bucket, "bucket deleted");

@@ -51,26 +51,30 @@ pub fn closed_for(config: &stream::Config) -> Option<Duration> {
 }
 
 impl Store {
-    /// Closes an open bucket (`config` as read from its stream) to writers and returns
-    /// the sentinel's sequence: every message stored before the close has a lower one.
-    /// On failure the bucket is left open.
-    pub async fn close_bucket(
-        &self,
-        nats_bucket: &str,
-        mut config: stream::Config,
-    ) -> Result<u64, StoreError> {
+    /// Closes an open bucket to writers and returns the sentinel's sequence: every
+    /// message stored before the close has a lower one. `None` when the bucket is
+    /// closed already (another DeleteBucket is at it). On failure the bucket is left
+    /// open.
+    pub async fn close_bucket(&self, nats_bucket: &str) -> Result<Option<u64>, StoreError> {
         let sentinel = closing_subject(nats_bucket);
-        let closing = Closing {
-            since_ms: unix_ms(),
-            subjects: std::mem::replace(&mut config.subjects, vec![sentinel.clone()]),
-        };
-        let marker =
-            serde_json::to_string(&closing).map_err(|e| StoreError::Request(e.to_string()))?;
-        config.metadata.insert(CLOSING_KEY.into(), marker);
-        self.js
-            .update_stream(config)
-            .await
-            .map_err(StoreError::api)?;
+        let closed = self
+            .update_bucket_config(nats_bucket, |config| {
+                if config.metadata.contains_key(CLOSING_KEY) {
+                    return Ok(false);
+                }
+                let closing = Closing {
+                    since_ms: unix_ms(),
+                    subjects: std::mem::replace(&mut config.subjects, vec![sentinel.clone()]),
+                };
+                let marker = serde_json::to_string(&closing)
+                    .map_err(|e| StoreError::Request(e.to_string()))?;
+                config.metadata.insert(CLOSING_KEY.into(), marker);
+                Ok(true)
+            })
+            .await?;
+        if !closed {
+            return Ok(None);
+        }
         let seq = async {
             self.js
                 .publish(sentinel, bytes::Bytes::new())
@@ -86,24 +90,26 @@ impl Store {
                 tracing::warn!(bucket = nats_bucket, error = %e, "closed bucket not reopened");
             }
         }
-        seq
+        seq.map(Some)
     }
 
     /// Gives a closed bucket its subjects back and drops the sentinel; a no-op on an
     /// open one.
     pub async fn reopen_bucket(&self, nats_bucket: &str) -> Result<(), StoreError> {
-        let stream = self.bucket_stream(nats_bucket).await?;
-        let mut config = stream.cached_info().config.clone();
-        let Some(raw) = config.metadata.remove(CLOSING_KEY) else {
+        let reopened = self
+            .update_bucket_config(nats_bucket, |config| {
+                let Some(raw) = config.metadata.remove(CLOSING_KEY) else {
+                    return Ok(false);
+                };
+                let closing: Closing = serde_json::from_str(&raw)
+                    .map_err(|e| StoreError::BadMeta(format!("{CLOSING_KEY}: {e}")))?;
+                config.subjects = closing.subjects;
+                Ok(true)
+            })
+            .await?;
+        if !reopened {
             return Ok(());
-        };
-        let closing: Closing = serde_json::from_str(&raw)
-            .map_err(|e| StoreError::BadMeta(format!("{CLOSING_KEY}: {e}")))?;
-        config.subjects = closing.subjects;
-        self.js
-            .update_stream(config)
-            .await
-            .map_err(StoreError::api)?;
+        }
         self.purge_subject(nats_bucket, &closing_subject(nats_bucket))
             .await?;
         tracing::info!(bucket = nats_bucket, "bucket reopened to writers");

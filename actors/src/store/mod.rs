@@ -8,6 +8,7 @@
 //! whole chunks and pipeline their acks.
 
 mod closing;
+mod config_lock;
 mod index;
 mod leader;
 mod list;
@@ -28,6 +29,7 @@ use async_nats::{Client, RequestErrorKind, StatusCode};
 use bytes::Bytes;
 
 pub use closing::{closed_for, closing_subject, CLOSING_KEY, CLOSING_STALE};
+pub use config_lock::LOCKS_BUCKET;
 pub use index::{BucketIndex, Page};
 pub use live::{Indexes, DEFAULT_INDEX_BUDGET};
 pub use meta::{ObjectMeta, ObjectOptions, META_FORMAT};
@@ -153,6 +155,8 @@ pub struct Store {
     replicas: Arc<Mutex<HashMap<String, (usize, Instant)>>>,
     /// Live listing indexes of the buckets this process lists (listing role).
     indexes: Arc<Indexes>,
+    /// The KV of the bucket configuration locks, opened on first use.
+    locks: Arc<tokio::sync::OnceCell<jetstream::kv::Store>>,
 }
 
 impl Store {
@@ -192,29 +196,22 @@ impl Store {
         Ok(stream.cached_info().config.metadata.get(key).cloned())
     }
 
-    /// Stores (with `None` removes) a bucket setting. JetStream replaces a stream's
-    /// configuration whole and has no compare-and-set for it, so two different
-    /// settings written to one bucket at the same instant can lose one of them.
+    /// Stores (with `None` removes) a bucket setting, under the bucket's configuration
+    /// lock (`config_lock`): JetStream replaces a stream's configuration whole.
     pub async fn set_bucket_setting(
         &self,
         nats_bucket: &str,
         key: &str,
         value: Option<String>,
     ) -> Result<(), StoreError> {
-        let stream = self.bucket_stream(nats_bucket).await?;
-        let mut config = stream.cached_info().config.clone();
-        let changed = match value {
-            Some(v) => config.metadata.insert(key.to_string(), v.clone()) != Some(v),
-            None => config.metadata.remove(key).is_some(),
-        };
-        if !changed {
-            return Ok(());
-        }
-        self.js
-            .update_stream(config)
-            .await
-            .map(drop)
-            .map_err(|e| StoreError::Request(e.to_string()))
+        self.update_bucket_config(nats_bucket, |config| {
+            Ok(match value {
+                Some(v) => config.metadata.insert(key.to_string(), v.clone()) != Some(v),
+                None => config.metadata.remove(key).is_some(),
+            })
+        })
+        .await
+        .map(drop)
     }
 }
 
@@ -240,6 +237,7 @@ impl Store {
             timeout: Duration::from_secs(5),
             replicas: Arc::new(Mutex::new(HashMap::new())),
             indexes: Arc::new(Indexes::new(DEFAULT_INDEX_BUDGET)),
+            locks: Arc::default(),
         }
     }
 
