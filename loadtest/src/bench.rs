@@ -68,6 +68,8 @@ pub(crate) struct Dev {
     data_dir: PathBuf,
     pub(crate) endpoint: String,
     pub(crate) nats: String,
+    /// Where its stderr (the tracing log) goes.
+    pub(crate) log: PathBuf,
 }
 
 /// How to start one `jetgate dev`: `name` names its log (`<name>.log` in the out folder)
@@ -154,6 +156,7 @@ pub(crate) async fn start_dev(
         data_dir,
         endpoint,
         nats,
+        log: log_path,
     })
 }
 
@@ -192,7 +195,7 @@ struct BenchJson<'a> {
     pairs: &'a [Pair],
 }
 
-fn nats_version() -> String {
+pub(crate) fn nats_version() -> String {
     std::process::Command::new("nats-server")
         .arg("--version")
         .output()
