@@ -23,7 +23,7 @@ use probe::Errors;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use table::{Build, Mem, Side, SizeResult};
 
 pub struct ListOpts {
@@ -47,6 +47,10 @@ pub struct ListOpts {
 
 /// How long the dev log may take to report an index build.
 const BUILD_WAIT: Duration = Duration::from_secs(300);
+
+/// Longest wait for the consumers a throughput run left behind (a full-scan listing
+/// leaves its ordered consumer to the server, which reaps it after 30 s idle).
+const SETTLE: Duration = Duration::from_secs(60);
 
 /// Listers of the throughput figure (the c16).
 const CONCURRENCY: usize = 16;
@@ -221,7 +225,8 @@ async fn measure_size(
         None
     } else {
         let want = Arc::new(model.listing("", None, Some(&start_after), 1000));
-        let t = probe::throughput(
+        let before = consumers(js, &bucket).await;
+        let mut t = probe::throughput(
             d.clone(),
             &page_q,
             want,
@@ -230,9 +235,17 @@ async fn measure_size(
             &mut errs,
         )
         .await;
+        t.consumers_after = consumers(js, &bucket).await;
+        let settled = Instant::now();
+        while consumers(js, &bucket).await > before && settled.elapsed() < SETTLE {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        t.settle_s = Some(settled.elapsed().as_secs_f64());
         say(format!(
-            "{bucket}: {:.0} pages/s at c{CONCURRENCY}",
-            t.pages_per_s
+            "{bucket}: {:.0} pages/s at c{CONCURRENCY}, {} consumers left, {:.1} s to settle",
+            t.pages_per_s,
+            t.consumers_after.unwrap_or(0),
+            settled.elapsed().as_secs_f64()
         ));
         Some(t)
     };
@@ -262,6 +275,12 @@ async fn measure_size(
         mem,
         errors: errs,
     })
+}
+
+/// Consumers on the bucket's stream.
+async fn consumers(js: &async_nats::jetstream::Context, bucket: &str) -> Option<usize> {
+    let mut stream = js.get_stream(format!("OBJ_{bucket}")).await.ok()?;
+    Some(stream.info().await.ok()?.state.consumer_count)
 }
 
 /// How the bucket's index build ended, by the dev log.

@@ -4,10 +4,11 @@ use super::devlog::Counters;
 use super::model::{self, Listing, Model};
 use crate::op_error::OpError;
 use crate::report::{new_histogram, Latency};
-use crate::s3::{S3Driver, QUERY_SET};
+use crate::s3::{xml_text, S3Driver, QUERY_SET};
 use hdrhistogram::Histogram;
 use percent_encoding::utf8_percent_encode;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,20 +16,45 @@ use std::time::{Duration, Instant};
 /// Longest a single request may take (a full-scan page of 1M objects takes ~6 s).
 const TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Failed requests and wrong answers of one bucket: all counted, the first few kept.
+/// Failed requests and wrong answers of one bucket: all counted by what failed, the
+/// first few of each kept (an S3 error document shortened to its code and message).
 #[derive(Debug, Default, Serialize)]
 pub struct Errors {
     pub count: u64,
+    pub by_what: BTreeMap<String, u64>,
     pub samples: Vec<String>,
 }
+
+/// Samples kept per kind of failure.
+const SAMPLES_PER_WHAT: u64 = 3;
 
 impl Errors {
     pub fn add(&mut self, what: &str, e: impl Display) {
         self.count += 1;
-        if self.samples.len() < 10 {
-            self.samples.push(format!("{what}: {e}"));
+        let seen = self.by_what.entry(what.to_string()).or_default();
+        *seen += 1;
+        if *seen <= SAMPLES_PER_WHAT {
+            self.samples
+                .push(format!("{what}: {}", shorten(&e.to_string())));
         }
     }
+}
+
+/// One line: an S3 error document becomes `Code: Message`.
+fn shorten(e: &str) -> String {
+    let e = match (xml_text(e, "Code"), xml_text(e, "Message")) {
+        (Some(code), Some(msg)) => match e.split_once(": ") {
+            Some((kind, _)) => format!("{kind}: {code}: {msg}"),
+            None => format!("{code}: {msg}"),
+        },
+        _ => e.to_string(),
+    };
+    e.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(300)
+        .collect()
 }
 
 /// A ListObjectsV2 query string, encoded (the signer puts it in canonical order).
@@ -130,6 +156,8 @@ pub async fn timed(
 #[derive(Debug, Default, Serialize)]
 pub struct AfterWrite {
     pub tries: u64,
+    /// Listings answered (the latency is theirs).
+    pub listed: u64,
     /// Listings right after an acknowledged PUT that did not hold its key.
     pub misses: u64,
     /// Failed requests and other wrong answers.
@@ -171,6 +199,7 @@ pub async fn after_write(
         match list_once(d, &query(&key, None, None, 1000)).await {
             Ok((took, got)) => {
                 record(&mut list_h, took);
+                out.listed += 1;
                 if !got.keys.contains(&key) {
                     out.misses += 1;
                     errs.add(
@@ -200,6 +229,12 @@ pub struct Throughput {
     pub pages: u64,
     pub pages_per_s: f64,
     pub errors: u64,
+    /// Consumers on the bucket's stream right after (a full-scan listing creates one,
+    /// which outlives it until the server's inactivity threshold).
+    pub consumers_after: Option<usize>,
+    /// Seconds until they were back to what they were before (waited for, bounded, so
+    /// the next figure is not measured against leftovers).
+    pub settle_s: Option<f64>,
 }
 
 /// `concurrency` clients listing `query` back to back for `duration`.
@@ -258,6 +293,26 @@ pub async fn throughput(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_keep_a_few_of_each_kind() {
+        let mut e = Errors::default();
+        let doc =
+            "http_500_InternalError: <?xml version=\"1.0\"?>\n<Error><Code>InternalError</Code>\
+                   <Message>We encountered an internal error.</Message></Error>";
+        for _ in 0..5 {
+            e.add("throughput", doc);
+        }
+        e.add("after-write PUT", "connect: refused");
+        assert_eq!(e.count, 6);
+        assert_eq!(e.by_what["throughput"], 5);
+        assert_eq!(e.samples.len(), 4);
+        assert_eq!(
+            e.samples[0],
+            "throughput: http_500_InternalError: InternalError: We encountered an internal error."
+        );
+        assert_eq!(e.samples[3], "after-write PUT: connect: refused");
+    }
 
     #[test]
     fn queries_are_encoded() {

@@ -192,9 +192,10 @@ fn timed_cell(t: &Timed, index_side: bool) -> String {
 
 fn row(r: &SizeResult, index_side: bool) -> String {
     let aw = &r.after_write;
-    let after_write = match aw.tries {
-        0 => "—".to_string(),
-        n => format!("{}/{n}, {}", aw.misses, fmt_ms(aw.list.p50_ms)),
+    let after_write = match (aw.tries, aw.listed) {
+        (0, _) => "—".to_string(),
+        (n, 0) => format!("{}/{n}, —", aw.misses),
+        (n, _) => format!("{}/{n}, {}", aw.misses, fmt_ms(aw.list.p50_ms)),
     };
     let (build, per_object) = match &r.build {
         Some(b) if b.over_budget => ("over budget".to_string(), "—".to_string()),
@@ -318,6 +319,7 @@ mod tests {
             throughput: None,
             after_write: AfterWrite {
                 tries: 100,
+                listed: 100,
                 misses,
                 ..AfterWrite::default()
             },
