@@ -46,7 +46,7 @@ pub struct SizeResult {
     pub bucket: String,
     pub fill_s: f64,
     /// The first ListObjectsV2 (1000 keys) of the bucket: the cold index build.
-    pub first_page_ms: Option<f64>,
+    pub first_page: Timed,
     pub page_start_after: String,
     pub page: Timed,
     pub delimiter: Timed,
@@ -190,6 +190,19 @@ fn timed_cell(t: &Timed, index_side: bool) -> String {
     s
 }
 
+/// The one first page: its time, and `(full scan)` when on the index side it did not
+/// wait for the index.
+pub fn first_page_cell(t: &Timed, index_side: bool) -> String {
+    if t.ok == 0 {
+        return "failed".into();
+    }
+    let ms = fmt_ms(t.latency.p50_ms);
+    match (index_side, t.full_scans) {
+        (true, Some(n)) if n > 0 => format!("{ms} (full scan)"),
+        _ => ms,
+    }
+}
+
 fn row(r: &SizeResult, index_side: bool) -> String {
     let aw = &r.after_write;
     let after_write = match (aw.tries, aw.listed) {
@@ -216,7 +229,7 @@ fn row(r: &SizeResult, index_side: bool) -> String {
     let cells = [
         thousands(r.size),
         format!("{:.1}", r.fill_s),
-        r.first_page_ms.map_or("failed".into(), fmt_ms),
+        first_page_cell(&r.first_page, index_side),
         timed_cell(&r.page, index_side),
         timed_cell(&r.delimiter, index_side),
         timed_cell(&r.rollup, index_side),
@@ -311,7 +324,10 @@ mod tests {
             size: n,
             bucket: format!("list-{n}"),
             fill_s: 1.0,
-            first_page_ms: Some(5.0),
+            first_page: Timed {
+                full_scans: Some(1),
+                ..timed(5.0, 0)
+            },
             page_start_after: String::new(),
             page: timed(page, 0),
             delimiter: timed(delim, 0),
@@ -400,7 +416,7 @@ mod tests {
             .unwrap_or("");
         assert_eq!(
             row,
-            "| 1,000,000 | 1.0 | 5.00 | 7.90/15.8 | 2.00/4.00 | 2.00/4.00 | 0/100, 0.00 | — \
+            "| 1,000,000 | 1.0 | 5.00 (full scan) | 7.90/15.8 | 2.00/4.00 | 2.00/4.00 | 0/100, 0.00 | — \
              | 8.00 | 120 | 200 (0; +150) | 0 |"
         );
     }
