@@ -62,25 +62,46 @@ pub fn memory_scenarios() -> Vec<(String, Op, u64, usize)> {
     v
 }
 
-struct Dev {
+pub(crate) struct Dev {
     child: Child,
-    pids: Vec<u32>,
+    pub(crate) pids: Vec<u32>,
     data_dir: PathBuf,
-    endpoint: String,
-    nats: String,
+    pub(crate) endpoint: String,
+    pub(crate) nats: String,
+    /// Where its stderr (the tracing log) goes.
+    pub(crate) log: PathBuf,
 }
 
-async fn start_dev(bin: &Path, out: &Path, key: &str, secret: &str) -> Result<Dev> {
+/// How to start one `jetgate dev`: `name` names its log (`<name>.log` in the out folder)
+/// and data dir, so two can run in one process; `args` are appended to `dev`'s.
+pub(crate) struct DevSpec<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) args: &'a [String],
+}
+
+const DEFAULT_DEV: DevSpec<'static> = DevSpec {
+    name: "jetgate-dev",
+    args: &[],
+};
+
+pub(crate) async fn start_dev(
+    bin: &Path,
+    out: &Path,
+    key: &str,
+    secret: &str,
+    spec: &DevSpec<'_>,
+) -> Result<Dev> {
     if !bin.exists() {
         bail!(
             "{} not found: build it with `cargo build --release -p jetgate` or pass --jetgate-bin",
             bin.display()
         );
     }
-    let data_dir = std::env::temp_dir().join(format!("jetgate-bench-{}", std::process::id()));
+    let data_dir = std::env::temp_dir().join(format!("{}-{}", spec.name, std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
     std::fs::create_dir_all(&data_dir)?;
-    let log = std::fs::File::create(out.join("jetgate-dev.log"))?;
+    let log_path = out.join(format!("{}.log", spec.name));
+    let log = std::fs::File::create(&log_path)?;
     let mut child = Command::new(bin)
         .args([
             "dev",
@@ -93,6 +114,7 @@ async fn start_dev(bin: &Path, out: &Path, key: &str, secret: &str) -> Result<De
         ])
         .arg("--data-dir")
         .arg(&data_dir)
+        .args(spec.args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(log)
@@ -121,8 +143,8 @@ async fn start_dev(bin: &Path, out: &Path, key: &str, secret: &str) -> Result<De
     let (Ok(Ok(true)), Some(endpoint), Some(nats)) = (found, endpoint, nats) else {
         let _ = child.kill().await;
         bail!(
-            "jetgate dev did not print its endpoint and nats url; see {}/jetgate-dev.log",
-            out.display()
+            "jetgate dev did not print its endpoint and nats url; see {}",
+            log_path.display()
         );
     };
     let pid = child.id().context("dev pid")?;
@@ -134,10 +156,11 @@ async fn start_dev(bin: &Path, out: &Path, key: &str, secret: &str) -> Result<De
         data_dir,
         endpoint,
         nats,
+        log: log_path,
     })
 }
 
-async fn stop_dev(mut dev: Dev) {
+pub(crate) async fn stop_dev(mut dev: Dev) {
     if let Some(pid) = dev.child.id() {
         let _ = Command::new("kill")
             .args(["-TERM", &pid.to_string()])
@@ -172,7 +195,7 @@ struct BenchJson<'a> {
     pairs: &'a [Pair],
 }
 
-fn nats_version() -> String {
+pub(crate) fn nats_version() -> String {
     std::process::Command::new("nats-server")
         .arg("--version")
         .output()
@@ -184,7 +207,16 @@ pub async fn bench(o: BenchOpts) -> Result<Vec<Pair>> {
     std::fs::create_dir_all(&o.out).with_context(|| format!("create {}", o.out.display()))?;
     let dev = match &o.endpoint {
         Some(_) => None,
-        None => Some(start_dev(&o.jetgate_bin, &o.out, &o.access_key, &o.secret_key).await?),
+        None => Some(
+            start_dev(
+                &o.jetgate_bin,
+                &o.out,
+                &o.access_key,
+                &o.secret_key,
+                &DEFAULT_DEV,
+            )
+            .await?,
+        ),
     };
     let result = run_all(&o, dev.as_ref()).await;
     if let Some(dev) = dev {

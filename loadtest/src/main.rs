@@ -3,6 +3,7 @@
 mod bench;
 mod content;
 mod driver;
+mod list;
 mod multipart;
 mod op_error;
 mod procstat;
@@ -101,6 +102,50 @@ enum Cmd {
         /// With --endpoint: processes whose CPU and peak RSS to report.
         #[arg(long = "watch-pid")]
         watch_pid: Vec<u32>,
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Issue #13: listing cost against bucket size. Starts `jetgate dev`, fills buckets
+    /// natively and times ListObjectsV2 through S3 (every answer checked).
+    List {
+        /// Bulk objects per bucket, one bucket per size (plus a 10-entry `dir/`).
+        #[arg(long, value_delimiter = ',', default_value = "1000,100000")]
+        sizes: Vec<u64>,
+        #[arg(long, env = "JETGATE_BIN", default_value = "target/release/jetgate")]
+        jetgate_bin: PathBuf,
+        /// Folder for list.json, list.md and the dev logs.
+        #[arg(long, env = "LOADTEST_OUT", default_value = "target/loadtest")]
+        out: PathBuf,
+        /// Timed listings per figure.
+        #[arg(long, default_value_t = 50)]
+        pages: usize,
+        /// List-after-write tries per bucket (index side).
+        #[arg(long, default_value_t = 10_000)]
+        after_write: usize,
+        /// Also run everything against a `jetgate dev` that lists by full scan
+        /// (`--listing-index-budget 0`), after the index side.
+        #[arg(long)]
+        compare_scan: bool,
+        /// Scan side: skip sizes above this (a full-scan page of 1M objects takes ~6 s).
+        #[arg(long)]
+        scan_max_size: Option<u64>,
+        /// Scan side: list-after-write tries per bucket.
+        #[arg(long, default_value_t = 100)]
+        scan_after_write: usize,
+        /// Time of the pages/s figure at c16 per bucket (0 to skip).
+        #[arg(long, default_value = "5s", value_parser = spec::parse_duration)]
+        throughput: std::time::Duration,
+        #[arg(long, env = "AWS_ACCESS_KEY_ID", default_value = "loadtest")]
+        access_key: String,
+        #[arg(
+            long,
+            env = "AWS_SECRET_ACCESS_KEY",
+            default_value = "loadtest-secret-key",
+            hide_env_values = true
+        )]
+        secret_key: String,
+        #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
+        region: String,
         #[arg(long)]
         quiet: bool,
     },
@@ -300,6 +345,44 @@ async fn main() -> Result<()> {
                 .filter_map(|r| r.as_ref())
                 .map(|r| r.error_count())
                 .sum()
+        }
+        Cmd::List {
+            mut sizes,
+            jetgate_bin,
+            out,
+            pages,
+            after_write,
+            compare_scan,
+            scan_max_size,
+            scan_after_write,
+            throughput,
+            access_key,
+            secret_key,
+            region,
+            quiet,
+        } => {
+            sizes.sort_unstable();
+            sizes.dedup();
+            if sizes.first().is_none_or(|n| *n == 0) || pages == 0 {
+                bail!("--sizes must be positive object counts and --pages at least 1");
+            }
+            list::list(list::ListOpts {
+                out,
+                jetgate_bin,
+                sizes,
+                pages,
+                after_write,
+                compare_scan,
+                scan_max_size,
+                scan_after_write,
+                throughput,
+                access_key,
+                secret_key,
+                region,
+                progress: !quiet,
+                command: std::env::args().collect::<Vec<_>>().join(" "),
+            })
+            .await?
         }
     };
     if errors > 0 {

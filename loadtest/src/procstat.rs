@@ -50,6 +50,11 @@ fn status_kb(pid: u32, field: &str) -> Option<u64> {
     )
 }
 
+/// Current resident set size of `pid`, in KiB.
+pub fn rss_kb(pid: u32) -> Option<u64> {
+    status_kb(pid, "VmRSS")
+}
+
 /// `pid` and all its descendants.
 pub fn tree(pid: u32) -> Vec<u32> {
     let mut parents: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
@@ -104,7 +109,7 @@ impl Watch {
     /// Sample the current RSS (call periodically; covers a failed VmHWM reset).
     pub fn sample(&mut self) {
         for (pid, _) in &self.start {
-            if let Some(kb) = status_kb(*pid, "VmRSS") {
+            if let Some(kb) = rss_kb(*pid) {
                 let e = self.peak_kb.entry(*pid).or_default();
                 *e = (*e).max(kb);
             }

@@ -32,7 +32,7 @@ const KEY_SET: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~')
     .remove(b'/');
-const QUERY_SET: &AsciiSet = &NON_ALPHANUMERIC
+pub(crate) const QUERY_SET: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'_')
     .remove(b'.')
@@ -296,20 +296,41 @@ impl S3Driver {
             "list-type=2&max-keys=100&prefix={}",
             utf8_percent_encode(prefix, QUERY_SET)
         );
-        let url = self.url(None, &q);
+        self.list_xml(&q).await?;
+        Ok(0)
+    }
+
+    /// A signed GET of the bucket with `query` (already encoded): the text of its
+    /// `ListBucketResult` answer, or an error when the answer is not one.
+    pub(crate) async fn list_xml(&self, query: &str) -> Result<String, OpError> {
+        let url = self.url(None, query);
         let req = self.signed(Method::GET, &url, GenBody::empty(), 0)?;
         let resp = self.send(req).await?;
         let resp = check_status(resp).await?;
-        let text = read_small(resp.into_body(), 4 << 20)
+        let body = read_small(resp.into_body(), 4 << 20)
             .await
             .map_err(|e| OpError::new("body_io", e))?;
-        if !String::from_utf8_lossy(&text).contains("ListBucketResult") {
+        let text = String::from_utf8(body).map_err(|e| OpError::new("bad_list", e))?;
+        if !text.contains("ListBucketResult") {
             return Err(OpError::msg(
                 "bad_list",
                 "no ListBucketResult in the answer",
             ));
         }
-        Ok(0)
+        Ok(text)
+    }
+
+    /// The server's `/metrics` text (jetgate answers it unsigned on its S3 port unless
+    /// it has a separate metrics listener).
+    pub(crate) async fn metrics(&self) -> Result<String, OpError> {
+        let req = Request::get(format!("{}/metrics", self.base))
+            .body(GenBody::empty())
+            .map_err(|e| OpError::new("request", e))?;
+        let resp = check_status(self.send(req).await?).await?;
+        let body = read_small(resp.into_body(), 16 << 20)
+            .await
+            .map_err(|e| OpError::new("body_io", e))?;
+        Ok(String::from_utf8_lossy(&body).into_owned())
     }
 
     pub async fn delete(&self, key: &str) -> Result<u64, OpError> {
@@ -370,10 +391,21 @@ pub(crate) fn s3_code(xml: &str) -> Option<&str> {
 
 /// The text of the first `<tag>` element (no nesting or entities needed here).
 pub(crate) fn xml_text<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
+    xml_all(xml, tag).next()
+}
+
+/// The texts of every `<tag>` element, in document order (same limits as [`xml_text`]).
+pub(crate) fn xml_all<'a>(xml: &'a str, tag: &str) -> impl Iterator<Item = &'a str> {
     let open = format!("<{tag}>");
-    let start = xml.find(&open)? + open.len();
-    let end = xml[start..].find(&format!("</{tag}>"))? + start;
-    Some(&xml[start..end])
+    let close = format!("</{tag}>");
+    let mut rest = xml;
+    std::iter::from_fn(move || {
+        let start = rest.find(&open)? + open.len();
+        let end = rest[start..].find(&close)? + start;
+        let text = &rest[start..end];
+        rest = &rest[end + close.len()..];
+        Some(text)
+    })
 }
 
 #[cfg(test)]
@@ -386,6 +418,19 @@ mod tests {
         let xml = "<?xml version=\"1.0\"?><Error><Code>SlowDown</Code><Message>x</Message></Error>";
         assert_eq!(s3_code(xml), Some("SlowDown"));
         assert_eq!(s3_code("nope"), None);
+    }
+
+    #[test]
+    fn every_element_in_order() {
+        let xml = "<R><Contents><Key>a</Key></Contents><Contents><Key>b/c</Key></Contents>\
+                   <CommonPrefixes><Prefix>d/</Prefix></CommonPrefixes></R>";
+        assert_eq!(xml_all(xml, "Key").collect::<Vec<_>>(), ["a", "b/c"]);
+        assert_eq!(xml_text(xml, "Key"), Some("a"));
+        let prefixes: Vec<_> = xml_all(xml, "CommonPrefixes")
+            .filter_map(|p| xml_text(p, "Prefix"))
+            .collect();
+        assert_eq!(prefixes, ["d/"]);
+        assert_eq!(xml_all("<Key>unclosed", "Key").count(), 0);
     }
 
     #[test]

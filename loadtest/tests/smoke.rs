@@ -106,11 +106,23 @@ fn bench_put_then_get_verifies_bytes_without_errors() {
     let _ = std::fs::remove_dir_all(&out);
 }
 
-/// Kills `jetgate dev` when the test ends, however it ends.
+/// Ends `jetgate dev` when the test ends, however it ends: SIGTERM first, so it stops
+/// its nats-server (SIGKILL left that orphaned, one per run), SIGKILL if it lingers.
 struct Dev(std::process::Child);
 
 impl Drop for Dev {
+    // A plain test thread, no async runtime to block.
+    #[allow(clippy::disallowed_methods)]
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        for _ in 0..100 {
+            if matches!(self.0.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
