@@ -161,3 +161,78 @@ async fn listings_stay_right_while_listing_workers_die() {
     // Dozens of checked listings across the kills, not a vacuous pass.
     assert!(tally.checks >= 40, "only {} listings checked", tally.checks);
 }
+
+/// A worker whose `--listing-index-budget` holds the small bucket but not the large one:
+/// both list exactly as the model says while a native writer changes them (the large
+/// one by the full scan, which the worker logs), and indexing a third bucket evicts
+/// the coldest index rather than growing past the budget.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buckets_past_the_index_budget_still_list_right() {
+    // About 100 objects of index at ~250 bytes each: the two small buckets fit one at
+    // a time, not together.
+    let g = Gateway::start(GatewayOptions {
+        env: vec![("JETGATE_LISTING_INDEX_BUDGET".into(), "26000".into())],
+        ..Default::default()
+    })
+    .await;
+    let c = g.client();
+    let js = g.nats.jetstream().await;
+    let mut buckets = Vec::new();
+    for (tag, n) in [
+        ("budget-big", 300u32),
+        ("budget-small", 60),
+        ("budget-other", 70),
+    ] {
+        let b = g.bucket(tag).await;
+        let store = js
+            .get_object_store(&common::nats_bucket(&b))
+            .await
+            .expect("object store");
+        let mut model = BTreeMap::new();
+        for i in 0..n {
+            let key = format!("d/{i:04}");
+            store
+                .put(key.as_str(), &mut &b"p"[..])
+                .await
+                .expect("native put");
+            model.insert(key, 1);
+        }
+        buckets.push((b, store, model));
+    }
+    for round in 0..3 {
+        for (b, store, model) in buckets.iter_mut() {
+            let key = format!("d/new-{round}");
+            store
+                .put(key.as_str(), &mut &b"new"[..])
+                .await
+                .expect("native put");
+            model.insert(key, 3);
+            let first = model.keys().next().cloned().expect("a key");
+            store.delete(first.as_str()).await.expect("native delete");
+            model.remove(&first);
+            for (prefix, delimiter, max) in SHAPES {
+                let got = try_walk(&c, b, prefix, delimiter, max)
+                    .await
+                    .unwrap_or_else(|e| panic!("{b} round {round}: {e:?}"));
+                assert_eq!(
+                    got,
+                    expected_listing(model, prefix, delimiter),
+                    "{b} round {round}: prefix {prefix:?} delimiter {delimiter:?}"
+                );
+            }
+        }
+    }
+    let log = std::fs::read_to_string(g.procs()[0].log_path()).expect("dev log");
+    assert!(
+        log.contains("larger than --listing-index-budget"),
+        "the large bucket was not found over the budget"
+    );
+    assert!(
+        log.contains("listing index evicted (budget)"),
+        "no index was evicted to stay within the budget:\n{}",
+        log.lines()
+            .filter(|l| l.contains("listing"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}

@@ -33,8 +33,9 @@ use tokio::sync::watch;
 
 use super::{key_of_meta_subject, stream_name, BucketIndex, ObjectMeta, Page, Store, StoreError};
 
-/// Default bytes of index a worker holds over all buckets.
-pub const DEFAULT_INDEX_BUDGET: u64 = 256 * 1024 * 1024;
+/// Default bytes of index a worker holds over all buckets: about four million objects
+/// (at the measured ~260 bytes of RSS per object with short keys).
+pub const DEFAULT_INDEX_BUDGET: u64 = 1024 * 1024 * 1024;
 
 /// How long a page waits for its index to apply the writes before it before falling
 /// back to the full scan.
