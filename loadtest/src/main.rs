@@ -85,17 +85,8 @@ enum Cmd {
         /// Use this S3 endpoint instead of starting `jetgate dev`.
         #[arg(long, env = "JETGATE_ENDPOINT")]
         endpoint: Option<String>,
-        #[arg(long, env = "AWS_ACCESS_KEY_ID", default_value = "loadtest")]
-        access_key: String,
-        #[arg(
-            long,
-            env = "AWS_SECRET_ACCESS_KEY",
-            default_value = "loadtest-secret-key",
-            hide_env_values = true
-        )]
-        secret_key: String,
-        #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
-        region: String,
+        #[command(flatten)]
+        creds: DevCredentials,
         /// With --endpoint: NATS server for the raw runs.
         #[arg(long, env = "NATS_URL")]
         nats_url: Option<String>,
@@ -135,20 +126,27 @@ enum Cmd {
         /// Time of the pages/s figure at c16 per bucket (0 to skip).
         #[arg(long, default_value = "5s", value_parser = spec::parse_duration)]
         throughput: std::time::Duration,
-        #[arg(long, env = "AWS_ACCESS_KEY_ID", default_value = "loadtest")]
-        access_key: String,
-        #[arg(
-            long,
-            env = "AWS_SECRET_ACCESS_KEY",
-            default_value = "loadtest-secret-key",
-            hide_env_values = true
-        )]
-        secret_key: String,
-        #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
-        region: String,
+        #[command(flatten)]
+        creds: DevCredentials,
         #[arg(long)]
         quiet: bool,
     },
+}
+
+/// The key the subcommands that start `jetgate dev` give it (and sign with).
+#[derive(Args)]
+struct DevCredentials {
+    #[arg(long, env = "AWS_ACCESS_KEY_ID", default_value = "loadtest")]
+    access_key: String,
+    #[arg(
+        long,
+        env = "AWS_SECRET_ACCESS_KEY",
+        default_value = "loadtest-secret-key",
+        hide_env_values = true
+    )]
+    secret_key: String,
+    #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
+    region: String,
 }
 
 #[derive(Args)]
@@ -307,9 +305,7 @@ async fn main() -> Result<()> {
             scenarios,
             targets,
             endpoint,
-            access_key,
-            secret_key,
-            region,
+            creds,
             nats_url,
             watch_pid,
             quiet,
@@ -330,9 +326,9 @@ async fn main() -> Result<()> {
                 scenarios,
                 targets,
                 endpoint,
-                access_key,
-                secret_key,
-                region,
+                access_key: creds.access_key,
+                secret_key: creds.secret_key,
+                region: creds.region,
                 nats_url,
                 watch: watch_pid,
                 progress: !quiet,
@@ -356,9 +352,7 @@ async fn main() -> Result<()> {
             scan_max_size,
             scan_after_write,
             throughput,
-            access_key,
-            secret_key,
-            region,
+            creds,
             quiet,
         } => {
             sizes.sort_unstable();
@@ -376,9 +370,9 @@ async fn main() -> Result<()> {
                 scan_max_size,
                 scan_after_write,
                 throughput,
-                access_key,
-                secret_key,
-                region,
+                access_key: creds.access_key,
+                secret_key: creds.secret_key,
+                region: creds.region,
                 progress: !quiet,
                 command: std::env::args().collect::<Vec<_>>().join(" "),
             })

@@ -176,27 +176,8 @@ async fn follow(uploads: Uploads, entries: Arc<RwLock<Entries>>, applied: watch:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jetgate_protocol::messages::{ObjectHeaders, Owner};
 
-    fn rec(bucket: &str, key: &str, created: i64, id: &str) -> UploadRecord {
-        UploadRecord {
-            upload_id: id.into(),
-            bucket: bucket.into(),
-            nats_bucket: bucket.into(),
-            key: key.into(),
-            nuid: "n".into(),
-            created_ms: created,
-            headers: ObjectHeaders::default(),
-            checksum_algorithm: None,
-            full_object: false,
-            owner: Owner {
-                id: "o".into(),
-                display_name: "o".into(),
-            },
-            phase: super::super::state::Phase::Active,
-            tags: Vec::new(),
-        }
-    }
+    use super::super::state::test_record as rec;
 
     fn ids(e: &Entries, bucket: &str, prefix: &str, from: &str) -> Vec<String> {
         e.range(bucket, prefix, from)

@@ -192,26 +192,8 @@ pub fn paginate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jetgate_protocol::messages::{ObjectHeaders, Owner};
-
     fn up(key: &str, id: &str) -> UploadRecord {
-        UploadRecord {
-            upload_id: id.into(),
-            bucket: "b".into(),
-            nats_bucket: "b".into(),
-            key: key.into(),
-            nuid: "n".into(),
-            created_ms: 0,
-            headers: ObjectHeaders::default(),
-            checksum_algorithm: None,
-            full_object: false,
-            owner: Owner {
-                id: "o".into(),
-                display_name: "o".into(),
-            },
-            phase: Phase::Active,
-            tags: Vec::new(),
-        }
+        super::super::state::test_record("b", key, 0, id)
     }
 
     fn op(max: u32) -> ListUploads {

@@ -72,6 +72,28 @@ impl UploadRecord {
     }
 }
 
+/// An upload record for unit tests: bucket, key, creation time and id as given.
+#[cfg(test)]
+pub(crate) fn test_record(bucket: &str, key: &str, created_ms: i64, id: &str) -> UploadRecord {
+    UploadRecord {
+        upload_id: id.into(),
+        bucket: bucket.into(),
+        nats_bucket: bucket.into(),
+        key: key.into(),
+        nuid: "n".into(),
+        created_ms,
+        headers: ObjectHeaders::default(),
+        checksum_algorithm: None,
+        full_object: false,
+        owner: Owner {
+            id: "o".into(),
+            display_name: "o".into(),
+        },
+        phase: Phase::Active,
+        tags: Vec::new(),
+    }
+}
+
 /// Who is appending right now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lease {
