@@ -236,3 +236,58 @@ async fn buckets_past_the_index_budget_still_list_right() {
             .join("\n")
     );
 }
+
+/// Listing by full scan (`--listing-index-budget 0`) a thousand and more times within
+/// the 30 s an abandoned consumer lingers: each scan deletes its consumer, so the
+/// bucket's stream never nears nats-server's 1000 consumers and no listing fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_scans_leave_no_consumers_behind() {
+    let g = Gateway::start(GatewayOptions {
+        env: vec![("JETGATE_LISTING_INDEX_BUDGET".into(), "0".into())],
+        ..Default::default()
+    })
+    .await;
+    let c = g.client();
+    let b = g.bucket("scan-consumers").await;
+    let js = g.nats.jetstream().await;
+    let store = js
+        .get_object_store(&common::nats_bucket(&b))
+        .await
+        .expect("object store");
+    for i in 0..5 {
+        store
+            .put(format!("k{i}").as_str(), &mut &b"x"[..])
+            .await
+            .expect("native put");
+    }
+    let started = Instant::now();
+    let mut scans = 0;
+    // More than the server's limit, in well under the 30 s they would linger.
+    while scans < 1100 {
+        let out = c
+            .list_objects_v2()
+            .bucket(&b)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("listing {scans} failed: {e:?}"));
+        assert_eq!(out.key_count(), Some(5), "listing {scans}");
+        scans += 1;
+    }
+    let elapsed = started.elapsed();
+    let mut stream = js
+        .get_stream(format!("OBJ_{}", common::nats_bucket(&b)))
+        .await
+        .expect("bucket stream");
+    let consumers = stream
+        .info()
+        .await
+        .expect("stream info")
+        .state
+        .consumer_count;
+    println!("{scans} full-scan listings in {elapsed:?}, {consumers} consumers left");
+    assert!(
+        elapsed < Duration::from_secs(30),
+        "the listings took {elapsed:?}: too slow to show consumers piling up"
+    );
+    assert!(consumers < 10, "{consumers} consumers left on the stream");
+}

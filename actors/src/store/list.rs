@@ -2,8 +2,9 @@
 //! (rollup keeps exactly one message per object), drained to its end. A snapshot taken at
 //! creation, so a listing sees every write acknowledged before it started.
 
-use async_nats::jetstream::consumer::{push::OrderedConfig, DeliverPolicy};
 use std::ops::ControlFlow;
+
+use async_nats::jetstream::consumer::{push::OrderedConfig, DeliverPolicy};
 
 use futures::StreamExt;
 
@@ -58,34 +59,44 @@ impl Store {
             })
             .await
             .map_err(StoreError::api)?;
-        if consumer.cached_info().num_pending == 0 {
-            return Ok(());
-        }
-        let mut messages = consumer
-            .messages()
-            .await
-            .map_err(|e| StoreError::Request(e.to_string()))?;
-        while let Some(msg) = messages.next().await {
-            let msg = msg.map_err(|e| StoreError::Request(e.to_string()))?;
-            let pending = msg
-                .info()
-                .map(|i| i.pending)
+        let name = consumer.cached_info().name.clone();
+        let scanned = async {
+            if consumer.cached_info().num_pending == 0 {
+                return Ok(());
+            }
+            let mut messages = consumer
+                .messages()
+                .await
                 .map_err(|e| StoreError::Request(e.to_string()))?;
-            match ObjectMeta::parse(nats_bucket, &msg.subject, &msg.payload) {
-                Ok(meta) if !meta.deleted => {
-                    if f(meta).is_break() {
-                        return Ok(());
+            while let Some(msg) = messages.next().await {
+                let msg = msg.map_err(|e| StoreError::Request(e.to_string()))?;
+                let pending = msg
+                    .info()
+                    .map(|i| i.pending)
+                    .map_err(|e| StoreError::Request(e.to_string()))?;
+                match ObjectMeta::parse(nats_bucket, &msg.subject, &msg.payload) {
+                    Ok(meta) if !meta.deleted => {
+                        if f(meta).is_break() {
+                            return Ok(());
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, subject = %msg.subject, "skipping unreadable object metadata")
                     }
                 }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, subject = %msg.subject, "skipping unreadable object metadata")
+                if pending == 0 {
+                    break;
                 }
             }
-            if pending == 0 {
-                break;
-            }
+            Ok(())
         }
-        Ok(())
+        .await;
+        // Deleted at once: left to expire (30 s after its reader is gone), one consumer
+        // per page piles up past nats-server's 1000 per stream at ~33 scans a second.
+        if let Err(e) = stream.delete_consumer(&name).await {
+            tracing::debug!(error = %e, "listing consumer not deleted (it expires)");
+        }
+        scanned
     }
 }
