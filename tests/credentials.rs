@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use common::{
-    code, credentials, jetgate_bin, raw_record, succeeded as ok, wait_for, Gateway, GatewayOptions,
-    Proc, CREDENTIALS_KEY, SECRET_KEY,
+    code, credential_kv, credentials, jetgate_bin, raw_record, succeeded as ok, wait_for, Gateway,
+    GatewayOptions, Proc, CREDENTIALS_KEY, SECRET_KEY,
 };
 
 const OTHER_KEY: &str = "YW5vdGhlci1jcmVkZW50aWFscy1rZXktMzJieXRlcyE=";
@@ -49,13 +49,7 @@ async fn secrets_sealed_policies_and_rotation() {
 
     // A plaintext format-1 record (older versions) is refused: whoever could write one
     // would choose a key's secret. `credentials reseal` seals it, and then it serves.
-    let kv = g
-        .nats
-        .jetstream()
-        .await
-        .get_key_value("jetgate-credentials")
-        .await
-        .expect("bucket");
+    let kv = credential_kv(&g).await;
     let legacy_secret = "legacyPlainSecret0123456789";
     kv.put(
         "LEGACYKEY",

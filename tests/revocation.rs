@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use common::{
-    credentials, raw_record, succeeded as ok, wait_for, Gateway, GatewayOptions, CREDENTIALS_KEY,
+    credential_kv, credentials, raw_record, succeeded as ok, wait_for, Gateway, GatewayOptions,
+    CREDENTIALS_KEY,
 };
 
 /// HTTP status and S3 code of a call: `(200, "OK")` when it succeeded.
@@ -76,13 +77,7 @@ async fn remove_revokes_a_cached_key() {
         &["remove", "--access-key", "REMOVEME"],
     ));
     assert_eq!(out.trim(), "removed REMOVEME");
-    let kv = g
-        .nats
-        .jetstream()
-        .await
-        .get_key_value("jetgate-credentials")
-        .await
-        .expect("credential bucket");
+    let kv = credential_kv(&g).await;
     assert!(kv.get("REMOVEME").await.expect("kv get").is_none());
     let listed = ok(credentials(&g, None, &["list"]));
     assert!(!listed.contains("REMOVEME"), "{listed}");

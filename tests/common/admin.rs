@@ -62,16 +62,22 @@ pub async fn wait_for(client: &aws_sdk_s3::Client, what: &str, want: &str) {
     .await;
 }
 
-/// The credential record of `access_key` as the KV bucket holds it.
-pub async fn raw_record(g: &Gateway, access_key: &str) -> Vec<u8> {
-    let kv = g
-        .nats
+/// The credential KV bucket, as a native NATS client (or an attacker with its
+/// permissions) reaches it.
+pub async fn credential_kv(g: &Gateway) -> async_nats::jetstream::kv::Store {
+    g.nats
         .jetstream()
         .await
         .get_key_value("jetgate-credentials")
         .await
-        .expect("credential bucket");
-    kv.get(access_key)
+        .expect("credential bucket")
+}
+
+/// The credential record of `access_key` as the KV bucket holds it.
+pub async fn raw_record(g: &Gateway, access_key: &str) -> Vec<u8> {
+    credential_kv(g)
+        .await
+        .get(access_key)
         .await
         .expect("kv get")
         .expect("record")

@@ -59,9 +59,14 @@ impl Store {
         nats_bucket: &str,
         change: impl FnOnce(&mut stream::Config) -> Result<bool, StoreError>,
     ) -> Result<bool, StoreError> {
-        let stream = self.bucket_stream(nats_bucket).await?;
-        let replicas = stream.cached_info().config.num_replicas;
-        let locks = self.locks(replicas).await?;
+        let locks = match self.locks.get() {
+            Some(locks) => locks.clone(),
+            // First use: the KV is made as replicated as this bucket.
+            None => {
+                let stream = self.bucket_stream(nats_bucket).await?;
+                self.locks(stream.cached_info().config.num_replicas).await?
+            }
+        };
         let rev = acquire(&locks, nats_bucket).await?;
         let written = async {
             // Read again under the lock: the configuration as the last holder left it.
