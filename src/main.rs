@@ -1,6 +1,7 @@
 //! `jetgate`: S3 API gateway for NATS JetStream Object Store.
 
 mod admin;
+mod authz;
 mod bootstrap;
 mod buckets;
 mod devserver;
@@ -46,6 +47,9 @@ enum Command {
     Edge(EdgeArgs),
     /// Run worker roles.
     Worker(WorkerArgs),
+    /// Run the NATS auth callout: NATS clients log in with S3 access keys (log in as
+    /// `authz`, the AUTH account's callout user; deploy/nats/callout.conf).
+    Authz(authz::AuthzArgs),
     /// Manage S3 access keys in the NATS credential store (log in as `auth-admin`, the
     /// AUTH account's user, in the per-role layouts).
     #[command(subcommand)]
@@ -68,6 +72,13 @@ enum Command {
 enum NatsCmd {
     /// Mint operator, accounts and per-role users (JWT + nkeys) into a folder.
     Bootstrap(bootstrap::BootstrapArgs),
+    /// Make the auth callout's issuer key (an account nkey seed) in a new 0600 file and
+    /// print its public key, the server's `auth_callout.issuer`.
+    CalloutKey {
+        /// File to create.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -240,6 +251,7 @@ fn main() -> anyhow::Result<()> {
         Command::Dev(_) => "jetgate-dev",
         Command::Edge(_) => "jetgate-edge",
         Command::Worker(_) => "jetgate-worker",
+        Command::Authz(_) => "jetgate-authz",
         _ => "jetgate",
     };
     let telemetry = tracing_setup::init(&cli.tracing, service, rt.handle());
@@ -279,7 +291,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Credentials(c) => admin::credentials(c).await,
         Command::Uploads(c) => admin::uploads_cmd(c).await,
         Command::Buckets(c) => buckets::buckets(c).await,
+        Command::Authz(a) => authz::run(a).await,
         Command::Nats(NatsCmd::Bootstrap(a)) => bootstrap::run(&a),
+        Command::Nats(NatsCmd::CalloutKey { out }) => bootstrap::callout_key(&out),
         Command::Services(c) => match c {
             ServicesCmd::Ls { nats } => {
                 services::ls(
@@ -466,7 +480,7 @@ async fn start_worker(
 }
 
 /// /metrics and /healthz on their own listener, when `--metrics-listen` names one.
-async fn serve_metrics(addr: Option<SocketAddr>) -> anyhow::Result<()> {
+pub(crate) async fn serve_metrics(addr: Option<SocketAddr>) -> anyhow::Result<()> {
     let Some(addr) = addr else {
         return Ok(());
     };
@@ -549,7 +563,7 @@ async fn drain(sup: ractor::ActorRef<SupervisorMsg>) {
     sup.stop(None);
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

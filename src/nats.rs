@@ -64,6 +64,8 @@ pub fn worker_inbox(roles: &[jetgate_protocol::Role]) -> &'static str {
 /// nats-server lets a connection answer a `$SRV.PING` once however many services it
 /// hosts (allow_responses), and a data worker hosts three.
 pub const SERVICES_INBOX: &str = "_INBOX_svc";
+/// The auth callout's inbox prefix (NATS user `authz`).
+pub const AUTHZ_INBOX: &str = "_INBOX_authz";
 
 impl NatsArgs {
     /// Connects with the configured auth; `name` shows in the server's connz.

@@ -9,24 +9,18 @@
 //! mirror, source or republish: accounts, not a deny list, are the boundary. AUTH
 //! exports the auth service (`jetgate.v1.auth.>`) and its discovery (`$SRV.>`); the
 //! gateway account imports both, so the edge and data workers call auth as before.
-//!
-//! Why not the `jsonwebtoken` crate: NATS JWTs carry `"alg": "ed25519-nkey"` and are
-//! signed with the raw Ed25519 nkey of the issuer. jsonwebtoken's `Algorithm` is a closed
-//! enum (it would write `"EdDSA"`, which nats-server rejects) and wants PKCS#8 keys, so
-//! the three JWT parts are assembled here and signed with `nkeys::KeyPair::sign`, the
-//! same way the Go `nats-io/jwt` library does.
+//! The JWTs are written by `jetgate_actors::auth::nats_jwt`, which the auth callout
+//! shares.
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use clap::Args;
+use jetgate_actors::auth::nats_jwt;
 use nkeys::KeyPair;
 use serde_json::{json, Value};
-use sha2::Digest;
 
 mod users;
 
@@ -275,36 +269,18 @@ fn user_claims(issuer_account: &str, permissions: Option<Value>) -> Value {
     nats
 }
 
-/// A NATS v2 JWT: base64url(header).base64url(claims).base64url(ed25519 signature).
-pub fn encode_jwt(
-    issuer: &KeyPair,
-    subject: &str,
-    name: &str,
-    nats: Value,
-) -> anyhow::Result<String> {
-    let header = json!({"typ": "JWT", "alg": "ed25519-nkey"});
-    let iat = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let mut claims = json!({
-        "jti": "",
-        "iat": iat,
-        "iss": issuer.public_key(),
-        "name": name,
-        "sub": subject,
-        "nats": nats,
-    });
-    // Like nats-io/jwt: the id is the base32 SHA-512/256 of the claims with an empty id.
-    let digest = sha2::Sha512_256::digest(serde_json::to_vec(&claims)?);
-    claims["jti"] = Value::String(data_encoding::BASE32_NOPAD.encode(&digest));
-    let h = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header)?);
-    let c = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims)?);
-    let signing_input = format!("{h}.{c}");
-    let sig = issuer
-        .sign(signing_input.as_bytes())
-        .map_err(|e| anyhow::anyhow!("signing JWT: {e}"))?;
-    Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig)))
+/// A JWT without audience or expiry: bootstrap's keys live until re-minted.
+fn encode_jwt(issuer: &KeyPair, subject: &str, name: &str, nats: Value) -> anyhow::Result<String> {
+    Ok(nats_jwt::encode(
+        issuer,
+        nats_jwt::Claims {
+            subject,
+            name,
+            audience: None,
+            expires: None,
+            nats,
+        },
+    )?)
 }
 
 /// The decorated creds format that nats-server's tools and every NATS client read.
@@ -333,6 +309,20 @@ fn server_conf(operator_jwt: &str, system_account: &str, accounts: &[(&str, &str
     }
     s.push_str("}\n");
     s
+}
+
+/// `jetgate nats callout-key`: a new account key for the auth callout's signatures
+/// (config-file servers; operator mode signs with the gateway account's key instead).
+pub fn callout_key(out: &Path) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !out.exists(),
+        "{} exists; remove it first (logins signed by its key stop working)",
+        out.display()
+    );
+    let kp = KeyPair::new_account();
+    write_private(out, &format!("{}\n", seed(&kp)?))?;
+    println!("{}", kp.public_key());
+    Ok(())
 }
 
 fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
@@ -367,33 +357,12 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
 
     fn decode_part(p: &str) -> Value {
         let raw = URL_SAFE_NO_PAD.decode(p).expect("base64url part");
         serde_json::from_slice(&raw).expect("json part")
-    }
-
-    #[test]
-    fn jwt_is_signed_by_issuer_and_names_subject() {
-        let op = KeyPair::new_operator();
-        let acct = KeyPair::new_account();
-        let jwt =
-            encode_jwt(&op, &acct.public_key(), "A", json!({"type": "account"})).expect("encode");
-        let parts: Vec<&str> = jwt.split('.').collect();
-        assert_eq!(parts.len(), 3);
-        assert_eq!(decode_part(parts[0])["alg"], "ed25519-nkey");
-        let claims = decode_part(parts[1]);
-        assert_eq!(claims["iss"], op.public_key());
-        assert_eq!(claims["sub"], acct.public_key());
-        assert_eq!(claims["jti"].as_str().map(str::len), Some(52));
-        let sig = URL_SAFE_NO_PAD.decode(parts[2]).expect("sig");
-        let input = format!("{}.{}", parts[0], parts[1]);
-        KeyPair::from_public_key(&op.public_key())
-            .expect("pk")
-            .verify(input.as_bytes(), &sig)
-            .expect("signature verifies with the issuer's public key");
-        let other = KeyPair::new_operator();
-        assert!(other.verify(input.as_bytes(), &sig).is_err());
     }
 
     #[test]

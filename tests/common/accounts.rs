@@ -73,6 +73,7 @@ impl Layout {
             "auth" => "_INBOX_auth",
             "listing" => "_INBOX_listing",
             "data" => "_INBOX_data",
+            "authz" => "_INBOX_authz",
             _ => "_INBOX",
         }
     }
@@ -101,21 +102,52 @@ impl Layout {
 
     /// Static users: deploy/nats/accounts.conf, passwords from the environment.
     pub fn accounts_conf(dir: &Path) -> Layout {
+        Self::static_users(dir, "accounts.conf", &[])
+    }
+
+    /// deploy/nats/callout.conf: the static users plus the auth callout, with its
+    /// issuer key made by `jetgate nats callout-key` in `dir/issuer.nk`. Start
+    /// `jetgate authz` as user `authz` to answer it.
+    pub fn callout(dir: &Path) -> Layout {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/nats/callout.conf");
+        std::fs::copy(&src, dir.join("callout.conf")).expect("copy callout.conf");
+        let out = Command::new(jetgate_bin())
+            .args(["nats", "callout-key", "--out"])
+            .arg(dir.join("issuer.nk"))
+            .output()
+            .expect("run jetgate nats callout-key");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let issuer = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        Self::static_users(
+            dir,
+            "callout.conf",
+            &[("JETGATE_CALLOUT_ISSUER".into(), issuer)],
+        )
+    }
+
+    /// nats-server on `include` (from deploy/nats), every user of accounts.conf with a
+    /// random password.
+    fn static_users(dir: &Path, include: &str, extra_env: &[(String, String)]) -> Layout {
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/nats/accounts.conf");
         std::fs::copy(&src, dir.join("accounts.conf")).expect("copy accounts.conf");
         let passwords: Vec<(&'static str, String, String)> = USERS
             .iter()
-            .chain(&["sys"])
+            .chain(&["authz", "sys"])
             .map(|u| {
                 let var = format!("JETGATE_{}_PASSWORD", u.to_uppercase().replace('-', "_"));
                 (*u, var, format!("{u}-{:08x}", rand::random::<u32>()))
             })
             .collect();
-        let env: Vec<(String, String)> = passwords
+        let mut env: Vec<(String, String)> = passwords
             .iter()
             .map(|(_, var, pw)| (var.clone(), pw.clone()))
             .collect();
-        let (nats, url) = start_nats(dir, "accounts.conf", &env);
+        env.extend(extra_env.iter().cloned());
+        let (nats, url) = start_nats(dir, include, &env);
         let logins = passwords
             .into_iter()
             .filter(|(u, _, _)| *u != "sys")

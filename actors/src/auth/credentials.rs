@@ -67,12 +67,25 @@ impl CredentialStore {
                 .await
                 .map_err(|e| CredentialError::Unavailable(e.to_string()))?,
         };
-        Ok(CredentialStore {
+        Ok(Self::over(kv))
+    }
+
+    /// Opens the credentials bucket, which must exist: for a reader that may not create
+    /// streams (the auth callout).
+    pub async fn open_existing(js: &jetstream::Context) -> Result<Self, CredentialError> {
+        js.get_key_value(CREDENTIALS_BUCKET)
+            .await
+            .map(Self::over)
+            .map_err(|e| CredentialError::Unavailable(e.to_string()))
+    }
+
+    fn over(kv: kv::Store) -> Self {
+        CredentialStore {
             kv,
             cache: Arc::default(),
             watching: Arc::default(),
             key: None,
-        })
+        }
     }
 
     /// Uses `key` to seal and open secrets.

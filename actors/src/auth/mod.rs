@@ -1,8 +1,10 @@
 //! Auth verifier role: SigV4 verification against credentials held in NATS KV. The only
 //! role that ever sees a secret.
 
+pub mod callout;
 pub mod credential;
 pub mod credentials;
+pub mod nats_jwt;
 pub mod policy;
 pub mod post;
 pub mod sealed;
@@ -106,7 +108,7 @@ pub(crate) async fn verify_signed(
     Ok(principal(cred, chunk_context))
 }
 
-fn principal(
+pub(crate) fn principal(
     cred: Credential,
     chunk_context: Option<jetgate_protocol::messages::ChunkContext>,
 ) -> Principal {

@@ -1,0 +1,278 @@
+//! Issue #15: NATS clients log in through the auth callout (`jetgate authz`,
+//! deploy/nats/callout.conf) with an S3 access key and secret, and get the key's S3
+//! rights in NATS terms, nothing more. Every refusal is checked twice: the server
+//! refuses (no reply, no delivery, a failed connect), and the stored state is
+//! unchanged afterwards.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{self, object_store};
+use common::{next_message, reply, Layout};
+use tokio::io::AsyncReadExt;
+
+const READER: &str = "CALLOUTREADER";
+const READER_SECRET: &str = "calloutReaderSecret/0123456789";
+const OWNER_KEY: &str = "CALLOUTOWNER";
+const OWNER_SECRET: &str = "calloutOwnerSecret/0123456789";
+const PREFIXED: &str = "CALLOUTPREFIX";
+const ADMIN_KEY: &str = "CALLOUTADMIN";
+const SECRET: &str = "calloutSecret/0123456789abcdef";
+/// Buckets (S3 names need 3 characters at least, or S3 never sees them).
+const A: &str = "callout-a";
+const B: &str = "callout-b";
+const C: &str = "callout-c";
+
+fn ok(out: std::process::Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A NATS login with an S3 key, on the inbox prefix its JWT allows.
+async fn login(url: &str, key: &str, secret: &str) -> Result<async_nats::Client, String> {
+    async_nats::ConnectOptions::with_user_and_password(key.into(), secret.into())
+        .custom_inbox_prefix(format!("_INBOX_{key}"))
+        .connect(url)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn js(c: &async_nats::Client) -> jetstream::Context {
+    jetstream::ContextBuilder::new()
+        .timeout(Duration::from_secs(2))
+        .build(c.clone())
+}
+
+/// Reads as a native NATS client does (one consumer per read is the point here).
+#[allow(clippy::disallowed_methods)]
+async fn read(store: &object_store::ObjectStore, name: &str) -> Result<Vec<u8>, String> {
+    let mut o = store.get(name).await.map_err(|e| e.to_string())?;
+    let mut v = Vec::new();
+    o.read_to_end(&mut v).await.map_err(|e| e.to_string())?;
+    Ok(v)
+}
+
+async fn names(store: &object_store::ObjectStore) -> Vec<String> {
+    use futures::StreamExt;
+    let mut l = store.list().await.expect("list");
+    let mut v = Vec::new();
+    while let Some(i) = l.next().await {
+        v.push(i.expect("info").name);
+    }
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_keys_log_in_to_nats_with_their_s3_rights() {
+    let dir = common::temp_dir("callout-");
+    let layout = Layout::callout(dir.path());
+    let add = |key: &str, secret: &str, extra: &[&str]| {
+        let mut args = vec![
+            "credentials",
+            "add",
+            "--access-key",
+            key,
+            "--secret-key",
+            secret,
+        ];
+        args.extend_from_slice(extra);
+        ok(layout.jetgate_cmd("auth-admin", &args), "credentials add");
+    };
+    // Read and list: async-nats reads objects through unnamed consumers, which NATS
+    // cannot confine to chunks (grants.rs).
+    add(
+        READER,
+        READER_SECRET,
+        &["--buckets", A, "--operations", "read,list"],
+    );
+    add(
+        OWNER_KEY,
+        OWNER_SECRET,
+        &[
+            "--buckets",
+            "nothing-here",
+            "--operations",
+            "read,list",
+            "--owner-id",
+            "team-o",
+        ],
+    );
+    add(PREFIXED, SECRET, &["--buckets", A, "--prefixes", "logs/"]);
+    add(ADMIN_KEY, SECRET, &[]);
+
+    // Buckets as the gateway account's admin makes them; C owned by team-o.
+    let admin = js(&layout.client("admin").await);
+    let mut stores = Vec::new();
+    for b in [A, B, C] {
+        let s = admin
+            .create_object_store(object_store::Config {
+                bucket: b.into(),
+                ..Default::default()
+            })
+            .await
+            .expect("create bucket");
+        s.put("x", &mut format!("object x of {b}").as_bytes())
+            .await
+            .expect("put");
+        stores.push(s);
+    }
+    let mut c = admin
+        .get_stream(format!("OBJ_{C}"))
+        .await
+        .expect("stream c");
+    let mut config = c.info().await.expect("info").config.clone();
+    config.metadata.insert(
+        "jetgate.owner".into(),
+        r#"{"id":"team-o","display_name":"Team O"}"#.into(),
+    );
+    admin.update_stream(config).await.expect("owner recorded");
+
+    let authz = layout.jetgate(
+        "authz",
+        "authz",
+        &[
+            "authz",
+            "--issuer-seed-file",
+            &dir.path().join("issuer.nk").display().to_string(),
+            "--jwt-ttl-secs",
+            "60",
+        ],
+        dir.path().join("authz.log"),
+    );
+    authz
+        .wait_matching(common::STARTUP_TIMEOUT, |l| {
+            l.contains("auth callout serving").then(String::new)
+        })
+        .unwrap_or_else(|e| panic!("authz not ready: {e}\n{}", authz.log_tail(30)));
+
+    // The reader: objects of `a` through the object-store API, and nothing else.
+    let reader = login(&layout.url, READER, READER_SECRET)
+        .await
+        .unwrap_or_else(|e| panic!("reader login: {e}\n{}", authz.log_tail(30)));
+    let rjs = js(&reader);
+    let a = rjs.get_object_store(A).await.expect("reader opens a");
+    assert_eq!(
+        read(&a, "x").await.expect("read a/x"),
+        format!("object x of {A}").as_bytes()
+    );
+    assert!(
+        a.put("planted", &mut &b"w"[..]).await.is_err(),
+        "a read-only login wrote to a"
+    );
+    assert!(
+        a.delete("x").await.is_err(),
+        "a read-only login deleted from a"
+    );
+    assert!(
+        rjs.get_object_store(B).await.is_err(),
+        "the reader opened b"
+    );
+    // b's metadata by direct get, without the object-store API.
+    assert!(reply(
+        &reader,
+        &format!("$JS.API.DIRECT.GET.OBJ_{B}.$O.{B}.M.eA=="),
+        ""
+    )
+    .await
+    .is_none());
+    // The credential store and jetgate's own traffic.
+    for s in [
+        "$JS.API.STREAM.INFO.KV_jetgate-credentials".to_string(),
+        "$JS.API.STREAM.NAMES".into(),
+        "$JS.API.STREAM.CREATE.OBJ_evil".into(),
+        format!("$JS.API.STREAM.PURGE.OBJ_{A}"),
+        "jetgate.v1.object.get".into(),
+    ] {
+        assert!(reply(&reader, &s, "{}").await.is_none(), "{s} answered");
+    }
+    let spy = reader.subscribe("_INBOX_edge.>").await.expect("subscribe");
+    let mut spy = spy;
+    let admin_client = layout.client("admin").await;
+    admin_client
+        .publish("_INBOX_edge.x", "private".into())
+        .await
+        .expect("publish");
+    admin_client.flush().await.expect("flush");
+    assert!(
+        next_message(&mut spy, Duration::from_millis(500))
+            .await
+            .is_none(),
+        "the reader read the edge's inbox"
+    );
+    // Nothing changed: a has x only, with its bytes; b and c untouched.
+    assert_eq!(names(&stores[0]).await, vec!["x"]);
+    assert_eq!(
+        read(&stores[0], "x").await.expect("a/x"),
+        format!("object x of {A}").as_bytes()
+    );
+    assert_eq!(names(&stores[1]).await, vec!["x"]);
+
+    // The owner's key: its own bucket c (read and list), not a.
+    let owner = login(&layout.url, OWNER_KEY, OWNER_SECRET)
+        .await
+        .expect("owner login");
+    let ojs = js(&owner);
+    let c_store = ojs.get_object_store(C).await.expect("owner opens c");
+    assert_eq!(
+        read(&c_store, "x").await.expect("c/x"),
+        format!("object x of {C}").as_bytes()
+    );
+    assert_eq!(names(&c_store).await, vec!["x"]);
+    assert!(ojs.get_object_store(A).await.is_err(), "owner opened a");
+
+    // The admin key: every bucket, read and write.
+    let root = login(&layout.url, ADMIN_KEY, SECRET)
+        .await
+        .expect("admin key login");
+    let b = js(&root).get_object_store(B).await.expect("admin opens b");
+    b.put("y", &mut &b"written natively"[..])
+        .await
+        .expect("admin key writes b");
+    assert_eq!(
+        read(&stores[1], "y").await.expect("b/y"),
+        b"written natively"
+    );
+
+    // Refused logins.
+    for (key, secret, why) in [
+        (READER, "wrong-secret-0123456789", "wrong secret"),
+        ("NOSUCHKEY", READER_SECRET, "unknown key"),
+        (PREFIXED, SECRET, "prefix policy NATS cannot express"),
+    ] {
+        assert!(
+            login(&layout.url, key, secret).await.is_err(),
+            "{why}: logged in"
+        );
+    }
+    let token = async_nats::ConnectOptions::with_token("not-an-oidc-token".into())
+        .connect(&layout.url)
+        .await;
+    assert!(token.is_err(), "a token login without OIDC was let in");
+
+    // A removed key stops working for new connections at once.
+    ok(
+        layout.jetgate_cmd(
+            "auth-admin",
+            &["credentials", "remove", "--access-key", READER],
+        ),
+        "credentials remove",
+    );
+    let removed = Instant::now();
+    loop {
+        match login(&layout.url, READER, READER_SECRET).await {
+            Err(_) => break,
+            Ok(_) if removed.elapsed() < Duration::from_secs(2) => {
+                tokio::time::sleep(Duration::from_millis(50)).await
+            }
+            Ok(_) => panic!("a removed key still logs in after 2 s"),
+        }
+    }
+    let log = std::fs::read_to_string(dir.path().join("authz.log")).unwrap_or_default();
+    assert!(log.contains("NATS login denied"), "denials not logged");
+    assert!(!log.contains(READER_SECRET), "a secret reached the log");
+}
