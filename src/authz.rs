@@ -23,9 +23,16 @@ pub struct AuthzArgs {
     /// server's `auth_callout.issuer`. `jetgate nats callout-key` makes one.
     #[arg(long, env = "JETGATE_CALLOUT_ISSUER_SEED_FILE")]
     issuer_seed_file: PathBuf,
-    /// The account NATS logins are placed in.
+    /// The account NATS logins are placed in: its name (config-file server) or, with
+    /// --user-signer-seed-file, its public key (operator mode).
     #[arg(long, env = "JETGATE_CALLOUT_ACCOUNT", default_value = "JETGATE")]
     account: String,
+    /// Operator mode: file holding the signing key of --account that signs the issued
+    /// user JWTs (`jetgate nats bootstrap --auth-callout` writes
+    /// `<ACCOUNT>-callout-signing.nk`); --issuer-seed-file is then the callout
+    /// account's signing key (`AUTH-signing.nk`).
+    #[arg(long, env = "JETGATE_CALLOUT_USER_SIGNER_SEED_FILE")]
+    user_signer_seed_file: Option<PathBuf>,
     /// Seconds an issued user JWT is valid; a removed key or narrowed policy reaches
     /// open connections within this time (new ones at once).
     #[arg(long, env = "JETGATE_CALLOUT_JWT_TTL_SECS", default_value_t = callout::DEFAULT_JWT_TTL.as_secs())]
@@ -41,13 +48,12 @@ pub struct AuthzArgs {
 
 pub async fn run(a: AuthzArgs) -> anyhow::Result<()> {
     crate::serve_metrics(a.metrics_listen).await?;
-    let seed = std::fs::read_to_string(&a.issuer_seed_file)
-        .with_context(|| format!("reading {}", a.issuer_seed_file.display()))?;
-    let issuer = KeyPair::from_seed(seed.trim()).context("--issuer-seed-file: not an nkey seed")?;
-    anyhow::ensure!(
-        issuer.public_key().starts_with('A'),
-        "--issuer-seed-file must hold an account seed (SA...)"
-    );
+    let issuer = account_key(&a.issuer_seed_file)?;
+    let user_signer = a
+        .user_signer_seed_file
+        .as_deref()
+        .map(account_key)
+        .transpose()?;
     let client = a
         .nats
         .connect_with_inbox("jetgate-authz", crate::nats::AUTHZ_INBOX)
@@ -55,6 +61,7 @@ pub async fn run(a: AuthzArgs) -> anyhow::Result<()> {
     let cfg = CalloutConfig {
         issuer,
         account: a.account,
+        user_signer,
         jwt_ttl: Duration::from_secs(a.jwt_ttl_secs),
         gateway_js_prefix: a.gateway_js_prefix,
         credentials_key: Some(a.key.require()?),
@@ -65,4 +72,18 @@ pub async fn run(a: AuthzArgs) -> anyhow::Result<()> {
         _ = crate::shutdown_signal() => {}
     }
     Ok(())
+}
+
+/// An account key (seed `SA...`) from a file.
+fn account_key(path: &std::path::Path) -> anyhow::Result<KeyPair> {
+    let seed =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let key = KeyPair::from_seed(seed.trim())
+        .with_context(|| format!("{}: not an nkey seed", path.display()))?;
+    anyhow::ensure!(
+        key.public_key().starts_with('A'),
+        "{} must hold an account seed (SA...)",
+        path.display()
+    );
+    Ok(key)
 }

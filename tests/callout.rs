@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, object_store};
@@ -32,13 +33,41 @@ fn ok(out: std::process::Output, what: &str) {
     );
 }
 
-/// A NATS login with an S3 key, on the inbox prefix its JWT allows.
-async fn login(url: &str, key: &str, secret: &str) -> Result<async_nats::Client, String> {
-    async_nats::ConnectOptions::with_user_and_password(key.into(), secret.into())
-        .custom_inbox_prefix(format!("_INBOX_{key}"))
-        .connect(url)
-        .await
-        .map_err(|e| e.to_string())
+/// How a NATS client reaches the callout.
+enum Mode {
+    /// deploy/nats/callout.conf: user and password alone.
+    ConfigFile,
+    /// Operator mode: the bootstrap's bearer sentinel, user and password beside it.
+    Operator { sentinel: PathBuf },
+}
+
+impl Mode {
+    async fn options(&self) -> async_nats::ConnectOptions {
+        match self {
+            Mode::ConfigFile => async_nats::ConnectOptions::new(),
+            Mode::Operator { sentinel } => {
+                async_nats::ConnectOptions::with_credentials_file(sentinel)
+                    .await
+                    .expect("sentinel creds")
+            }
+        }
+    }
+
+    /// A NATS login with an S3 key, on the inbox prefix its JWT allows.
+    async fn login(
+        &self,
+        url: &str,
+        key: &str,
+        secret: &str,
+    ) -> Result<async_nats::Client, String> {
+        self.options()
+            .await
+            .user_and_password(key.into(), secret.into())
+            .custom_inbox_prefix(format!("_INBOX_{key}"))
+            .connect(url)
+            .await
+            .map_err(|e| e.to_string())
+    }
 }
 
 fn js(c: &async_nats::Client) -> jetstream::Context {
@@ -71,6 +100,40 @@ async fn names(store: &object_store::ObjectStore) -> Vec<String> {
 async fn s3_keys_log_in_to_nats_with_their_s3_rights() {
     let dir = common::temp_dir("callout-");
     let layout = Layout::callout(dir.path());
+    let issuer = dir.path().join("issuer.nk").display().to_string();
+    let authz = ["authz", "--issuer-seed-file", &issuer];
+    s3_rights_over_nats(&layout, dir.path(), &authz, Mode::ConfigFile).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_keys_log_in_through_the_operator_mode_callout() {
+    let dir = common::temp_dir("callout-op-");
+    let layout = Layout::bootstrap_callout(dir.path());
+    let keys = dir.path().join("keys");
+    let seed = std::fs::read_to_string(keys.join("JETGATE.nk")).expect("account seed");
+    let account = nkeys::KeyPair::from_seed(seed.trim())
+        .expect("seed")
+        .public_key();
+    let file = |f: &str| keys.join(f).display().to_string();
+    let (issuer, signer) = (file("AUTH-signing.nk"), file("JETGATE-callout-signing.nk"));
+    let authz = [
+        "authz",
+        "--issuer-seed-file",
+        &issuer,
+        "--user-signer-seed-file",
+        &signer,
+        "--account",
+        &account,
+    ];
+    let mode = Mode::Operator {
+        sentinel: keys.join("sentinel.creds"),
+    };
+    s3_rights_over_nats(&layout, dir.path(), &authz, mode).await;
+}
+
+/// One scenario for both layouts: keys with read, owner, prefix and no policies log in
+/// through `jetgate authz` started with `authz_args`.
+async fn s3_rights_over_nats(layout: &Layout, dir: &Path, authz_args: &[&str], mode: Mode) {
     let add = |key: &str, secret: &str, extra: &[&str]| {
         let mut args = vec![
             "credentials",
@@ -132,18 +195,9 @@ async fn s3_keys_log_in_to_nats_with_their_s3_rights() {
     );
     admin.update_stream(config).await.expect("owner recorded");
 
-    let authz = layout.jetgate(
-        "authz",
-        "authz",
-        &[
-            "authz",
-            "--issuer-seed-file",
-            &dir.path().join("issuer.nk").display().to_string(),
-            "--jwt-ttl-secs",
-            "60",
-        ],
-        dir.path().join("authz.log"),
-    );
+    let mut args = authz_args.to_vec();
+    args.extend(["--jwt-ttl-secs", "60"]);
+    let authz = layout.jetgate("authz", "authz", &args, dir.join("authz.log"));
     authz
         .wait_matching(common::STARTUP_TIMEOUT, |l| {
             l.contains("auth callout serving").then(String::new)
@@ -151,7 +205,8 @@ async fn s3_keys_log_in_to_nats_with_their_s3_rights() {
         .unwrap_or_else(|e| panic!("authz not ready: {e}\n{}", authz.log_tail(30)));
 
     // The reader: objects of `a` through the object-store API, and nothing else.
-    let reader = login(&layout.url, READER, READER_SECRET)
+    let reader = mode
+        .login(&layout.url, READER, READER_SECRET)
         .await
         .unwrap_or_else(|e| panic!("reader login: {e}\n{}", authz.log_tail(30)));
     let rjs = js(&reader);
@@ -213,7 +268,8 @@ async fn s3_keys_log_in_to_nats_with_their_s3_rights() {
     assert_eq!(names(&stores[1]).await, vec!["x"]);
 
     // The owner's key: its own bucket c (read and list), not a.
-    let owner = login(&layout.url, OWNER_KEY, OWNER_SECRET)
+    let owner = mode
+        .login(&layout.url, OWNER_KEY, OWNER_SECRET)
         .await
         .expect("owner login");
     let ojs = js(&owner);
@@ -226,7 +282,8 @@ async fn s3_keys_log_in_to_nats_with_their_s3_rights() {
     assert!(ojs.get_object_store(A).await.is_err(), "owner opened a");
 
     // The admin key: every bucket, read and write.
-    let root = login(&layout.url, ADMIN_KEY, SECRET)
+    let root = mode
+        .login(&layout.url, ADMIN_KEY, SECRET)
         .await
         .expect("admin key login");
     let b = js(&root).get_object_store(B).await.expect("admin opens b");
@@ -245,11 +302,14 @@ async fn s3_keys_log_in_to_nats_with_their_s3_rights() {
         (PREFIXED, SECRET, "prefix policy NATS cannot express"),
     ] {
         assert!(
-            login(&layout.url, key, secret).await.is_err(),
+            mode.login(&layout.url, key, secret).await.is_err(),
             "{why}: logged in"
         );
     }
-    let token = async_nats::ConnectOptions::with_token("not-an-oidc-token".into())
+    let token = mode
+        .options()
+        .await
+        .token("not-an-oidc-token".into())
         .connect(&layout.url)
         .await;
     assert!(token.is_err(), "a token login without OIDC was let in");
@@ -264,7 +324,7 @@ async fn s3_keys_log_in_to_nats_with_their_s3_rights() {
     );
     let removed = Instant::now();
     loop {
-        match login(&layout.url, READER, READER_SECRET).await {
+        match mode.login(&layout.url, READER, READER_SECRET).await {
             Err(_) => break,
             Ok(_) if removed.elapsed() < Duration::from_secs(2) => {
                 tokio::time::sleep(Duration::from_millis(50)).await
@@ -272,7 +332,7 @@ async fn s3_keys_log_in_to_nats_with_their_s3_rights() {
             Ok(_) => panic!("a removed key still logs in after 2 s"),
         }
     }
-    let log = std::fs::read_to_string(dir.path().join("authz.log")).unwrap_or_default();
+    let log = std::fs::read_to_string(dir.join("authz.log")).unwrap_or_default();
     assert!(log.contains("NATS login denied"), "denials not logged");
     assert!(!log.contains(READER_SECRET), "a secret reached the log");
 }

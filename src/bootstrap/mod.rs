@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 
 mod users;
 
-use users::{users, Home, AUTH_EXPORTS};
+use users::{users, Home, AUTH_EXPORTS, GATEWAY_JS_IMPORTS};
 
 #[derive(Args)]
 pub struct BootstrapArgs {
@@ -43,6 +43,10 @@ pub struct BootstrapArgs {
     /// Name of the account that holds the credential store (auth workers, auth-admin).
     #[arg(long, default_value = "AUTH")]
     pub auth_account_name: String,
+    /// Also set up the NATS auth callout (`jetgate authz`): NATS clients log in with an
+    /// S3 key through `sentinel.creds`, and `authz.creds` serves the callout.
+    #[arg(long)]
+    pub auth_callout: bool,
 }
 
 /// Files whose presence means "this folder already holds a deployment's keys".
@@ -63,7 +67,12 @@ pub fn run(a: &BootstrapArgs) -> anyhow::Result<()> {
         }
     }
     create_private_dir(&a.out)?;
-    let minted = mint(&a.operator_name, &a.account_name, &a.auth_account_name)?;
+    let minted = mint(
+        &a.operator_name,
+        &a.account_name,
+        &a.auth_account_name,
+        a.auth_callout,
+    )?;
     for (name, contents) in &minted.files {
         write_private(&a.out.join(name), contents)?;
     }
@@ -74,7 +83,7 @@ pub fn run(a: &BootstrapArgs) -> anyhow::Result<()> {
         "credential account ({}): {}",
         a.auth_account_name, minted.auth_account
     );
-    for u in users() {
+    for u in specs(a.auth_callout) {
         let account = match u.home {
             Home::Gateway => &a.account_name,
             Home::Auth => &a.auth_account_name,
@@ -88,6 +97,15 @@ pub fn run(a: &BootstrapArgs) -> anyhow::Result<()> {
         "server config: include \"{}\" from nats-server.conf",
         a.out.join("server.conf").display()
     );
+    if a.auth_callout {
+        println!(
+            "auth callout: jetgate authz --nats-creds {} --issuer-seed-file {} --user-signer-seed-file {} --account {}",
+            a.out.join("authz.creds").display(),
+            a.out.join(format!("{}-signing.nk", a.auth_account_name)).display(),
+            a.out.join(format!("{}-callout-signing.nk", a.account_name)).display(),
+            minted.account,
+        );
+    }
     Ok(())
 }
 
@@ -100,10 +118,20 @@ pub struct Minted {
     pub files: Vec<(String, String)>,
 }
 
+/// Every user bootstrap mints: the per-role table, and the callout's users with it.
+fn specs(callout: bool) -> Vec<users::UserSpec> {
+    let mut specs = users();
+    if callout {
+        specs.extend(users::callout_users());
+    }
+    specs
+}
+
 pub fn mint(
     operator_name: &str,
     account_name: &str,
     auth_account_name: &str,
+    callout: bool,
 ) -> anyhow::Result<Minted> {
     anyhow::ensure!(
         account_name != auth_account_name,
@@ -117,6 +145,12 @@ pub fn mint(
     let acct_sk = KeyPair::new_account();
     let auth = KeyPair::new_account();
     let auth_sk = KeyPair::new_account();
+    // The callout signs its users with a key of their own, so it can be revoked alone.
+    let callout_sk = KeyPair::new_account();
+    let user_keys: Vec<(users::UserSpec, KeyPair)> = specs(callout)
+        .into_iter()
+        .map(|u| (u, KeyPair::new_user()))
+        .collect();
 
     let operator_jwt = encode_jwt(
         &operator,
@@ -151,6 +185,18 @@ pub fn mint(
             })
             .collect(),
     );
+    if callout {
+        acct_claims["signing_keys"]
+            .as_array_mut()
+            .context("signing keys")?
+            .push(Value::String(callout_sk.public_key()));
+        acct_claims["exports"] = Value::Array(
+            GATEWAY_JS_IMPORTS
+                .iter()
+                .map(|(subject, _)| json!({"name": subject, "subject": subject, "type": "service"}))
+                .collect(),
+        );
+    }
     let acct_jwt = encode_jwt(&operator_sk, &acct.public_key(), account_name, acct_claims)?;
     let mut auth_claims = account_claims(&auth_sk, true);
     auth_claims["exports"] = Value::Array(
@@ -166,6 +212,32 @@ pub fn mint(
             })
             .collect(),
     );
+    if callout {
+        auth_claims["imports"] = Value::Array(
+            GATEWAY_JS_IMPORTS
+                .iter()
+                .map(|(subject, local)| {
+                    json!({
+                        "name": format!("{account_name} {subject}"),
+                        "subject": subject,
+                        "local_subject": local,
+                        "account": acct.public_key(),
+                        "type": "service",
+                    })
+                })
+                .collect(),
+        );
+        // Every AUTH user but the sentinel logs in as before; everyone else is asked
+        // about, and may be placed in the gateway account only.
+        auth_claims["authorization"] = json!({
+            "auth_users": user_keys
+                .iter()
+                .filter(|(u, _)| u.home == Home::Auth && u.name != "sentinel")
+                .map(|(_, k)| k.public_key())
+                .collect::<Vec<_>>(),
+            "allowed_accounts": [acct.public_key()],
+        });
+    }
     let auth_jwt = encode_jwt(
         &operator_sk,
         &auth.public_key(),
@@ -187,12 +259,17 @@ pub fn mint(
         (format!("{account_name}.jwt"), acct_jwt.clone()),
         (format!("{auth_account_name}.jwt"), auth_jwt.clone()),
     ];
-    for u in users() {
+    if callout {
+        files.push((
+            format!("{account_name}-callout-signing.nk"),
+            seed(&callout_sk)?,
+        ));
+    }
+    for (u, user) in user_keys {
         let (account, signing) = match u.home {
             Home::Gateway => (&acct, &acct_sk),
             Home::Auth => (&auth, &auth_sk),
         };
-        let user = KeyPair::new_user();
         let jwt = encode_jwt(
             signing,
             &user.public_key(),
@@ -367,7 +444,7 @@ mod tests {
 
     #[test]
     fn mint_writes_creds_and_config() {
-        let m = mint("op", "JETGATE", "AUTH").expect("mint");
+        let m = mint("op", "JETGATE", "AUTH", false).expect("mint");
         let file = |n: &str| {
             m.files
                 .iter()
@@ -434,6 +511,6 @@ mod tests {
             .collect();
         assert_eq!(exports, ["jetgate.v1.auth.>", "$SRV.>"]);
         assert!(auth.get("imports").is_none(), "AUTH imports nothing");
-        assert!(mint("op", "X", "X").is_err());
+        assert!(mint("op", "X", "X", false).is_err());
     }
 }

@@ -88,17 +88,64 @@ fn responses() -> Value {
     json!({"max": 1, "ttl": 0})
 }
 
-/// The permission table of deploy/nats/operator/README.md. Inboxes are private: each
-/// user subscribes only to its own prefix (`_INBOX_<user>`, replies) and stream prefix
-/// (`_INBOX_<user>_S`, body streams, see `protocol::mux`); the only other inbox subjects
-/// it may publish to are the body-stream routes of the components it streams with.
-pub(super) fn users() -> Vec<UserSpec> {
+/// Where the callout account sees the gateway account's read-only stream API
+/// (`jetgate authz --gateway-js-prefix`): (gateway subject, local subject).
+pub(super) const GATEWAY_JS_IMPORTS: &[(&str, &str)] = &[
+    ("$JS.API.STREAM.NAMES", "jetgate.gw.js.STREAM.NAMES"),
+    ("$JS.API.STREAM.INFO.*", "jetgate.gw.js.STREAM.INFO.*"),
+];
+
+/// The users `--auth-callout` adds to AUTH: `authz` (the callout service: reads the
+/// credentials like auth, the gateway's stream names and infos through
+/// [`GATEWAY_JS_IMPORTS`], and answers `$SYS.REQ.USER.AUTH`), and `sentinel`, the
+/// bearer login NATS clients present with their S3 key as user and password: it may do
+/// nothing, and the callout replaces it with the key's own user.
+pub(super) fn callout_users() -> Vec<UserSpec> {
+    let mut authz_pub = auth_publish();
+    authz_pub.extend(
+        GATEWAY_JS_IMPORTS
+            .iter()
+            .map(|(_, local)| local.to_string()),
+    );
+    vec![
+        UserSpec {
+            name: "authz",
+            home: Home::Auth,
+            permissions: Some(json!({
+                "pub": {"allow": authz_pub},
+                "sub": {"allow": ["$SYS.REQ.USER.AUTH q", "$SRV.>", "_INBOX_authz.>"]},
+                "resp": responses(),
+            })),
+        },
+        UserSpec {
+            name: "sentinel",
+            home: Home::Auth,
+            permissions: Some(json!({
+                "bearer_token": true,
+                "pub": {"deny": [">"]},
+                "sub": {"deny": [">"]},
+            })),
+        },
+    ]
+}
+
+/// What the auth role publishes: the credential bucket's API, nothing else.
+fn auth_publish() -> Vec<String> {
     let mut auth_pub = vec![
         "$JS.API.INFO".to_string(),
         "$JS.FC.>".into(),
         format!("$JS.ACK.{CRED_STREAM}.>"),
     ];
     auth_pub.extend(cred_api());
+    auth_pub
+}
+
+/// The permission table of deploy/nats/operator/README.md. Inboxes are private: each
+/// user subscribes only to its own prefix (`_INBOX_<user>`, replies) and stream prefix
+/// (`_INBOX_<user>_S`, body streams, see `protocol::mux`); the only other inbox subjects
+/// it may publish to are the body-stream routes of the components it streams with.
+pub(super) fn users() -> Vec<UserSpec> {
+    let auth_pub = auth_publish();
     let mut data_pub: Vec<String> = [
         "jetgate.v1.auth.>",
         "_INBOX_edge_S.>",

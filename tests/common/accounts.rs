@@ -85,15 +85,30 @@ impl Layout {
     /// Operator mode: `jetgate nats bootstrap --out <dir>/keys`, nats-server on its
     /// server.conf.
     pub fn bootstrap(dir: &Path) -> Layout {
+        Self::bootstrapped(dir, &[], USERS)
+    }
+
+    /// Operator mode with the auth callout (`bootstrap --auth-callout`): the users of
+    /// [`Layout::bootstrap`] and `authz`; NATS clients log in with `keys/sentinel.creds`.
+    pub fn bootstrap_callout(dir: &Path) -> Layout {
+        let users: Vec<&'static str> = USERS.iter().copied().chain(["authz"]).collect();
+        Self::bootstrapped(dir, &["--auth-callout"], &users)
+    }
+
+    fn bootstrapped(dir: &Path, args: &[&str], users: &[&'static str]) -> Layout {
         let keys = dir.join("keys");
-        let out = bootstrap(&keys, false);
+        let mut cmd = Command::new(jetgate_bin());
+        cmd.args(["nats", "bootstrap", "--out"])
+            .arg(&keys)
+            .args(args);
+        let out = cmd.output().expect("run jetgate nats bootstrap");
         assert!(
             out.status.success(),
             "bootstrap: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         let (nats, url) = start_nats(dir, "keys/server.conf", &[]);
-        let logins = USERS
+        let logins = users
             .iter()
             .map(|u| (*u, Login::Creds(keys.join(format!("{u}.creds")))))
             .collect();

@@ -46,10 +46,14 @@ pub const DEFAULT_JWT_TTL: Duration = Duration::from_secs(600);
 pub const SERVICE_NAME: &str = "jetgate-authz";
 
 pub struct CalloutConfig {
-    /// Signs responses and user JWTs; its public key is `auth_callout.issuer`.
+    /// Signs responses (and user JWTs, without `user_signer`): the config-file
+    /// server's `auth_callout.issuer`, or in operator mode a key of the callout account.
     pub issuer: KeyPair,
-    /// The account logins are placed in (its name in a config-file server).
+    /// The account logins are placed in: its name in a config-file server, its public
+    /// key in operator mode.
     pub account: String,
+    /// Operator mode: a signing key of `account`, which signs the user JWTs.
+    pub user_signer: Option<KeyPair>,
     pub jwt_ttl: Duration,
     pub gateway_js_prefix: String,
     pub credentials_key: Option<Arc<CredentialsKey>>,
@@ -279,20 +283,25 @@ impl Callout {
             json!({"allow": perms.publish})
         };
         let expires = nats_jwt::now_secs() + self.cfg.jwt_ttl.as_secs().max(1);
+        let mut nats = json!({
+            "pub": publish,
+            "sub": {"allow": perms.subscribe},
+            "subs": -1, "data": -1, "payload": -1,
+            "type": "user",
+            "version": 2,
+        });
+        // Signed by one of the account's signing keys, so the account is named.
+        if self.cfg.user_signer.is_some() {
+            nats["issuer_account"] = json!(self.cfg.account);
+        }
         nats_jwt::encode(
-            &self.cfg.issuer,
+            self.cfg.user_signer.as_ref().unwrap_or(&self.cfg.issuer),
             Claims {
                 subject: &req.user_nkey,
                 name: access_key,
                 audience: Some(&self.cfg.account),
                 expires: Some(expires),
-                nats: json!({
-                    "pub": publish,
-                    "sub": {"allow": perms.subscribe},
-                    "subs": -1, "data": -1, "payload": -1,
-                    "type": "user",
-                    "version": 2,
-                }),
+                nats,
             },
         )
     }
