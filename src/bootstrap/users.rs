@@ -11,6 +11,13 @@ const CRED_STREAM: &str = "KV_jetgate-credentials";
 /// Stream of the multipart upload-state KV, which the multipart role creates on first use.
 const UPLOADS_STREAM: &str = "KV_jetgate-uploads";
 
+/// Usage records: every worker that ends S3 requests publishes them (only workers: the
+/// edge may not, so it cannot author usage) and creates their stream by its exact name
+/// when it is missing.
+fn usage_pub() -> Vec<String> {
+    vec![jetgate_actors::usage::SUBJECTS.to_string()]
+}
+
 /// The account a user belongs to.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum Home {
@@ -56,7 +63,8 @@ fn cred_deny() -> Vec<String> {
 }
 
 /// The JetStream API the multipart and object roles use, and nothing that creates,
-/// changes or deletes a stream (but the upload-state KV's, by its exact name). A
+/// changes or deletes a stream (but the upload-state KV's and the usage stream's, by
+/// their exact names, before they exist). A
 /// stream's config can mirror, source or republish anything in the account, which
 /// subject permissions cannot see, so the roles that handle object bytes get none: the
 /// listing role, in its own process as `listing`, is the one that creates buckets.
@@ -75,6 +83,10 @@ fn data_api() -> Vec<String> {
     .map(String::from)
     .to_vec();
     api.push(format!("$JS.API.STREAM.CREATE.{UPLOADS_STREAM}"));
+    api.push(format!(
+        "$JS.API.STREAM.CREATE.{}",
+        jetgate_actors::usage::STREAM
+    ));
     api
 }
 
@@ -112,6 +124,23 @@ pub(super) fn users() -> Vec<UserSpec> {
     .map(String::from)
     .to_vec();
     data_pub.extend(data_api());
+    data_pub.extend(usage_pub());
+    let mut listing_pub: Vec<String> = [
+        "jetgate.v1.auth.>",
+        "_INBOX_edge_S.>",
+        "_INBOX_svc.>",
+        "$JS.API.>",
+        "$JS.FC.>",
+        // DeleteBucket's sentinel on a bucket closed to writers
+        // (actors/src/store/closing.rs); no stream takes it otherwise.
+        "$O.*.closing",
+        // One writer at a time per bucket configuration
+        // (actors/src/store/config_lock.rs).
+        "$KV.jetgate-bucket-locks.>",
+    ]
+    .map(String::from)
+    .to_vec();
+    listing_pub.extend(usage_pub());
     vec![
         UserSpec {
             name: "edge",
@@ -141,15 +170,7 @@ pub(super) fn users() -> Vec<UserSpec> {
             home: Home::Gateway,
             permissions: Some(json!({
                 "pub": {
-                    "allow": [
-                        "jetgate.v1.auth.>", "_INBOX_edge_S.>", "_INBOX_svc.>", "$JS.API.>", "$JS.FC.>",
-                        // DeleteBucket's sentinel on a bucket closed to writers
-                        // (actors/src/store/closing.rs); no stream takes it otherwise.
-                        "$O.*.closing",
-                        // One writer at a time per bucket configuration
-                        // (actors/src/store/config_lock.rs).
-                        "$KV.jetgate-bucket-locks.>",
-                    ],
+                    "allow": listing_pub,
                     "deny": cred_deny(),
                 },
                 "sub": {"allow": [
