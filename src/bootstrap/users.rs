@@ -285,7 +285,7 @@ mod tests {
     }
 
     /// The object-handling roles cannot create, change or delete a stream (but the
-    /// upload-state KV's, by its exact name): no JetStream API wildcard that covers
+    /// upload-state KV's and the usage stream's, by their exact names): no JetStream API wildcard that covers
     /// STREAM.CREATE/UPDATE/DELETE is granted to them. tests/least_privilege.rs tries
     /// it against a real server.
     #[test]
@@ -306,6 +306,22 @@ mod tests {
         assert!(pubs.contains(&format!("$JS.API.STREAM.CREATE.{UPLOADS_STREAM}")));
         let listing = get("listing")["pub"]["allow"].to_string();
         assert!(listing.contains("\"$JS.API.>\""), "{listing}");
+    }
+
+    /// Usage records come from the workers that end S3 requests, never from the edge.
+    #[test]
+    fn only_workers_publish_usage_records() {
+        let record = jetgate_actors::usage::subject("GetObject");
+        let may = |user: &str| {
+            get(user)["pub"]["allow"]
+                .as_array()
+                .expect("allow")
+                .iter()
+                .filter_map(|v| v.as_str())
+                .any(|p| subject_matches(p, &record))
+        };
+        assert!(may("data") && may("listing"));
+        assert!(!may("edge") && !may("auth"));
     }
 
     /// NATS subject matching of a permission pattern against a literal subject.
