@@ -8,6 +8,7 @@ mod devserver;
 mod nats;
 mod services;
 mod tracing_setup;
+mod usage;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -63,6 +64,9 @@ enum Command {
     /// Bucket owners.
     #[command(subcommand)]
     Buckets(buckets::BucketsCmd),
+    /// Requests, errors and bytes per access key, bucket, operation or owner, summed
+    /// from the `jetgate-usage` stream.
+    Usage(usage::UsageArgs),
     /// NATS operator-mode set-up (accounts, users and creds files for each role).
     #[command(subcommand)]
     Nats(NatsCmd),
@@ -185,6 +189,8 @@ struct WorkerOpts {
     /// reading all its metadata.
     #[arg(long, env = "JETGATE_LISTING_INDEX_BUDGET", default_value_t = jetgate_actors::store::DEFAULT_INDEX_BUDGET)]
     listing_index_budget: u64,
+    #[command(flatten)]
+    usage: usage::UsageOpts,
 }
 
 #[derive(Args)]
@@ -292,6 +298,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Uploads(c) => admin::uploads_cmd(c).await,
         Command::Buckets(c) => buckets::buckets(c).await,
         Command::Authz(a) => authz::run(a).await,
+        Command::Usage(a) => usage::usage(a).await,
         Command::Nats(NatsCmd::Bootstrap(a)) => bootstrap::run(&a),
         Command::Nats(NatsCmd::CalloutKey { out }) => bootstrap::callout_key(&out),
         Command::Services(c) => match c {
@@ -464,6 +471,15 @@ async fn start_worker(
         ..WorkerConfig::default()
     };
     let worker = Worker::new(client, cfg).await?;
+    // Usage is recorded where S3 requests end, which auth-only workers never see (and
+    // their user is in the AUTH account, where the usage stream is not).
+    if roles.iter().any(|r| *r != Role::Auth) {
+        let js = async_nats::jetstream::new(worker.client().clone());
+        worker.set_usage(jetgate_actors::usage::start(
+            js,
+            opts.usage.limits(opts.replicas),
+        ));
+    }
     if roles.contains(&Role::Object) {
         spawn_janitor(worker.clone());
     }

@@ -183,8 +183,43 @@ async fn data_changes_no_stream(layout: &Layout) {
     })
     .await
     .expect("data creates the upload-state KV");
+
+    // And the usage stream, by its exact name, as a worker creates it; then it may
+    // publish records there but not change the stream, and the edge may not publish
+    // records at all (it cannot author usage).
+    let usage = jetgate_actors::usage::publisher::stream_config(&Default::default());
+    js.create_stream(usage.clone())
+        .await
+        .expect("data creates the usage stream");
+    js.publish("jetgate.usage.PutObject", "{}".into())
+        .await
+        .expect("publish")
+        .await
+        .expect("data publishes a usage record");
+    let republish = format!(
+        r#"{{"name":"{0}","subjects":["{1}"],"republish":{{"src":">","dest":"leak.>"}}}}"#,
+        usage.name,
+        jetgate_actors::usage::SUBJECTS
+    );
+    let m = reply(
+        &data,
+        &format!("$JS.API.STREAM.UPDATE.{}", usage.name),
+        &republish,
+    )
+    .await;
+    assert!(refused(&m), "data changed the usage stream: {m:?}");
+    let edge = layout.client("edge").await;
+    edge.publish("jetgate.usage.PutObject", "{}".into())
+        .await
+        .expect("publish");
+    edge.flush().await.expect("flush");
+    // Had the server taken it, the stream would store it within this.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut stream = js.get_stream(&usage.name).await.expect("usage stream");
+    let state = stream.info().await.expect("info").state.clone();
+    assert_eq!(state.messages, 1, "the edge wrote a usage record");
     let names: Vec<String> = streams(&admin).await.into_iter().map(|(n, _)| n).collect();
-    assert_eq!(names, ["KV_jetgate-uploads", bucket]);
+    assert_eq!(names, ["KV_jetgate-uploads", bucket, "jetgate-usage"]);
 }
 
 /// Everything in the credential stream: its state and every message, in order.

@@ -237,6 +237,32 @@ async fn operator_mode_round_trip_and_permissions() {
         .expect("list");
     let keys_listed: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
     assert_eq!(keys_listed, ["hello.txt", "multi.bin"]);
+    // Usage records of both worker users reached their stream (listing: CreateBucket,
+    // ListObjectsV2; data: the writes), read back by admin with `jetgate usage`.
+    let want = [
+        ("CreateBucket", 1, 0),
+        ("PutObject", 1, 19),
+        ("UploadPart", 2, (part1.len() + part2.len()) as u64),
+        ("ListObjectsV2", 1, 0),
+    ];
+    let by_op = common::poll("usage records", Duration::from_secs(20), || async {
+        let out = layout.jetgate_cmd(
+            "admin",
+            &["usage", "--since", "10m", "--by", "operation", "--json"],
+        );
+        let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).ok()?;
+        let got: Vec<(&str, u64, u64)> = want
+            .iter()
+            .map(|(op, _, _)| {
+                let row = rows.iter().find(|r| r["group"] == *op);
+                let n = |f: &str| row.and_then(|r| r[f].as_u64()).unwrap_or(0);
+                (*op, n("requests"), n("bytes_in"))
+            })
+            .collect();
+        (got == want).then_some(rows)
+    })
+    .await;
+    assert!(by_op.iter().all(|r| r["errors"] == 0), "{by_op:?}");
     // The round trip needed no subject outside the table.
     let log = std::fs::read_to_string(nats.log_path()).expect("nats log");
     assert!(

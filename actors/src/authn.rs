@@ -35,6 +35,9 @@ impl Worker {
     ) -> Result<(Principal, Routed), S3Error> {
         let routed = crate::gate::check(inc.endpoint, signed, &op.names())?;
         let principal = self.verify_signature(&inc.ctx, signed).await?;
+        // From here the request is the signer's usage, refused by policy or not.
+        inc.usage
+            .signed(&principal, routed.op.name(), routed.bucket.as_deref());
         // The key's policy (buckets, prefixes, operations) applies to every endpoint.
         crate::auth::policy::enforce(self.store(), &principal, &routed).await?;
         jetgate_protocol::acl::refuse_grants(routed.op, signed)?;
@@ -48,7 +51,15 @@ impl Worker {
         inc: &Incoming,
         signed: &SignedRequest,
     ) -> Result<Principal, S3Error> {
-        self.verify_signature(&inc.ctx, signed).await
+        let principal = self.verify_signature(&inc.ctx, signed).await?;
+        // Not checked against the call: the route only names the usage record.
+        let routed = jetgate_protocol::route::route_signed(signed).ok();
+        inc.usage.signed(
+            &principal,
+            routed.as_ref().map_or(inc.endpoint.name(), |r| r.op.name()),
+            routed.as_ref().and_then(|r| r.bucket.as_deref()),
+        );
+        Ok(principal)
     }
 
     async fn verify_signature(

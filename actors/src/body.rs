@@ -152,6 +152,7 @@ async fn read_document<Op>(
         checks.submit(Vec::new(), trailer);
     }
     checks.wait().await?;
+    inc.usage.add_in(doc.len() as u64);
     Ok(doc)
 }
 

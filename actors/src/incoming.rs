@@ -15,6 +15,8 @@ pub struct Incoming {
     pub endpoint: Endpoint,
     request: Request,
     replied: AtomicBool,
+    /// Who signed, bytes and status, for the request's usage record.
+    pub(crate) usage: crate::usage::RequestUsage,
 }
 
 impl Incoming {
@@ -24,6 +26,7 @@ impl Incoming {
             endpoint,
             request,
             replied: AtomicBool::new(false),
+            usage: Default::default(),
         }
     }
 
@@ -85,7 +88,9 @@ impl Incoming {
         self.request
             .respond(Ok(payload))
             .await
-            .map_err(S3Error::internal)
+            .map_err(S3Error::internal)?;
+        self.usage.add_out(body.len() as u64);
+        Ok(())
     }
 
     /// Answers with an S3 error, unless a reply already went out.

@@ -19,6 +19,7 @@ pub mod post_policy;
 pub mod roles;
 pub mod store;
 pub mod trace;
+pub mod usage;
 pub mod worker;
 
 use jetgate_protocol::{Endpoint, S3Error};

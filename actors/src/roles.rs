@@ -170,22 +170,27 @@ async fn serve(worker: Worker, ep: Endpoint, req: async_nats::service::Request) 
             incoming.reply_subject(),
             worker.cfg().stream.heartbeat,
         );
+        let started = std::time::Instant::now();
         let result = AssertUnwindSafe(crate::dispatch(&worker, &incoming))
             .catch_unwind()
             .await;
+        // Every request ends here, so here its usage is recorded.
         match result {
             Ok(Ok(())) => {
                 outcome.record("status", 200);
+                crate::usage::finish(&worker, &incoming, Ok(()), started);
             }
             Ok(Err(e)) => {
                 tracing::debug!(code = %e.code, "request failed: {}", e.message);
                 record_error(&outcome, &e);
                 incoming.fail(&e).await;
+                crate::usage::finish(&worker, &incoming, Err(&e), started);
             }
             Err(_) => {
                 let e = S3Error::internal("request handler panicked");
                 record_error(&outcome, &e);
-                incoming.fail(&e).await
+                incoming.fail(&e).await;
+                crate::usage::finish(&worker, &incoming, Err(&e), started);
             }
         }
     }

@@ -4,7 +4,7 @@
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use async_nats::{Client, RequestErrorKind};
 use jetgate_protocol::headers::RequestContext;
@@ -29,6 +29,8 @@ struct Inner {
     read_ahead: Arc<tokio::sync::Semaphore>,
     /// This process hosts the auth role: verify in-process instead of over NATS.
     local_auth: AtomicBool,
+    /// Where finished requests' usage records go (none: not recorded, e.g. in tests).
+    usage: OnceLock<crate::usage::UsageSink>,
     /// State the roles keep (credential cache, uploads bucket, CORS cache), one value
     /// per type, made on first use: each role owns its type, the worker knows none.
     role_state: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
@@ -52,6 +54,7 @@ impl Worker {
                 )),
                 cfg,
                 local_auth: AtomicBool::new(false),
+                usage: OnceLock::new(),
                 role_state: Mutex::new(HashMap::new()),
             }),
         })
@@ -147,6 +150,15 @@ impl Worker {
     /// NATS round trip to it would only cost time (the verifier code is the same).
     pub fn set_local_auth(&self, on: bool) {
         self.inner.local_auth.store(on, Ordering::Relaxed);
+    }
+
+    /// Sends usage records of finished requests to `sink` from now on (set once).
+    pub fn set_usage(&self, sink: crate::usage::UsageSink) {
+        let _ = self.inner.usage.set(sink);
+    }
+
+    pub(crate) fn usage(&self) -> Option<&crate::usage::UsageSink> {
+        self.inner.usage.get()
     }
 
     pub(crate) fn local_auth(&self) -> bool {

@@ -11,6 +11,13 @@ const CRED_STREAM: &str = "KV_jetgate-credentials";
 /// Stream of the multipart upload-state KV, which the multipart role creates on first use.
 const UPLOADS_STREAM: &str = "KV_jetgate-uploads";
 
+/// Usage records: every worker that ends S3 requests publishes them (only workers: the
+/// edge may not, so it cannot author usage) and creates their stream by its exact name
+/// when it is missing.
+fn usage_pub() -> Vec<String> {
+    vec![jetgate_actors::usage::SUBJECTS.to_string()]
+}
+
 /// The account a user belongs to.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum Home {
@@ -56,7 +63,8 @@ fn cred_deny() -> Vec<String> {
 }
 
 /// The JetStream API the multipart and object roles use, and nothing that creates,
-/// changes or deletes a stream (but the upload-state KV's, by its exact name). A
+/// changes or deletes a stream (but the upload-state KV's and the usage stream's, by
+/// their exact names, before they exist). A
 /// stream's config can mirror, source or republish anything in the account, which
 /// subject permissions cannot see, so the roles that handle object bytes get none: the
 /// listing role, in its own process as `listing`, is the one that creates buckets.
@@ -75,6 +83,10 @@ fn data_api() -> Vec<String> {
     .map(String::from)
     .to_vec();
     api.push(format!("$JS.API.STREAM.CREATE.{UPLOADS_STREAM}"));
+    api.push(format!(
+        "$JS.API.STREAM.CREATE.{}",
+        jetgate_actors::usage::STREAM
+    ));
     api
 }
 
@@ -159,6 +171,23 @@ pub(super) fn users() -> Vec<UserSpec> {
     .map(String::from)
     .to_vec();
     data_pub.extend(data_api());
+    data_pub.extend(usage_pub());
+    let mut listing_pub: Vec<String> = [
+        "jetgate.v1.auth.>",
+        "_INBOX_edge_S.>",
+        "_INBOX_svc.>",
+        "$JS.API.>",
+        "$JS.FC.>",
+        // DeleteBucket's sentinel on a bucket closed to writers
+        // (actors/src/store/closing.rs); no stream takes it otherwise.
+        "$O.*.closing",
+        // One writer at a time per bucket configuration
+        // (actors/src/store/config_lock.rs).
+        "$KV.jetgate-bucket-locks.>",
+    ]
+    .map(String::from)
+    .to_vec();
+    listing_pub.extend(usage_pub());
     vec![
         UserSpec {
             name: "edge",
@@ -188,15 +217,7 @@ pub(super) fn users() -> Vec<UserSpec> {
             home: Home::Gateway,
             permissions: Some(json!({
                 "pub": {
-                    "allow": [
-                        "jetgate.v1.auth.>", "_INBOX_edge_S.>", "_INBOX_svc.>", "$JS.API.>", "$JS.FC.>",
-                        // DeleteBucket's sentinel on a bucket closed to writers
-                        // (actors/src/store/closing.rs); no stream takes it otherwise.
-                        "$O.*.closing",
-                        // One writer at a time per bucket configuration
-                        // (actors/src/store/config_lock.rs).
-                        "$KV.jetgate-bucket-locks.>",
-                    ],
+                    "allow": listing_pub,
                     "deny": cred_deny(),
                 },
                 "sub": {"allow": [
@@ -311,7 +332,7 @@ mod tests {
     }
 
     /// The object-handling roles cannot create, change or delete a stream (but the
-    /// upload-state KV's, by its exact name): no JetStream API wildcard that covers
+    /// upload-state KV's and the usage stream's, by their exact names): no JetStream API wildcard that covers
     /// STREAM.CREATE/UPDATE/DELETE is granted to them. tests/least_privilege.rs tries
     /// it against a real server.
     #[test]
@@ -332,6 +353,22 @@ mod tests {
         assert!(pubs.contains(&format!("$JS.API.STREAM.CREATE.{UPLOADS_STREAM}")));
         let listing = get("listing")["pub"]["allow"].to_string();
         assert!(listing.contains("\"$JS.API.>\""), "{listing}");
+    }
+
+    /// Usage records come from the workers that end S3 requests, never from the edge.
+    #[test]
+    fn only_workers_publish_usage_records() {
+        let record = jetgate_actors::usage::subject("GetObject");
+        let may = |user: &str| {
+            get(user)["pub"]["allow"]
+                .as_array()
+                .expect("allow")
+                .iter()
+                .filter_map(|v| v.as_str())
+                .any(|p| subject_matches(p, &record))
+        };
+        assert!(may("data") && may("listing"));
+        assert!(!may("edge") && !may("auth"));
     }
 
     /// NATS subject matching of a permission pattern against a literal subject.

@@ -61,6 +61,7 @@ pub async fn upload_part(worker: &Worker, inc: &Incoming) -> Result<(), S3Error>
             return Err(e);
         }
     };
+    inc.usage.add_in(rec.size);
     let reply = UploadPartReply {
         etag: rec.etag,
         checksum: rec.checksum,

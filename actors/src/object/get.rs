@@ -71,6 +71,7 @@ pub async fn get(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
         Evaluation::Proceed => {}
         Evaluation::NotModified => {
             reply.status = 304;
+            inc.usage.status(304);
             reply.content_length = 0;
             // No body to check: botocore would try to validate one and fail on a 304.
             reply
@@ -102,6 +103,7 @@ pub async fn get(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
         }
         (None, None) => (0, meta.size.saturating_sub(1)),
     };
+    inc.usage.status(reply.status);
     if op.head || reply.content_length == 0 {
         return inc.reply::<rpc::GetObject>(&reply, &[]).await;
     }
@@ -129,10 +131,12 @@ pub async fn get(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     // The status line is gone; a failure from here on can only cut the stream short.
     let streamed = async {
         while let Some(piece) = reader.next().await? {
+            let n = piece.len() as u64;
             sender
                 .send(piece)
                 .await
                 .map_err(crate::body::stream_error)?;
+            inc.usage.add_out(n);
         }
         sender.finish().await.map_err(crate::body::stream_error)
     }

@@ -89,6 +89,7 @@ pub async fn post(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
             tracing::warn!(error = %e, "could not purge replaced chunks; the janitor will");
         }
     }
+    inc.usage.add_in(written.size);
     tracing::debug!(size = written.size, "object stored by POST");
     let reply = PostReply {
         bucket: call.op.bucket.clone(),
@@ -176,6 +177,8 @@ async fn receive(
             },
         )
         .await?;
+    // The form's signature verified: the upload is this key's usage.
+    inc.usage.signed(&principal, "PostObject", Some(bucket));
     // The key's own policy applies to form uploads too: the target is the form's key.
     crate::auth::policy::enforce_access(
         worker.store(),

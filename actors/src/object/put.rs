@@ -58,6 +58,7 @@ pub async fn put(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
             tracing::warn!(error = %e, "could not purge replaced chunks; the janitor will");
         }
     }
+    inc.usage.add_in(written.size);
     tracing::debug!(
         size = written.size,
         chunks = written.chunks,
