@@ -7,6 +7,7 @@ mod devserver;
 mod nats;
 mod services;
 mod tracing_setup;
+mod web_identity;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -174,6 +175,8 @@ struct WorkerOpts {
     /// reading all its metadata.
     #[arg(long, env = "JETGATE_LISTING_INDEX_BUDGET", default_value_t = jetgate_actors::store::DEFAULT_INDEX_BUDGET)]
     listing_index_budget: u64,
+    #[command(flatten)]
+    oidc: web_identity::OidcArgs,
 }
 
 #[derive(Args)]
@@ -447,6 +450,8 @@ async fn start_worker(
         } else {
             None
         },
+        oidc: opts.oidc.config(),
+        sts_max_duration: opts.oidc.sts_max_duration(),
         ..WorkerConfig::default()
     };
     let worker = Worker::new(client, cfg).await?;

@@ -8,6 +8,10 @@ use serde_json::{json, Value};
 /// Name of the credential KV bucket's stream; only auth and admin may reach it.
 const CRED_STREAM: &str = "KV_jetgate-credentials";
 
+/// The KV subjects of STS temporary credentials (`sts.<access key>`), the only keys of
+/// the credential store the auth workers write.
+const SESSION_KEYS: &str = "$KV.jetgate-credentials.sts.>";
+
 /// Stream of the multipart upload-state KV, which the multipart role creates on first use.
 const UPLOADS_STREAM: &str = "KV_jetgate-uploads";
 
@@ -97,6 +101,9 @@ pub(super) fn users() -> Vec<UserSpec> {
         "$JS.API.INFO".to_string(),
         "$JS.FC.>".into(),
         format!("$JS.ACK.{CRED_STREAM}.>"),
+        // STS temporary credentials, and nothing else in the store: long-term keys and
+        // web-identity rules are written by auth-admin only.
+        SESSION_KEYS.into(),
     ];
     auth_pub.extend(cred_api());
     let mut data_pub: Vec<String> = [
@@ -263,18 +270,33 @@ mod tests {
         );
     }
 
+    /// What `user` may publish.
+    fn pub_allow(user: &str) -> Vec<String> {
+        get(user)["pub"]["allow"]
+            .as_array()
+            .expect("allow")
+            .iter()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect()
+    }
+
+    /// Auth writes temporary credentials, never a long-term key or a rule.
+    #[test]
+    fn auth_writes_only_session_credentials() {
+        let pubs = pub_allow("auth");
+        let may = |subject: &str| pubs.iter().any(|p| subject_matches(p, subject));
+        assert!(may("$KV.jetgate-credentials.sts.ASIAEXAMPLE"));
+        assert!(!may("$KV.jetgate-credentials.AKIDEXAMPLE"));
+        assert!(!may("$KV.jetgate-credentials.webid.team-a"));
+    }
+
     /// The object-handling roles cannot create, change or delete a stream (but the
     /// upload-state KV's, by its exact name): no JetStream API wildcard that covers
     /// STREAM.CREATE/UPDATE/DELETE is granted to them. tests/least_privilege.rs tries
     /// it against a real server.
     #[test]
     fn data_may_not_change_streams() {
-        let pubs: Vec<String> = get("data")["pub"]["allow"]
-            .as_array()
-            .expect("allow")
-            .iter()
-            .filter_map(|v| v.as_str().map(String::from))
-            .collect();
+        let pubs = pub_allow("data");
         for p in &pubs {
             let covers_change = ["CREATE", "UPDATE", "DELETE"].iter().any(|verb| {
                 let probe = format!("$JS.API.STREAM.{verb}.OBJ_x");
