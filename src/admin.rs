@@ -100,7 +100,7 @@ fn parse_operation(s: &str) -> Result<Operation, String> {
 }
 
 impl PolicyArgs {
-    fn policy(&self) -> Option<Policy> {
+    pub fn policy(&self) -> Option<Policy> {
         let p = Policy {
             buckets: self.buckets.clone(),
             prefixes: self.prefixes.clone(),
@@ -180,6 +180,9 @@ pub enum CredentialsCmd {
         #[arg(long)]
         access_key: String,
     },
+    /// OIDC web-identity rules: token claims → policy (STS AssumeRoleWithWebIdentity).
+    #[command(subcommand)]
+    WebIdentity(crate::web_identity::WebIdentityCmd),
 }
 
 pub async fn uploads_cmd(cmd: UploadsCmd) -> anyhow::Result<()> {
@@ -299,8 +302,13 @@ pub async fn credentials(cmd: CredentialsCmd) -> anyhow::Result<()> {
             let client = nats.connect("jetgate-credentials").await?;
             let store = CredentialStore::open(&async_nats::jetstream::new(client), 1).await?;
             for c in store.list().await? {
+                // Temporary (STS) credentials show when they expire.
+                let kind = match c.expires_ms {
+                    Some(ms) => format!("\tsts until {}", jetgate_edge::encode::iso8601(ms)),
+                    None => String::new(),
+                };
                 println!(
-                    "{}\t{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}{kind}",
                     c.access_key,
                     c.owner_id,
                     c.display_name,
@@ -321,6 +329,7 @@ pub async fn credentials(cmd: CredentialsCmd) -> anyhow::Result<()> {
             }
             println!("{} plaintext record(s) sealed", resealed.len());
         }
+        CredentialsCmd::WebIdentity(cmd) => crate::web_identity::run(cmd).await?,
         CredentialsCmd::Remove { nats, access_key } => {
             let client = nats.connect("jetgate-credentials").await?;
             let store = CredentialStore::open(&async_nats::jetstream::new(client), 1).await?;

@@ -41,6 +41,10 @@ pub struct AuthzArgs {
     /// are imported into the callout account (deploy/nats/callout.conf).
     #[arg(long, env = "JETGATE_CALLOUT_GATEWAY_JS_PREFIX", default_value = callout::DEFAULT_GATEWAY_JS_PREFIX)]
     gateway_js_prefix: String,
+    /// NATS logins with an OIDC token (`--oidc-issuer`…): mapped by the web-identity
+    /// rules, as STS AssumeRoleWithWebIdentity maps them.
+    #[command(flatten)]
+    oidc: crate::web_identity::OidcArgs,
     /// Address for /metrics (off when absent).
     #[arg(long, env = "JETGATE_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
@@ -65,6 +69,7 @@ pub async fn run(a: AuthzArgs) -> anyhow::Result<()> {
         jwt_ttl: Duration::from_secs(a.jwt_ttl_secs),
         gateway_js_prefix: a.gateway_js_prefix,
         credentials_key: Some(a.key.require()?),
+        oidc: a.oidc.config(),
     };
     println!("auth callout ready: issuer {}", cfg.issuer.public_key());
     tokio::select! {

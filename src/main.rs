@@ -9,6 +9,7 @@ mod nats;
 mod services;
 mod tracing_setup;
 mod usage;
+mod web_identity;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -191,6 +192,8 @@ struct WorkerOpts {
     listing_index_budget: u64,
     #[command(flatten)]
     usage: usage::UsageOpts,
+    #[command(flatten)]
+    oidc: web_identity::OidcArgs,
 }
 
 #[derive(Args)]
@@ -468,6 +471,8 @@ async fn start_worker(
         } else {
             None
         },
+        oidc: opts.oidc.config(),
+        sts_max_duration: opts.oidc.sts_max_duration(),
         ..WorkerConfig::default()
     };
     let worker = Worker::new(client, cfg).await?;

@@ -336,3 +336,124 @@ async fn s3_rights_over_nats(layout: &Layout, dir: &Path, authz_args: &[&str], m
     assert!(log.contains("NATS login denied"), "denials not logged");
     assert!(!log.contains(READER_SECRET), "a secret reached the log");
 }
+
+/// Token logins: an OIDC token (here a Kubernetes-style service-account token signed by
+/// the test's own key, read from a JWKS file) logs in with the policy of the
+/// web-identity rule it maps to, as STS maps it, and nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oidc_tokens_log_in_with_their_rules_policy() {
+    const ISSUER: &str = "https://oidc.callout.test";
+    const SUB: &str = "system:serviceaccount:team-a:builder";
+    let dir = common::temp_dir("callout-oidc-");
+    let layout = Layout::callout(dir.path());
+    let (key, jwk) = common::ec_key();
+    let jwks = dir.path().join("jwks.json");
+    std::fs::write(&jwks, serde_json::json!({"keys": [jwk]}).to_string()).expect("jwks");
+    ok(
+        layout.jetgate_cmd(
+            "auth-admin",
+            &[
+                "credentials",
+                "web-identity",
+                "add",
+                "team-a",
+                "--claim",
+                "sub=system:serviceaccount:team-a:*",
+                "--buckets",
+                A,
+                "--operations",
+                "read,list",
+            ],
+        ),
+        "web-identity add",
+    );
+    let admin = js(&layout.client("admin").await);
+    let mut stores = Vec::new();
+    for b in [A, B] {
+        let s = admin
+            .create_object_store(object_store::Config {
+                bucket: b.into(),
+                ..Default::default()
+            })
+            .await
+            .expect("create bucket");
+        s.put("x", &mut format!("object x of {b}").as_bytes())
+            .await
+            .expect("put");
+        stores.push(s);
+    }
+    let issuer_seed = dir.path().join("issuer.nk").display().to_string();
+    let jwks_file = jwks.display().to_string();
+    let authz = layout.jetgate(
+        "authz",
+        "authz",
+        &[
+            "authz",
+            "--issuer-seed-file",
+            &issuer_seed,
+            "--oidc-issuer",
+            ISSUER,
+            "--oidc-jwks-file",
+            &jwks_file,
+        ],
+        dir.path().join("authz.log"),
+    );
+    authz
+        .wait_matching(common::STARTUP_TIMEOUT, |l| {
+            l.contains("auth callout serving").then(String::new)
+        })
+        .unwrap_or_else(|e| panic!("authz not ready: {e}\n{}", authz.log_tail(30)));
+    let now = common::unix_now();
+    let claims = |sub: &str, aud: &str| serde_json::json!({"iss": ISSUER, "aud": [aud], "sub": sub, "exp": now + 600, "iat": now});
+    let inbox = format!(
+        "_INBOX_{}",
+        jetgate_actors::auth::oidc::owner_id(ISSUER, SUB)
+    );
+    let connect = |token: String| {
+        let inbox = inbox.clone();
+        let url = layout.url.clone();
+        async move {
+            async_nats::ConnectOptions::with_token(token)
+                .custom_inbox_prefix(inbox)
+                .connect(url)
+                .await
+        }
+    };
+    let client = connect(common::sign_es256(&key, &claims(SUB, "jetgate")))
+        .await
+        .unwrap_or_else(|e| panic!("token login: {e}\n{}", authz.log_tail(30)));
+    let tjs = js(&client);
+    let a = tjs.get_object_store(A).await.expect("token opens A");
+    assert_eq!(
+        read(&a, "x").await.expect("A/x"),
+        format!("object x of {A}").as_bytes()
+    );
+    assert!(a.put("planted", &mut &b"w"[..]).await.is_err(), "wrote A");
+    assert!(tjs.get_object_store(B).await.is_err(), "opened B");
+    assert_eq!(names(&stores[0]).await, vec!["x"]);
+
+    let (other_key, _) = common::ec_key();
+    for (token, why) in [
+        (
+            common::sign_es256(&key, &claims(SUB, "someone-else")),
+            "wrong audience",
+        ),
+        (
+            common::sign_es256(&other_key, &claims(SUB, "jetgate")),
+            "another key",
+        ),
+        (
+            common::sign_es256(&key, &claims("system:serviceaccount:team-b:x", "jetgate")),
+            "no rule",
+        ),
+        (
+            common::sign_es256(
+                &key,
+                &serde_json::json!({"iss": ISSUER, "aud": ["jetgate"], "sub": SUB, "exp": now - 120}),
+            ),
+            "expired",
+        ),
+    ] {
+        assert!(connect(token).await.is_err(), "{why}: logged in");
+    }
+}

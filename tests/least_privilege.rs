@@ -54,6 +54,82 @@ async fn data_user_changes_no_stream_with_accounts_conf() {
     data_changes_no_stream(&layout).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_writes_only_sessions_in_operator_mode() {
+    let dir = common::temp_dir("lp-sessions-operator-");
+    auth_writes_only_sessions(&Layout::bootstrap(dir.path())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_writes_only_sessions_with_accounts_conf() {
+    let dir = common::temp_dir("lp-sessions-accounts-");
+    auth_writes_only_sessions(&Layout::accounts_conf(dir.path())).await;
+}
+
+/// The auth workers mint STS temporary credentials (`sts.<access key>`) and may write
+/// nothing else into the credential store: not a long-term key (whose secret they would
+/// choose), not a web-identity rule (which would choose a policy).
+async fn auth_writes_only_sessions(layout: &Layout) {
+    let admin = async_nats::jetstream::new(layout.client("auth-admin").await);
+    admin
+        .create_key_value(async_nats::jetstream::kv::Config {
+            bucket: "jetgate-credentials".into(),
+            history: 1,
+            ..Default::default()
+        })
+        .await
+        .expect("credential bucket");
+    let auth = async_nats::jetstream::new(layout.client("auth").await);
+    let kv = auth
+        .get_key_value("jetgate-credentials")
+        .await
+        .expect("auth opens the bucket");
+    kv.put("sts.ASIALEASTPRIV", "x".into())
+        .await
+        .expect("auth writes a session");
+    // Nor change the store so that what it may write lands elsewhere (a subject
+    // transform from sts.> to long-term keys), nor delete a record or the store.
+    let auth_client = layout.client("auth").await;
+    let update = format!(
+        r#"{{"name":"{STREAM}","subjects":["$KV.jetgate-credentials.>"],"subject_transform":{{"src":"$KV.jetgate-credentials.sts.>","dest":"$KV.jetgate-credentials.>"}}}}"#
+    );
+    for (subject, body) in [
+        (format!("$JS.API.STREAM.UPDATE.{STREAM}"), update.as_str()),
+        (format!("$JS.API.STREAM.DELETE.{STREAM}"), ""),
+        (
+            format!("$JS.API.STREAM.MSG.DELETE.{STREAM}"),
+            r#"{"seq":1}"#,
+        ),
+    ] {
+        assert!(
+            refused(&reply(&auth_client, &subject, body).await),
+            "auth may {subject}"
+        );
+    }
+    let info = admin
+        .get_stream(STREAM)
+        .await
+        .expect("stream")
+        .cached_info()
+        .clone();
+    assert!(
+        info.config.subject_transform.is_none(),
+        "the store was changed"
+    );
+    assert_eq!(info.state.messages, 1, "a record was deleted");
+    for key in ["JGFORGEDLONGTERM", "webid.forged"] {
+        assert!(kv.put(key, "x".into()).await.is_err(), "auth wrote {key}");
+        let admin_kv = admin
+            .get_key_value("jetgate-credentials")
+            .await
+            .expect("bucket");
+        assert!(
+            admin_kv.get(key).await.expect("get").is_none(),
+            "{key} stored"
+        );
+    }
+}
+
 /// Stream changes a user of the gateway account could make with a stream's config: a
 /// stream capturing the S3 calls, a look-alike bucket, a mirror of a bucket, a bucket
 /// changed to republish its objects, a bucket deleted. `tag` keeps names apart.

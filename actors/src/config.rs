@@ -6,7 +6,11 @@ use std::time::Duration;
 
 use jetgate_protocol::stream::StreamConfig;
 
+use crate::auth::oidc::OidcConfig;
 use crate::auth::sealed::CredentialsKey;
+
+/// Default of `--sts-max-duration-secs`: AWS's longest session (12 h).
+pub const DEFAULT_STS_MAX_DURATION: Duration = Duration::from_secs(43200);
 
 /// Default of `--part-read-ahead`: eight 8 MiB parts, the aws CLI's part size.
 pub const DEFAULT_READ_AHEAD: u64 = 64 * 1024 * 1024;
@@ -40,6 +44,11 @@ pub struct WorkerConfig {
     pub listing_index_budget: u64,
     /// Seals and opens secrets in the credential bucket; auth role only.
     pub credentials_key: Option<Arc<CredentialsKey>>,
+    /// OIDC web identity (auth role): the issuer whose tokens STS and the NATS callout
+    /// accept; none: web identity is off.
+    pub oidc: Option<OidcConfig>,
+    /// Longest life of STS temporary credentials, whatever the caller asks.
+    pub sts_max_duration: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -58,6 +67,8 @@ impl Default for WorkerConfig {
             part_read_ahead: DEFAULT_READ_AHEAD,
             listing_index_budget: crate::store::DEFAULT_INDEX_BUDGET,
             credentials_key: None,
+            oidc: None,
+            sts_max_duration: DEFAULT_STS_MAX_DURATION,
         }
     }
 }

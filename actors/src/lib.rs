@@ -34,6 +34,7 @@ pub(crate) async fn dispatch(worker: &Worker, inc: &Incoming) -> Result<(), S3Er
     use Endpoint::*;
     match inc.endpoint {
         AuthPostPolicy => auth::post::verify_post(worker, inc).await,
+        AuthSts => auth::sts::assume_role(worker, inc).await,
         PutBucketCors => cors::put_bucket_cors(worker, inc).await,
         GetBucketCors => cors::get_bucket_cors(worker, inc).await,
         DeleteBucketCors => cors::delete_bucket_cors(worker, inc).await,

@@ -80,6 +80,7 @@ async fn handle(
         Operation::DeleteObject => ops::delete_object::handle(state, ctx, r).await,
         Operation::DeleteObjects => ops::delete_objects::handle(state, ctx, r).await,
         Operation::PostObject => ops::post_object::handle(state, ctx, r).await,
+        Operation::AssumeRoleWithWebIdentity => ops::sts::handle(state, ctx, r).await,
         Operation::Acl { object: false, put } => ops::bucket_acl::handle(state, ctx, r, put).await,
         Operation::Acl { object: true, put } => ops::object_acl::handle(state, ctx, r, put).await,
         Operation::BucketConfig(config, _) => {

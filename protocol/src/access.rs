@@ -14,6 +14,10 @@ impl Routed {
     /// to both, a second `%70refix` is the same parameter to both).
     pub fn accesses(&self) -> Vec<Access> {
         let routed = self;
+        // Unsigned STS: its web identity token is the proof, and it touches no data.
+        if routed.op == O::AssumeRoleWithWebIdentity {
+            return Vec::new();
+        }
         let Some(bucket) = routed.bucket.clone() else {
             return vec![Access {
                 op: Operation::List,
@@ -62,6 +66,7 @@ impl Routed {
             }
             // Unsigned: answered from the bucket's CORS rules, never acting on data.
             O::Cors(C::Preflight) => return Vec::new(),
+            O::AssumeRoleWithWebIdentity => return Vec::new(),
             O::DeleteObjects => (Operation::Delete, Target::Unknown),
             // Browser form uploads name their key in the form: verified by the POST policy.
             O::PostObject => (Operation::Write, Target::Unknown),

@@ -113,6 +113,16 @@ s3_codes! {
     InvalidPolicyDocument => 400,
     MalformedPOSTRequest => 400,
     MaxPostPreDataLengthExceededError => 400,
+    // Temporary credentials on S3 requests (X-Amz-Security-Token); ExpiredToken above.
+    InvalidToken => 400,
+    // STS AssumeRoleWithWebIdentity (rendered as STS ErrorResponse XML by the edge).
+    InvalidIdentityToken => 400,
+    ExpiredTokenException => 400,
+    IDPCommunicationError => 400,
+    InvalidParameterValue => 400,
+    MissingParameter => 400,
+    ValidationError => 400,
+    InvalidAction => 400,
 }
 
 impl fmt::Display for S3ErrorCode {

@@ -23,6 +23,7 @@ pub mod roles;
 pub mod route;
 pub mod shape;
 pub mod stream;
+pub mod sts;
 pub mod tagging;
 pub mod traceparent;
 pub mod write_condition;

@@ -313,6 +313,10 @@ pub struct ChunkContext {
     /// `20130524/us-east-1/s3/aws4_request`.
     pub scope: String,
     pub seed_signature: String,
+    /// Signed with temporary (STS) credentials: the chunks are checked against that
+    /// session's secret, and only while it lasts.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub session: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -18,6 +18,7 @@ use crate::multipart::{
 };
 use crate::post::{self, PostReply, VerifyPostPolicy};
 use crate::route::{CorsAction, FeatureAction, MultipartAction, Operation};
+use crate::sts;
 use crate::tagging::{self, ObjectTagging, TaggingReply};
 
 /// Wire version of every subject; bump it when a message changes incompatibly so old
@@ -162,6 +163,9 @@ endpoints! {
     AuthChunks => Auth, "chunks", ChunkBatch, Ack;
     /// POST Object policy signature and expiration.
     AuthPostPolicy => Auth, "post_policy", VerifyPostPolicy, Principal;
+    /// STS AssumeRoleWithWebIdentity: an unsigned form with an OIDC token in, temporary
+    /// credentials out. Sent by the edge as a `Call` like the data endpoints.
+    AuthSts => Auth, "sts", sts::AssumeRoleWithWebIdentity, sts::StsCredentials;
     ListBuckets => Listing, "list_buckets", messages::ListBuckets, ListBucketsReply;
     CreateBucket => Listing, "create_bucket", BucketOp, Ack;
     DeleteBucket => Listing, "delete_bucket", BucketOp, Ack;
@@ -249,6 +253,7 @@ impl Operation {
             Operation::Cors(CorsAction::DeleteBucketCors) => E::DeleteBucketCors,
             Operation::Cors(CorsAction::Preflight) => E::CorsCheck,
             Operation::PostObject => E::PostObject,
+            Operation::AssumeRoleWithWebIdentity => E::AuthSts,
             Operation::BucketConfig(..) => E::BucketConfig,
             Operation::Acl { object: false, .. } => E::BucketAcl,
             Operation::Acl { object: true, .. } => E::ObjectAcl,

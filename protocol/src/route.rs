@@ -100,6 +100,9 @@ pub enum Operation {
         object: bool,
         put: bool,
     },
+    /// STS: `POST /` with an unsigned form body (boto3's `sts` client pointed at the
+    /// gateway); the auth role reads the action from the body.
+    AssumeRoleWithWebIdentity,
 }
 
 /// Operations served by the multipart role.
@@ -135,6 +138,7 @@ impl Operation {
         match self {
             Operation::Cors(action) => action.as_str(),
             Operation::PostObject => "PostObject",
+            Operation::AssumeRoleWithWebIdentity => "AssumeRoleWithWebIdentity",
             Operation::ListBuckets => "ListBuckets",
             Operation::CreateBucket => "CreateBucket",
             Operation::DeleteBucket => "DeleteBucket",
@@ -539,6 +543,7 @@ fn operation(
         // Preflights are unsigned and answered from the bucket's CORS rules.
         ("OPTIONS", true, _) => O::Cors(CorsAction::Preflight),
         ("POST", true, false) if plain => O::PostObject,
+        ("POST", false, _) if plain => O::AssumeRoleWithWebIdentity,
         (m, _, _) => return Err(S3Error::not_implemented(&format!("This {m} request"))),
     };
     Ok(op)

@@ -8,6 +8,10 @@ use serde_json::{json, Value};
 /// Name of the credential KV bucket's stream; only auth and admin may reach it.
 const CRED_STREAM: &str = "KV_jetgate-credentials";
 
+/// The KV subjects of STS temporary credentials (`sts.<access key>`), the only keys of
+/// the credential store the auth workers write.
+const SESSION_KEYS: &str = "$KV.jetgate-credentials.sts.>";
+
 /// Stream of the multipart upload-state KV, which the multipart role creates on first use.
 const UPLOADS_STREAM: &str = "KV_jetgate-uploads";
 
@@ -50,6 +54,23 @@ fn cred_api() -> Vec<String> {
         format!("$JS.API.*.*.*.{CRED_STREAM}"),
         format!("$JS.API.DIRECT.GET.{CRED_STREAM}"),
         format!("$JS.API.DIRECT.GET.{CRED_STREAM}.>"),
+    ]
+}
+
+/// Reading the credential bucket: its info, records by direct or message get, and the
+/// consumers a KV watch makes. Nothing that changes the stream's config or deletes a
+/// record: a stream update (a subject transform, a republish) would turn the session
+/// keys auth may write into long-term keys, or copy the store elsewhere.
+fn cred_read_api() -> Vec<String> {
+    vec![
+        format!("$JS.API.STREAM.INFO.{CRED_STREAM}"),
+        format!("$JS.API.STREAM.MSG.GET.{CRED_STREAM}"),
+        format!("$JS.API.DIRECT.GET.{CRED_STREAM}"),
+        format!("$JS.API.DIRECT.GET.{CRED_STREAM}.>"),
+        format!("$JS.API.CONSUMER.CREATE.{CRED_STREAM}"),
+        format!("$JS.API.CONSUMER.CREATE.{CRED_STREAM}.>"),
+        format!("$JS.API.CONSUMER.DELETE.{CRED_STREAM}.>"),
+        format!("$JS.API.CONSUMER.INFO.{CRED_STREAM}.>"),
     ]
 }
 
@@ -113,7 +134,8 @@ pub(super) const GATEWAY_JS_IMPORTS: &[(&str, &str)] = &[
 /// bearer login NATS clients present with their S3 key as user and password: it may do
 /// nothing, and the callout replaces it with the key's own user.
 pub(super) fn callout_users() -> Vec<UserSpec> {
-    let mut authz_pub = auth_publish();
+    let mut authz_pub = vec!["$JS.API.INFO".to_string(), "$JS.FC.>".into()];
+    authz_pub.extend(cred_read_api());
     authz_pub.extend(
         GATEWAY_JS_IMPORTS
             .iter()
@@ -147,8 +169,17 @@ fn auth_publish() -> Vec<String> {
         "$JS.API.INFO".to_string(),
         "$JS.FC.>".into(),
         format!("$JS.ACK.{CRED_STREAM}.>"),
+        // STS temporary credentials, and nothing else in the store: long-term keys and
+        // web-identity rules are written by auth-admin only.
+        SESSION_KEYS.into(),
+        // The first auth worker creates the bucket; a create of an existing stream with
+        // another config fails, so it changes nothing.
+        format!("$JS.API.STREAM.CREATE.{CRED_STREAM}"),
+        // The sweep of expired sessions purges by subject. A purge without one would
+        // empty the store: a compromised auth worker can deny logins, not grant one.
+        format!("$JS.API.STREAM.PURGE.{CRED_STREAM}"),
     ];
-    auth_pub.extend(cred_api());
+    auth_pub.extend(cred_read_api());
     auth_pub
 }
 
@@ -331,18 +362,33 @@ mod tests {
         );
     }
 
+    /// What `user` may publish.
+    fn pub_allow(user: &str) -> Vec<String> {
+        get(user)["pub"]["allow"]
+            .as_array()
+            .expect("allow")
+            .iter()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect()
+    }
+
+    /// Auth writes temporary credentials, never a long-term key or a rule.
+    #[test]
+    fn auth_writes_only_session_credentials() {
+        let pubs = pub_allow("auth");
+        let may = |subject: &str| pubs.iter().any(|p| subject_matches(p, subject));
+        assert!(may("$KV.jetgate-credentials.sts.ASIAEXAMPLE"));
+        assert!(!may("$KV.jetgate-credentials.AKIDEXAMPLE"));
+        assert!(!may("$KV.jetgate-credentials.webid.team-a"));
+    }
+
     /// The object-handling roles cannot create, change or delete a stream (but the
     /// upload-state KV's and the usage stream's, by their exact names): no JetStream API wildcard that covers
     /// STREAM.CREATE/UPDATE/DELETE is granted to them. tests/least_privilege.rs tries
     /// it against a real server.
     #[test]
     fn data_may_not_change_streams() {
-        let pubs: Vec<String> = get("data")["pub"]["allow"]
-            .as_array()
-            .expect("allow")
-            .iter()
-            .filter_map(|v| v.as_str().map(String::from))
-            .collect();
+        let pubs = pub_allow("data");
         for p in &pubs {
             let covers_change = ["CREATE", "UPDATE", "DELETE"].iter().any(|verb| {
                 let probe = format!("$JS.API.STREAM.{verb}.OBJ_x");

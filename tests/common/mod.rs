@@ -18,7 +18,7 @@
 //! (deterministic test data), `python` (the Python client suites in tests/py),
 //! `multipart` (multipart-upload steps several test files share), `signer` (SigV4/SigV2
 //! signing for crafted requests), `aws_chunked` (crafted `aws-chunked` uploads) and
-//! `wire` (raw HTTP/1.1 client and a recording proxy); `accounts` (the deployed NATS
+//! `wire` (raw HTTP/1.1 client and a recording proxy); `oidc` (an OIDC issuer's key and tokens); `accounts` (the deployed NATS
 //! account layouts, bootstrap and accounts.conf, with a login per user); `tools` (external programs, and
 //! tests/optional.txt: the only tests that may skip without them).
 
@@ -33,6 +33,7 @@ mod gateway;
 mod listing;
 mod multipart;
 mod nats;
+mod oidc;
 mod process;
 mod python;
 mod signer;
@@ -47,7 +48,7 @@ use std::time::{Duration, Instant};
 #[allow(unused_imports)]
 pub use {
     accounts::*, admin::*, aws_chunked::*, client::*, data::*, gateway::*, listing::*,
-    multipart::*, nats::*, process::*, python::*, signer::*, tools::*, wire::*,
+    multipart::*, nats::*, oidc::*, process::*, python::*, signer::*, tools::*, wire::*,
 };
 
 /// Root credentials every gateway in the tests is started with.

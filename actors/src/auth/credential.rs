@@ -9,6 +9,11 @@ use serde::{Deserialize, Serialize};
 /// Format of a credential record; `sealed` writes its own, newer one.
 const FORMAT: u32 = 1;
 
+/// KV key prefix of temporary (STS) credentials: `sts.<access key>`. A long-term access
+/// key is 3–128 letters and digits, so no long-term key is ever stored under it, and
+/// the auth workers may write only below it (`$KV.jetgate-credentials.sts.>`).
+pub const SESSION_PREFIX: &str = "sts.";
+
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialError {
     #[error("credential store unavailable: {0}")]
@@ -47,6 +52,12 @@ pub struct Credential {
     pub previous_secrets: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<Policy>,
+    /// Temporary (STS) credentials only: the session token every request must carry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<String>,
+    /// Temporary credentials only: unusable from this instant (Unix milliseconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_ms: Option<i64>,
 }
 
 impl fmt::Debug for Credential {
@@ -58,6 +69,8 @@ impl fmt::Debug for Credential {
             .field("display_name", &self.display_name)
             .field("previous_secrets", &self.previous_secrets.len())
             .field("policy", &self.policy)
+            .field("session", &self.session_token.is_some())
+            .field("expires_ms", &self.expires_ms)
             .finish()
     }
 }
@@ -84,7 +97,40 @@ impl Credential {
             created_ms: crate::store::unix_ms(),
             previous_secrets: Vec::new(),
             policy: None,
+            session_token: None,
+            expires_ms: None,
         })
+    }
+
+    /// Temporary credentials: usable only with `session_token` and until `expires_ms`.
+    pub fn session(
+        access_key: &str,
+        secret_key: &str,
+        session_token: &str,
+        expires_ms: i64,
+        owner_id: &str,
+        display_name: &str,
+        policy: Policy,
+    ) -> Result<Self, CredentialError> {
+        let mut c = Credential::new(access_key, secret_key, owner_id, display_name)?;
+        c.session_token = Some(session_token.to_string());
+        c.expires_ms = Some(expires_ms);
+        c.policy = Some(policy);
+        Ok(c)
+    }
+
+    /// The KV key the record lives under: the access key, or `sts.<access key>` for
+    /// temporary credentials.
+    pub fn kv_key(&self) -> String {
+        match self.session_token {
+            Some(_) => format!("{SESSION_PREFIX}{}", self.access_key),
+            None => self.access_key.clone(),
+        }
+    }
+
+    /// Whether temporary credentials have run out at `now_ms`.
+    pub fn expired_at(&self, now_ms: i64) -> bool {
+        self.expires_ms.is_some_and(|e| now_ms >= e)
     }
 
     /// Every secret that currently signs for this key, newest first.

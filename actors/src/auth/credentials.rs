@@ -4,8 +4,12 @@
 //! a cached entry is trusted for at most 30 s, and not at all while the watch is down.
 //! Secrets are sealed with the credentials key (see `sealed`); a key can hold several
 //! secrets at once while it is rotated.
+//!
+//! Besides long-term keys (KV key = access key) the bucket holds temporary STS
+//! credentials under `sts.<access key>` and web-identity rules under `webid.<name>`;
+//! neither prefix can be a long-term access key (letters and digits only).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -13,8 +17,9 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream::{self, kv};
 use futures::StreamExt;
 
-pub use super::credential::{Credential, CredentialError};
+pub use super::credential::{Credential, CredentialError, SESSION_PREFIX};
 use super::sealed::{self, CredentialsKey, PublicPart};
+use super::webid::{WebIdentityRule, RULE_PREFIX};
 
 /// KV bucket holding the credentials.
 pub const CREDENTIALS_BUCKET: &str = "jetgate-credentials";
@@ -36,8 +41,34 @@ struct Cached {
 
 #[derive(Default)]
 struct Cache {
+    /// By KV key (`AKID…`, `sts.ASIA…`).
     hits: HashMap<String, Cached>,
     misses: HashMap<String, Instant>,
+    /// Web-identity rules by name, as the watch delivered them.
+    rules: BTreeMap<String, WebIdentityRule>,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> CredentialError {
+    CredentialError::Unavailable(e.to_string())
+}
+
+/// A rule record as stored under `webid.<name>`; `None` (logged) when it is not one.
+fn parse_rule(kv_key: &str, raw: &[u8]) -> Option<WebIdentityRule> {
+    let name = kv_key.strip_prefix(RULE_PREFIX)?;
+    match serde_json::from_slice::<WebIdentityRule>(raw) {
+        Ok(r) if r.name == name => Some(r),
+        Ok(_) => {
+            tracing::error!(
+                rule = name,
+                "web-identity rule stored under another name; ignored"
+            );
+            None
+        }
+        Err(e) => {
+            tracing::error!(rule = name, error = %e, "unreadable web-identity rule; ignored");
+            None
+        }
+    }
 }
 
 /// The credential bucket plus this process's cache of it. The cache is trusted only
@@ -47,6 +78,9 @@ pub struct CredentialStore {
     kv: kv::Store,
     cache: Arc<RwLock<Cache>>,
     watching: Arc<AtomicBool>,
+    /// The watch has delivered every record that existed when it started: only then is
+    /// a rule missing from the cache missing from the bucket.
+    caught_up: Arc<AtomicBool>,
     /// Opens sealed records; without it no record is readable (plaintext ones never are).
     key: Option<Arc<CredentialsKey>>,
 }
@@ -84,6 +118,7 @@ impl CredentialStore {
             kv,
             cache: Arc::default(),
             watching: Arc::default(),
+            caught_up: Arc::default(),
             key: None,
         }
     }
@@ -130,8 +165,22 @@ impl CredentialStore {
         self.watching.store(true, Ordering::SeqCst);
         while let Some(entry) = watch.next().await {
             let Ok(entry) = entry else { break };
+            if entry.seen_current || entry.delta == 0 {
+                self.caught_up.store(true, Ordering::SeqCst);
+            }
             let mut c = self.cache.write().unwrap_or_else(|p| p.into_inner());
             c.misses.remove(&entry.key);
+            if let Some(name) = entry.key.strip_prefix(RULE_PREFIX) {
+                let rule = match entry.operation {
+                    kv::Operation::Put => parse_rule(&entry.key, &entry.value),
+                    kv::Operation::Delete | kv::Operation::Purge => None,
+                };
+                match rule {
+                    Some(r) => c.rules.insert(name.to_string(), r),
+                    None => c.rules.remove(name),
+                };
+                continue;
+            }
             match entry.operation {
                 kv::Operation::Put => {
                     match sealed::open(&entry.value, &entry.key, self.key.as_deref()) {
@@ -153,6 +202,7 @@ impl CredentialStore {
             }
         }
         self.watching.store(false, Ordering::SeqCst);
+        self.caught_up.store(false, Ordering::SeqCst);
         self.cache
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -176,12 +226,28 @@ impl CredentialStore {
             .map(|_| None)
     }
 
+    /// A long-term key.
     pub async fn get(&self, access_key: &str) -> Result<Option<Credential>, CredentialError> {
-        if let Some(known) = self.cached(access_key) {
-            return Ok(known);
-        }
         if access_key.is_empty() || !access_key.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Ok(None);
+        }
+        self.lookup(access_key).await
+    }
+
+    /// Temporary credentials (expired ones included: the caller decides).
+    pub async fn get_session(
+        &self,
+        access_key: &str,
+    ) -> Result<Option<Credential>, CredentialError> {
+        if access_key.is_empty() || !access_key.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Ok(None);
+        }
+        self.lookup(&format!("{SESSION_PREFIX}{access_key}")).await
+    }
+
+    async fn lookup(&self, access_key: &str) -> Result<Option<Credential>, CredentialError> {
+        if let Some(known) = self.cached(access_key) {
+            return Ok(known);
         }
         let raw = self
             .kv
@@ -215,10 +281,88 @@ impl CredentialStore {
         let key = self.key.as_deref().ok_or(CredentialError::KeyMissing)?;
         let raw = sealed::seal(cred, key)?;
         self.kv
-            .put(&cred.access_key, raw.into())
+            .put(cred.kv_key(), raw.into())
             .await
             .map_err(|e| CredentialError::Unavailable(e.to_string()))?;
         Ok(())
+    }
+
+    /// The web-identity rules, sorted by name: from the watch once it has caught up
+    /// with the bucket, else read from the bucket (a login just after start would
+    /// otherwise find no rule). Records that do not parse are left out (and logged).
+    pub async fn rules(&self) -> Result<Vec<WebIdentityRule>, CredentialError> {
+        if self.watching.load(Ordering::SeqCst) && self.caught_up.load(Ordering::SeqCst) {
+            let c = self.cache.read().unwrap_or_else(|p| p.into_inner());
+            return Ok(c.rules.values().cloned().collect());
+        }
+        self.load_rules().await
+    }
+
+    /// The rules as stored, read from the bucket (admin listings, watch down).
+    pub async fn load_rules(&self) -> Result<Vec<WebIdentityRule>, CredentialError> {
+        let mut out = Vec::new();
+        for k in self.keys().await? {
+            if !k.starts_with(RULE_PREFIX) {
+                continue;
+            }
+            if let Some(raw) = self.raw(&k).await? {
+                out.extend(parse_rule(&k, &raw));
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// Adds or replaces a rule (admin only: auth workers may not write `webid.`).
+    pub async fn put_rule(&self, rule: &WebIdentityRule) -> Result<(), CredentialError> {
+        rule.check()
+            .map_err(|e| CredentialError::Corrupt(e.to_string()))?;
+        let raw = serde_json::to_vec(rule).map_err(|e| CredentialError::Corrupt(e.to_string()))?;
+        self.kv
+            .put(rule.kv_key(), raw.into())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    pub async fn remove_rule(&self, name: &str) -> Result<bool, CredentialError> {
+        let key = format!("{RULE_PREFIX}{name}");
+        if super::webid::check_name(name).is_err() || self.raw(&key).await?.is_none() {
+            return Ok(false);
+        }
+        self.kv.purge(&key).await.map_err(unavailable)?;
+        Ok(true)
+    }
+
+    /// Removes temporary credentials that expired more than `grace` ago from the bucket
+    /// (and this process's cache). The stream purge leaves no delete marker behind, so
+    /// sessions do not accumulate tombstones; other workers drop their cached copy on
+    /// their own sweep, and an expired session is refused on use whatever the cache says.
+    /// Returns how many were removed.
+    pub async fn sweep_expired(&self, grace: Duration) -> Result<usize, CredentialError> {
+        let cutoff = crate::store::unix_ms() - grace.as_millis() as i64;
+        let expired: Vec<String> = {
+            let c = self.cache.read().unwrap_or_else(|p| p.into_inner());
+            c.hits
+                .iter()
+                .filter(|(k, h)| k.starts_with(SESSION_PREFIX) && h.cred.expired_at(cutoff))
+                .map(|(k, _)| k.clone())
+                .collect()
+        };
+        for key in &expired {
+            self.kv
+                .stream
+                .purge()
+                .filter(format!("$KV.{CREDENTIALS_BUCKET}.{key}"))
+                .await
+                .map_err(unavailable)?;
+            self.cache
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .hits
+                .remove(key);
+        }
+        Ok(expired.len())
     }
 
     pub async fn remove(&self, access_key: &str) -> Result<bool, CredentialError> {
@@ -285,16 +429,23 @@ impl CredentialStore {
         Ok(done)
     }
 
-    /// Every key's readable part (no credentials key needed).
-    pub async fn list(&self) -> Result<Vec<PublicPart>, CredentialError> {
-        let mut keys = self
-            .kv
-            .keys()
-            .await
-            .map_err(|e| CredentialError::Unavailable(e.to_string()))?;
+    async fn keys(&self) -> Result<Vec<String>, CredentialError> {
+        let mut keys = self.kv.keys().await.map_err(unavailable)?;
         let mut out = Vec::new();
         while let Some(k) = keys.next().await {
-            let k = k.map_err(|e| CredentialError::Unavailable(e.to_string()))?;
+            out.push(k.map_err(unavailable)?);
+        }
+        Ok(out)
+    }
+
+    /// Every key's readable part (no credentials key needed), temporary credentials
+    /// included (with their expiry); rules are not keys and are left out.
+    pub async fn list(&self) -> Result<Vec<PublicPart>, CredentialError> {
+        let mut out = Vec::new();
+        for k in self.keys().await? {
+            if k.starts_with(RULE_PREFIX) {
+                continue;
+            }
             if let Some(raw) = self.raw(&k).await? {
                 out.push(sealed::public_part(&raw)?);
             }

@@ -117,6 +117,11 @@ pub struct PublicPart {
     pub created_ms: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<Policy>,
+    /// Temporary credentials: when they stop working (Unix ms). Part of the associated
+    /// data, so it cannot be extended without the key; absent (and so serialized as
+    /// before) on long-term keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_ms: Option<i64>,
 }
 
 /// A format-2 record as stored in the bucket.
@@ -134,6 +139,9 @@ struct SealedRecord {
 #[derive(Serialize, Deserialize)]
 struct Secrets {
     secrets: Vec<String>,
+    /// Temporary credentials' session token, sealed like the secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    session_token: Option<String>,
 }
 
 fn aad(public: &PublicPart) -> Result<Vec<u8>, CredentialError> {
@@ -151,9 +159,11 @@ pub fn seal(cred: &Credential, key: &CredentialsKey) -> Result<Vec<u8>, Credenti
         display_name: cred.display_name.clone(),
         created_ms: cred.created_ms,
         policy: cred.policy.clone(),
+        expires_ms: cred.expires_ms,
     };
     let secrets = Secrets {
         secrets: cred.secrets().map(str::to_string).collect(),
+        session_token: cred.session_token.clone(),
     };
     let plain =
         serde_json::to_vec(&secrets).map_err(|e| CredentialError::Corrupt(e.to_string()))?;
@@ -232,11 +242,13 @@ pub fn open(
                 .map_err(|_| CredentialError::Corrupt("sealed secret does not open".into()))?;
             let s: Secrets = serde_json::from_slice(&plain)
                 .map_err(|e| CredentialError::Corrupt(e.to_string()))?;
-            credential_from_parts(rec.public, s.secrets)?
+            credential_from_parts(rec.public, s)?
         }
         f => return Err(CredentialError::Corrupt(format!("unknown format {f}"))),
     };
-    if cred.access_key != stored_under {
+    // The KV key binds the kind too: a long-term record copied under `sts.` (or a
+    // session's under its bare access key) does not open.
+    if cred.kv_key() != stored_under || cred.expires_ms.is_some() != cred.session_token.is_some() {
         return Err(CredentialError::Corrupt(format!(
             "record for {:?} stored under {stored_under:?}",
             cred.access_key
@@ -262,11 +274,8 @@ pub fn open_plaintext(raw: &[u8], stored_under: &str) -> Result<Credential, Cred
     Ok(c)
 }
 
-fn credential_from_parts(
-    p: PublicPart,
-    secrets: Vec<String>,
-) -> Result<Credential, CredentialError> {
-    let mut it = secrets.into_iter();
+fn credential_from_parts(p: PublicPart, s: Secrets) -> Result<Credential, CredentialError> {
+    let mut it = s.secrets.into_iter();
     let secret_key = it
         .next()
         .ok_or_else(|| CredentialError::Corrupt("no secret in record".into()))?;
@@ -279,6 +288,8 @@ fn credential_from_parts(
         created_ms: p.created_ms,
         previous_secrets: it.collect(),
         policy: p.policy,
+        session_token: s.session_token,
+        expires_ms: p.expires_ms,
     })
 }
 
@@ -298,6 +309,7 @@ pub fn public_part(raw: &[u8]) -> Result<PublicPart, CredentialError> {
                 display_name: c.display_name,
                 created_ms: c.created_ms,
                 policy: c.policy,
+                expires_ms: None,
             })
         }
     }
@@ -323,6 +335,31 @@ mod tests {
         let back = open(&raw, "AKIDTEST", Some(&key)).expect("open");
         assert_eq!(back.secret_key, SECRET);
         assert_eq!(back.owner_id, "owner");
+    }
+
+    #[test]
+    fn session_records_seal_their_token_and_are_bound_to_sts_keys() {
+        let key = CredentialsKey::generate();
+        let policy = Policy {
+            buckets: vec!["b".into()],
+            ..Default::default()
+        };
+        let c = Credential::session("ASIATEST", SECRET, "TOKEN-0123456789", 5, "o", "d", policy)
+            .expect("valid");
+        let raw = seal(&c, &key).expect("seal");
+        assert!(!String::from_utf8_lossy(&raw).contains("TOKEN-0123456789"));
+        let back = open(&raw, "sts.ASIATEST", Some(&key)).expect("open");
+        assert_eq!(back.session_token.as_deref(), Some("TOKEN-0123456789"));
+        assert_eq!(back.expires_ms, Some(5));
+        // Under the bare access key it would pass for a long-term key: refused.
+        assert!(open(&raw, "ASIATEST", Some(&key)).is_err());
+        // A long-term record copied below `sts.` is refused too.
+        let lt = seal(&cred(), &key).expect("seal");
+        assert!(open(&lt, "sts.AKIDTEST", Some(&key)).is_err());
+        // The expiry is authenticated: extending it without the key fails.
+        let extended =
+            String::from_utf8_lossy(&raw).replace("\"expires_ms\":5", "\"expires_ms\":9");
+        assert!(open(extended.as_bytes(), "sts.ASIATEST", Some(&key)).is_err());
     }
 
     #[test]

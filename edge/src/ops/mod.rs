@@ -34,6 +34,7 @@ pub mod preflight;
 pub mod put_bucket_cors;
 pub mod put_object;
 pub mod put_object_tagging;
+pub mod sts;
 pub mod upload_part;
 pub mod upload_part_copy;
 

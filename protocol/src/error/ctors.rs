@@ -108,6 +108,10 @@ aws_message! {
         "The replication configuration was not found";
     server_side_encryption_configuration_not_found_error => ServerSideEncryptionConfigurationNotFoundError:
         "The server side encryption configuration was not found";
+
+    // Temporary (STS) credentials on S3 requests.
+    expired_token => ExpiredToken: "The provided token has expired.";
+    invalid_token => InvalidToken: "The provided token is malformed or otherwise invalid.";
 }
 
 // Codes whose message is the explanation of what was wrong with this request.
@@ -123,6 +127,14 @@ explained! {
     invalid_policy_document => InvalidPolicyDocument;
     invalid_request => InvalidRequest;
     invalid_tag => InvalidTag;
+    // STS AssumeRoleWithWebIdentity.
+    invalid_identity_token => InvalidIdentityToken;
+    expired_token_exception => ExpiredTokenException;
+    idp_communication_error => IDPCommunicationError;
+    invalid_parameter_value => InvalidParameterValue;
+    missing_parameter => MissingParameter;
+    validation_error => ValidationError;
+    invalid_action => InvalidAction;
 }
 
 // Codes with AWS's message (above, or InternalError's in `S3Error::internal`) that some

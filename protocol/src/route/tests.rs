@@ -215,6 +215,11 @@ fn cors_and_post_object_routes() {
         let got = parse(method, &path, None, false).map(|r| r.op);
         assert_eq!(got, Ok(*want), "{method} {path}");
     }
+    // STS (boto3's `sts` client at the gateway's endpoint): POST / without a bucket.
+    assert_eq!(
+        parse("POST", "/", None, false).map(|r| r.op),
+        Ok(O::AssumeRoleWithWebIdentity)
+    );
     for (method, uri) in [("GET", "/b/key?cors"), ("OPTIONS", "/"), ("POST", "/?cors")] {
         let got = parse(method, uri, None, false).map(|r| r.op);
         assert!(got.is_err(), "{method} {uri}");

@@ -32,9 +32,11 @@ use subtle::ConstantTimeEq;
 
 use super::credentials::{CredentialError, CredentialStore};
 use super::nats_jwt::{self, Claims};
+use super::oidc::{map_token, OidcConfig, OidcVerifier};
 use super::sealed::CredentialsKey;
 use crate::store::{owner_of, owns};
 use grants::{Grant, Refusal};
+use jetgate_protocol::messages::{Owner, Principal};
 use request::{AuthRequest, Login};
 
 /// The subject nats-server sends authorization requests to.
@@ -57,6 +59,8 @@ pub struct CalloutConfig {
     pub jwt_ttl: Duration,
     pub gateway_js_prefix: String,
     pub credentials_key: Option<Arc<CredentialsKey>>,
+    /// Token logins: OIDC tokens of this issuer, mapped by the web-identity rules.
+    pub oidc: Option<OidcConfig>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +81,8 @@ enum Denied {
     BadSecret,
     #[error("token logins are not enabled")]
     Token,
+    #[error("web identity token refused: {0}")]
+    BadToken(String),
     #[error(transparent)]
     Policy(#[from] Refusal),
     #[error("authorization unavailable: {0}")]
@@ -89,6 +95,7 @@ impl Denied {
             Denied::NoLogin => "no_credentials",
             Denied::BadSecret => "bad_secret",
             Denied::Token => "token",
+            Denied::BadToken(_) => "bad_token",
             Denied::Policy(Refusal::Prefixes) => "prefix_policy",
             Denied::Policy(Refusal::TooManyBuckets(_)) => "too_many_buckets",
             Denied::Unavailable(_) => "unavailable",
@@ -106,6 +113,7 @@ struct Allowed {
 struct Callout {
     cfg: CalloutConfig,
     store: CredentialStore,
+    oidc: Option<OidcVerifier>,
     gateway: jetstream::Context,
 }
 
@@ -117,6 +125,12 @@ pub async fn serve(client: async_nats::Client, cfg: CalloutConfig) -> Result<(),
         .with_key(cfg.credentials_key.clone());
     store.follow().await?;
     let gateway = jetstream::with_prefix(client.clone(), &cfg.gateway_js_prefix);
+    let oidc = cfg
+        .oidc
+        .clone()
+        .map(OidcVerifier::new)
+        .transpose()
+        .map_err(|e| CalloutError::Nats(format!("OIDC: {e}")))?;
     let service = client
         .service_builder()
         .description("jetgate NATS auth callout: logins with S3 access keys")
@@ -137,6 +151,7 @@ pub async fn serve(client: async_nats::Client, cfg: CalloutConfig) -> Result<(),
     let callout = Arc::new(Callout {
         cfg,
         store,
+        oidc,
         gateway,
     });
     while let Some(req) = endpoint.next().await {
@@ -195,7 +210,7 @@ impl Callout {
     async fn authorize(&self, req: &AuthRequest) -> Result<Allowed, Denied> {
         let (user, password) = match &req.login {
             Login::Password { user, password } => (user, password),
-            Login::Token(_) => return Err(Denied::Token),
+            Login::Token(token) => return self.authorize_token(req, token).await,
             Login::None => return Err(Denied::NoLogin),
         };
         let cred = match self.store.get(user).await {
@@ -209,7 +224,42 @@ impl Callout {
         if matches != 1 {
             return Err(Denied::BadSecret);
         }
-        let principal = super::principal(cred, None);
+        self.issue(req, super::principal(cred, None), None).await
+    }
+
+    /// A login with an OIDC token: the rule it maps to is its policy, the hash of its
+    /// issuer and subject its identity (owner id, and inbox `_INBOX_<owner id>`), and
+    /// its JWT ends no later than the token.
+    async fn authorize_token(&self, req: &AuthRequest, token: &str) -> Result<Allowed, Denied> {
+        let verifier = self.oidc.as_ref().ok_or(Denied::Token)?;
+        let id = map_token(verifier, &self.store, token, None)
+            .await
+            .map_err(|e| Denied::BadToken(e.code.to_string()))?;
+        let expires = id
+            .expires_at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let principal = Principal {
+            access_key: id.owner_id.clone(),
+            owner: Owner {
+                id: id.owner_id,
+                display_name: id.subject,
+            },
+            chunk_context: None,
+            policy: Some(id.policy),
+        };
+        self.issue(req, principal, Some(expires)).await
+    }
+
+    /// The user JWT of a principal: its buckets, with its operations, until `until`
+    /// (Unix seconds) at the latest.
+    async fn issue(
+        &self,
+        req: &AuthRequest,
+        principal: Principal,
+        until: Option<u64>,
+    ) -> Result<Allowed, Denied> {
         let ops = grants::operations(principal.policy.as_ref())?;
         let grants: Vec<Grant> = self
             .usable_buckets(&principal)
@@ -222,7 +272,7 @@ impl Callout {
             .collect();
         let perms = grants::permissions(&grants::inbox(&principal.access_key), &grants)?;
         let jwt = self
-            .user_jwt(req, &principal.access_key, perms)
+            .user_jwt(req, &principal.access_key, perms, until)
             .map_err(|e| Denied::Unavailable(e.to_string()))?;
         Ok(Allowed {
             access_key: principal.access_key,
@@ -233,10 +283,7 @@ impl Callout {
 
     /// The S3 buckets the principal may use: those its policy names and those its
     /// owner owns (every bucket, for a key without a policy).
-    async fn usable_buckets(
-        &self,
-        principal: &jetgate_protocol::messages::Principal,
-    ) -> Result<Vec<String>, Denied> {
+    async fn usable_buckets(&self, principal: &Principal) -> Result<Vec<String>, Denied> {
         let unavailable = |e: &dyn std::fmt::Display| Denied::Unavailable(e.to_string());
         let names: Vec<String> = self
             .gateway
@@ -273,8 +320,9 @@ impl Callout {
     fn user_jwt(
         &self,
         req: &AuthRequest,
-        access_key: &str,
+        name: &str,
         perms: grants::Permissions,
+        until: Option<u64>,
     ) -> Result<String, nats_jwt::JwtError> {
         // An empty allow list in a user JWT means "no restriction": deny instead.
         let publish = if perms.publish.is_empty() {
@@ -282,7 +330,8 @@ impl Callout {
         } else {
             json!({"allow": perms.publish})
         };
-        let expires = nats_jwt::now_secs() + self.cfg.jwt_ttl.as_secs().max(1);
+        let expires = (nats_jwt::now_secs() + self.cfg.jwt_ttl.as_secs().max(1))
+            .min(until.unwrap_or(u64::MAX));
         let mut nats = json!({
             "pub": publish,
             "sub": {"allow": perms.subscribe},
@@ -298,7 +347,7 @@ impl Callout {
             self.cfg.user_signer.as_ref().unwrap_or(&self.cfg.issuer),
             Claims {
                 subject: &req.user_nkey,
-                name: access_key,
+                name,
                 audience: Some(&self.cfg.account),
                 expires: Some(expires),
                 nats,

@@ -98,6 +98,7 @@ impl ParsedAuth {
             timestamp: self.timestamp.clone(),
             scope: self.scope(),
             seed_signature: self.signature.clone(),
+            session: false,
         }
     }
 

@@ -308,6 +308,7 @@ fn chunk_signatures_match_aws_sdk() {
             timestamp: timestamp.to_string(),
             scope: scope.to_string(),
             seed_signature: seed.to_string(),
+            session: false,
         },
         prev_signature: seed.to_string(),
         chunks,

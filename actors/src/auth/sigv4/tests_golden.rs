@@ -307,6 +307,7 @@ pub(super) fn trailer_batch() -> ChunkBatch {
             timestamp: TS.to_string(),
             scope: SCOPE.to_string(),
             seed_signature: TRAILER_SEED.to_string(),
+            session: false,
         },
         prev_signature: TRAILER_SEED.to_string(),
         chunks: hashes
