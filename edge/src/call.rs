@@ -24,8 +24,6 @@ use crate::EdgeState;
 pub struct Reply<R> {
     pub msg: Message,
     pub route: Option<Route>,
-    /// Download credit the request granted (the receiver continues from it).
-    pub granted: u64,
     rpc: PhantomData<R>,
 }
 
@@ -42,7 +40,6 @@ impl<R: Rpc> Reply<R> {
 struct Raw {
     msg: Message,
     route: Option<Route>,
-    granted: u64,
 }
 
 fn unavailable(endpoint: Endpoint, why: &str) -> S3Error {
@@ -126,7 +123,6 @@ pub async fn call<R: Rpc>(
     result.map(|raw| Reply {
         msg: raw.msg,
         route: raw.route,
-        granted: raw.granted,
         rpc: PhantomData,
     })
 }
@@ -148,12 +144,6 @@ async fn send_call<Op: Serialize>(
         Some(b) => read_prefix(b, state.cfg.inline_body_limit, state.cfg.client_body_idle).await?,
         None => (Bytes::new(), None),
     };
-    // Shares the process's receive budget with the other open streams.
-    let granted = if download {
-        state.cfg.stream.window_now()
-    } else {
-        0
-    };
     let body_in = BodyIn {
         content_length,
         complete: rest.is_none(),
@@ -165,7 +155,6 @@ async fn send_call<Op: Serialize>(
         body: Some(body_in),
         download: download.then(|| Download {
             data: route.subject("d"),
-            window: granted,
         }),
     };
     let payload = jetgate_protocol::encode(&call, &inline).map_err(S3Error::internal)?;
@@ -188,7 +177,6 @@ async fn send_call<Op: Serialize>(
         return Ok(Raw {
             msg,
             route: Some(route),
-            granted,
         });
     };
     let mut sender = BodySender::new(
@@ -201,11 +189,7 @@ async fn send_call<Op: Serialize>(
     match pump(&mut sender, rest, state.cfg.client_body_idle).await {
         Ok(()) => {}
         Err(Pumped::Replied(msg)) => {
-            return check(*msg, endpoint).map(|msg| Raw {
-                msg,
-                route: None,
-                granted: 0,
-            })
+            return check(*msg, endpoint).map(|msg| Raw { msg, route: None })
         }
         Err(Pumped::Failed(e)) => return Err(e),
         Err(Pumped::Aborted) => {
@@ -218,11 +202,7 @@ async fn send_call<Op: Serialize>(
         }
     }
     let msg = wait_reply(sender.route(), endpoint, idle).await?;
-    Ok(Raw {
-        msg,
-        route: None,
-        granted: 0,
-    })
+    Ok(Raw { msg, route: None })
 }
 
 enum Pumped {

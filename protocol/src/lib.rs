@@ -8,6 +8,7 @@ pub mod acl;
 pub mod attributes;
 pub mod bucket_config;
 pub mod cors;
+pub mod direct;
 pub mod envelope;
 pub mod error;
 pub mod headers;

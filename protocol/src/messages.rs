@@ -66,11 +66,11 @@ pub struct BodyIn {
     pub control: Option<String>,
 }
 
-/// Where and how much a worker may stream a response body before waiting for credit.
+/// Where a response body that does not ride inline is delivered.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Download {
+    /// The edge's data subject: the reply subject of the worker's direct gets.
     pub data: String,
-    pub window: u64,
 }
 
 /// How a response body comes back.
@@ -80,8 +80,9 @@ pub enum BodyOut {
     None,
     /// The bytes after the reply's JSON are the whole body.
     Inline,
-    /// Data frames follow on the download subject.
-    Stream,
+    /// JetStream delivers the chunks to the download subject as the edge asks for them
+    /// (see [`crate::direct`]).
+    Direct(crate::direct::DirectBody),
 }
 
 /// Content headers S3 stores with an object and returns on GET/HEAD.

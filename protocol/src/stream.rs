@@ -93,10 +93,10 @@ impl StreamBudget {
 }
 
 /// Counts one open receiving stream against its budget while alive.
-struct BudgetSlot(Option<Arc<StreamBudget>>);
+pub(crate) struct BudgetSlot(Option<Arc<StreamBudget>>);
 
 impl BudgetSlot {
-    fn take(budget: &Option<Arc<StreamBudget>>) -> Self {
+    pub(crate) fn take(budget: &Option<Arc<StreamBudget>>) -> Self {
         if let Some(b) = budget {
             b.open.fetch_add(1, Ordering::Relaxed);
         }
@@ -220,7 +220,7 @@ impl Drop for Heartbeat {
     }
 }
 
-fn spawn_abort(client: &Client, peer: Option<String>, me: String, reason: &str) {
+pub(crate) fn spawn_abort(client: &Client, peer: Option<String>, me: String, reason: &str) {
     if let Some(peer) = peer {
         let client = client.clone();
         let reason = Bytes::from(reason.to_string());

@@ -6,6 +6,8 @@ use super::{temp_dir, which, Proc, STARTUP_TIMEOUT};
 pub struct NatsServer {
     proc: Proc,
     url: String,
+    /// `host:port` of the HTTP monitoring endpoint.
+    monitor: String,
     _dir: tempfile::TempDir,
 }
 
@@ -20,8 +22,9 @@ impl NatsServer {
             "127.0.0.1".into(),
             "-p".into(),
             "-1".into(),
-            "--http_port".into(),
-            "0".into(),
+            // A monitoring port of its own (`-1`: any free one) for /connz.
+            "-m".into(),
+            "-1".into(),
             "--store_dir".into(),
             store.display().to_string(),
         ];
@@ -32,6 +35,12 @@ impl NatsServer {
             &[],
             dir.path().join("nats-server.log"),
         );
+        let monitor = proc
+            .wait_matching(STARTUP_TIMEOUT, |l| {
+                l.split_once("Starting http monitor on ")
+                    .map(|(_, rest)| rest.trim().to_string())
+            })
+            .unwrap_or_else(|e| panic!("nats-server monitor: {e}\n{}", proc.log_tail(40)));
         let hostport = proc
             .wait_matching(STARTUP_TIMEOUT, |l| {
                 l.split_once("Listening for client connections on ")
@@ -44,6 +53,7 @@ impl NatsServer {
         .unwrap_or_else(|e| panic!("nats-server not ready: {e}\n{}", proc.log_tail(40)));
         NatsServer {
             url: format!("nats://{hostport}"),
+            monitor,
             proc,
             _dir: dir,
         }
@@ -61,6 +71,35 @@ impl NatsServer {
 
     pub async fn jetstream(&self) -> async_nats::jetstream::Context {
         async_nats::jetstream::new(self.client().await)
+    }
+
+    /// The server's `/connz` (connections with their byte counters), as JSON.
+    pub async fn connz(&self) -> serde_json::Value {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(&self.monitor)
+            .await
+            .expect("connect to the monitoring port");
+        let req = format!("GET /connz HTTP/1.0\r\nHost: {}\r\n\r\n", self.monitor);
+        s.write_all(req.as_bytes()).await.expect("send /connz");
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).await.expect("read /connz");
+        let text = String::from_utf8_lossy(&raw);
+        let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("/connz is not JSON: {e}: {body}"))
+    }
+
+    /// Bytes nats-server delivered to the connections named `name` so far.
+    pub async fn bytes_delivered_to(&self, name: &str) -> u64 {
+        let connz = self.connz().await;
+        connz["connections"]
+            .as_array()
+            .map(|cs| {
+                cs.iter()
+                    .filter(|c| c["name"] == name)
+                    .filter_map(|c| c["out_bytes"].as_u64())
+                    .sum()
+            })
+            .unwrap_or(0)
     }
 }
 

@@ -1,12 +1,13 @@
 //! GetObject and HeadObject: conditions, a single range, and the body inline when small
-//! or streamed under the edge's credit when not.
+//! or, when not, delivered by JetStream straight to the edge in batches this worker
+//! requests as the edge asks for them (`jetgate_protocol::direct`).
 
 use bytes::{Bytes, BytesMut};
+use jetgate_protocol::direct::{DirectBody, DirectSender};
 use jetgate_protocol::messages::{BodyOut, ObjectReply};
 use jetgate_protocol::query::query_pairs;
 use jetgate_protocol::rpc;
 use jetgate_protocol::shape;
-use jetgate_protocol::stream::BodySender;
 use jetgate_protocol::S3Error;
 
 use super::conditions::{evaluate, resolve_range, Evaluation};
@@ -119,31 +120,32 @@ pub async fn get(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     let Some(download) = call.download.clone() else {
         return Err(S3Error::internal("large GET without a download subject"));
     };
-    reply.body = BodyOut::Stream;
-    inc.reply::<rpc::GetObject>(&reply, &[]).await?;
-    let mut sender = BodySender::new(
-        worker.mux().open(),
-        Some(download.data),
-        0,
-        download.window,
-        worker.cfg().stream.clone(),
+    let (stream, subject, from_seq, skip) = reader.start().await?;
+    let route = worker.mux().open();
+    let plan = DirectBody {
+        stream,
+        subject,
+        from_seq,
+        skip,
+        length: reply.content_length,
+        chunk_size: meta.size.div_ceil(meta.chunks.max(1)),
+        control: route.subject("c"),
+    };
+    let idle = worker.cfg().stream.idle_timeout;
+    let mut sender = DirectSender::new(
+        route,
+        worker.store().api_prefix(),
+        &plan,
+        download.data,
+        meta.chunks,
+        idle,
     );
-    // The status line is gone; a failure from here on can only cut the stream short.
-    let streamed = async {
-        while let Some(piece) = reader.next().await? {
-            let n = piece.len() as u64;
-            sender
-                .send(piece)
-                .await
-                .map_err(crate::body::stream_error)?;
-            inc.usage.add_out(n);
-        }
-        sender.finish().await.map_err(crate::body::stream_error)
-    }
-    .await;
-    if let Err(e) = streamed {
-        sender.abort("download failed");
-        tracing::info!(code = %e.code, "download stopped: {}", e.message);
+    reply.body = BodyOut::Direct(plan);
+    inc.reply::<rpc::GetObject>(&reply, &[]).await?;
+    // The status line is gone; a failure from here on can only cut the body short.
+    match sender.serve().await {
+        Ok(total) => inc.usage.add_out(total.min(reply.content_length)),
+        Err(e) => tracing::info!(error = %e, "download stopped"),
     }
     Ok(())
 }
@@ -180,8 +182,8 @@ impl RangeReader {
         }
     }
 
-    pub(crate) async fn next(&mut self) -> Result<Option<Bytes>, S3Error> {
-        // Far into the object: find the chunk without fetching the ones before it.
+    /// Far into the object: finds the chunk without fetching the ones before it.
+    async fn seek(&mut self) -> Result<(), S3Error> {
         if self.pos == 0 && self.first >= SKIP_FROM {
             self.pos = self
                 .chunks
@@ -189,6 +191,24 @@ impl RangeReader {
                 .await
                 .map_err(S3Error::from)?;
         }
+        Ok(())
+    }
+
+    /// Where a direct read starts: `(stream, chunk subject, first sequence, bytes of the
+    /// first chunk before the range)`.
+    pub(crate) async fn start(&mut self) -> Result<(String, String, u64, u64), S3Error> {
+        self.seek().await?;
+        let (stream, subject, seq) = self.chunks.position();
+        Ok((
+            stream.to_string(),
+            subject.to_string(),
+            seq,
+            self.first - self.pos,
+        ))
+    }
+
+    pub(crate) async fn next(&mut self) -> Result<Option<Bytes>, S3Error> {
+        self.seek().await?;
         while self.pos <= self.last {
             let Some(chunk) = self.chunks.next().await.map_err(S3Error::from)? else {
                 return Err(S3Error::internal("object shorter than its metadata says"));

@@ -219,6 +219,11 @@ impl Store {
 pub const DEFAULT_PUBLISH_BUDGET: u64 = 16 * 1024 * 1024;
 
 impl Store {
+    /// The JetStream API prefix requests go to.
+    pub fn api_prefix(&self) -> &str {
+        &self.api
+    }
+
     pub fn new(client: Client) -> Self {
         Self::with_publish_budget(client, DEFAULT_PUBLISH_BUDGET)
     }

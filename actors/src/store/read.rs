@@ -47,6 +47,11 @@ impl ChunkReader {
         self
     }
 
+    /// The stream and chunk subject it reads, and the sequence it reads next from.
+    pub fn position(&self) -> (&str, &str, u64) {
+        (&self.stream, &self.subject, self.next_seq)
+    }
+
     /// Next chunk, `None` after the last.
     pub async fn next(&mut self) -> Result<Option<Bytes>, StoreError> {
         if self.chunks_left == 0 {

@@ -1,16 +1,17 @@
 //! GetObject and HeadObject: `GET|HEAD /bucket/key`, one worker endpoint. Decoding in
 //! `decode::get_object` (`jetgate_protocol::shape`), headers in
-//! `encode::object_headers_out`; the body comes inline or streams.
+//! `encode::object_headers_out`; the body comes inline or straight from JetStream
+//! (`jetgate_protocol::direct`).
 
 use axum::body::Body;
 use axum::response::IntoResponse;
 use axum::response::Response;
 use http::header::{self, HeaderValue};
 use http::StatusCode;
+use jetgate_protocol::direct::DirectReceiver;
 use jetgate_protocol::headers::RequestContext;
 use jetgate_protocol::messages::BodyOut;
 use jetgate_protocol::rpc;
-use jetgate_protocol::stream::BodyReceiver;
 use jetgate_protocol::S3Error;
 
 use super::OpRequest;
@@ -37,11 +38,11 @@ fn object_response(state: &EdgeState, r: Reply<rpc::GetObject>) -> Result<Respon
     let body = match reply.body {
         BodyOut::None => Body::empty(),
         BodyOut::Inline => Body::from(inline),
-        BodyOut::Stream => {
+        BodyOut::Direct(plan) => {
             let Some(route) = r.route else {
                 return Err(S3Error::internal("streamed reply without a route"));
             };
-            let rx = BodyReceiver::new(route, None, 0, r.granted, state.cfg.stream.clone());
+            let rx = DirectReceiver::new(route, plan, state.cfg.stream.clone());
             let stream = futures::stream::unfold(rx, |mut rx| async move {
                 match rx.next().await {
                     Ok(Some(b)) => Some((Ok::<_, std::io::Error>(b), rx)),
