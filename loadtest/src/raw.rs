@@ -1,7 +1,8 @@
 //! Raw driver: the NATS object store through async-nats, the ceiling every report
 //! carries. PUT is `ObjectStore::put` fed whole 1 MiB chunks from the generator; GET
-//! reads the meta with a direct get (last by subject) and the chunks with direct
-//! get next-by-subject, so no consumer is created per read.
+//! reads the meta with a direct get (last by subject) and the chunks with batched
+//! direct gets next-by-subject (nats-server >= 2.11), so no consumer is created per
+//! read.
 
 use crate::content::{Generator, Verifier};
 use crate::op_error::OpError;
@@ -9,13 +10,16 @@ use anyhow::{Context as _, Result};
 use async_nats::jetstream::object_store::{ObjectInfo, ObjectMetadata, ObjectStore};
 use async_nats::jetstream::stream::{DirectGetErrorKind, Stream};
 use async_nats::jetstream::{self, object_store::DeleteErrorKind};
+use async_nats::{Message, Subscriber};
 use base64::engine::general_purpose::URL_SAFE;
 use base64::Engine;
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
 use std::pin::Pin;
+use std::sync::Mutex;
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio::io::{AsyncRead, ReadBuf};
 
 pub const CHUNK_SIZE: usize = 1 << 20;
@@ -37,6 +41,14 @@ impl AsyncRead for GenReader {
     }
 }
 
+/// Chunks asked for per batched direct get: a 64 MiB GET takes 16 round trips instead
+/// of 64, while one answer (4 MiB of 1 MiB chunks) stays small next to what the
+/// client buffers per subscription. The chunks an object has left bound it: asking for
+/// more would only have the server look for messages that are not there.
+const GET_BATCH: u64 = 4;
+/// Longest wait for each message of a batch; past it the GET fails as `timeout`.
+const BATCH_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Publish acks awaited at once by the pipelined put (as the gateway's writer does).
 const ACKS_IN_FLIGHT: usize = 4;
 
@@ -53,6 +65,11 @@ pub struct RawDriver {
     /// Use `ObjectStore::put` (sequential acks, JS API lookup) instead of the
     /// pipelined put.
     pub store_api_put: bool,
+    /// Reply subscriptions (inbox, subscriber) of finished GETs, for the next GET to
+    /// reuse, so a GET does not pay a SUB and an UNSUB (which weighs on 4 KiB objects).
+    /// Only a GET that read every batch to its end puts one back, so none holds a
+    /// stray reply; there are at most as many as GETs ran at once.
+    replies: Mutex<Vec<(String, Subscriber)>>,
 }
 
 impl RawDriver {
@@ -67,6 +84,7 @@ impl RawDriver {
             bucket: bucket.to_string(),
             store: None,
             store_api_put: false,
+            replies: Mutex::default(),
         })
     }
 
@@ -213,8 +231,10 @@ impl RawDriver {
         Ok(info)
     }
 
+    /// The meta, then the chunks [`GET_BATCH`] at a time: one batched direct get per
+    /// batch, answered on a reply subscription this GET has to itself, each batch asked
+    /// for from the sequence after the last one the previous batch delivered.
     pub async fn get(&self, key: &str, size: u64) -> Result<u64, OpError> {
-        let (_, stream) = self.parts()?;
         let info = self.info(key).await?;
         if info.size as u64 != size {
             return Err(OpError::msg(
@@ -223,18 +243,49 @@ impl RawDriver {
             ));
         }
         let subject = format!("$O.{}.C.{}", self.bucket, info.nuid);
+        let api = format!("$JS.API.DIRECT.GET.OBJ_{}", self.bucket);
+        let client = self.js.client();
+        let reuse = self.replies.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let (inbox, mut replies) = match reuse {
+            Some(r) => r,
+            None => {
+                let inbox = client.new_inbox();
+                let sub = client
+                    .subscribe(inbox.clone())
+                    .await
+                    .map_err(|e| OpError::new("nats_subscribe", e))?;
+                (inbox, sub)
+            }
+        };
         let mut verifier = Verifier::new(key, size);
         let mut seq = 1u64;
-        for _ in 0..info.chunks {
-            let msg = stream
-                .direct_get_next_for_subject(subject.as_str(), Some(seq))
+        let mut left = info.chunks as u64;
+        while left > 0 {
+            let batch = left.min(GET_BATCH);
+            let req = serde_json::json!({ "seq": seq, "next_by_subj": subject, "batch": batch });
+            client
+                .publish_with_reply(api.clone(), inbox.clone(), req.to_string().into())
                 .await
-                .map_err(|e| OpError::new("nats_direct_get", e))?;
-            verifier
-                .feed(&msg.payload)
-                .map_err(|m| OpError::msg(m.kind(), format!("{key}: {m}")))?;
-            seq = msg.sequence + 1;
+                .map_err(|e| OpError::new("nats_publish", e))?;
+            let last = read_batch(&mut replies, &subject, batch, |payload| {
+                verifier
+                    .feed(payload)
+                    .map_err(|m| OpError::msg(m.kind(), m.to_string()))
+            })
+            .await
+            .map_err(|e| {
+                OpError::msg(
+                    e.kind,
+                    format!("{key}: chunks from seq {seq}: {}", e.detail),
+                )
+            })?;
+            left -= last.chunks;
+            seq = last.seq + 1;
         }
+        self.replies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((inbox, replies));
         verifier
             .finish()
             .map_err(|m| OpError::msg(m.kind(), format!("{key}: {m}")))?;
@@ -273,5 +324,198 @@ impl RawDriver {
             Err(e) if e.kind() == DeleteErrorKind::NotFound => Ok(0),
             Err(e) => Err(OpError::new("nats_delete", e)),
         }
+    }
+}
+
+/// Where a batch ended: how many chunks it delivered and the last one's sequence.
+struct BatchEnd {
+    chunks: u64,
+    seq: u64,
+}
+
+fn header_u64(msg: &Message, name: &str) -> Result<u64, OpError> {
+    msg.headers
+        .as_ref()
+        .and_then(|h| h.get(name))
+        .and_then(|v| v.as_str().parse().ok())
+        .ok_or_else(|| OpError::msg("nats_direct_get", format!("no {name} header")))
+}
+
+/// Reads one batched direct get answer: data messages (each naming, in
+/// `Nats-Last-Sequence`, the sequence of the one before it in the batch, 0 for the
+/// first), then `Status: 204 EOB` whose `Nats-Last-Sequence` is the last one sent. A
+/// message missing in between shows as a `Nats-Last-Sequence` that does not match.
+async fn read_batch(
+    replies: &mut (impl futures::Stream<Item = Message> + Unpin),
+    subject: &str,
+    batch: u64,
+    mut feed: impl FnMut(&[u8]) -> Result<(), OpError>,
+) -> Result<BatchEnd, OpError> {
+    let gap = |what: &str, want: u64, got: u64| {
+        OpError::msg(
+            "nats_batch_gap",
+            format!("{what} has Nats-Last-Sequence {got}, expected {want}: a message went missing"),
+        )
+    };
+    let mut end = BatchEnd { chunks: 0, seq: 0 };
+    loop {
+        let msg = tokio::time::timeout(BATCH_TIMEOUT, replies.next())
+            .await
+            .map_err(|_| OpError::msg("timeout", "no answer to a batched direct get"))?
+            .ok_or_else(|| OpError::msg("nats_direct_get", "reply subscription closed"))?;
+        match msg.status.map(|s| s.as_u16()) {
+            None => {
+                let last = header_u64(&msg, "Nats-Last-Sequence")?;
+                if last != end.seq {
+                    return Err(gap("a chunk", end.seq, last));
+                }
+                if end.chunks == batch {
+                    return Err(OpError::msg(
+                        "nats_direct_get",
+                        format!("more than the {batch} chunks asked for"),
+                    ));
+                }
+                let from = msg.headers.as_ref().and_then(|h| h.get("Nats-Subject"));
+                if from.map(|v| v.as_str()) != Some(subject) {
+                    return Err(OpError::msg(
+                        "nats_direct_get",
+                        format!("a message from another subject: {from:?}"),
+                    ));
+                }
+                feed(&msg.payload)?;
+                end.seq = header_u64(&msg, "Nats-Sequence")?;
+                end.chunks += 1;
+            }
+            Some(204) => {
+                let last = header_u64(&msg, "Nats-Last-Sequence")?;
+                if last != end.seq {
+                    return Err(gap("the end of the batch", end.seq, last));
+                }
+                if end.chunks == 0 {
+                    return Err(OpError::msg("nats_direct_get", "an empty batch"));
+                }
+                return Ok(end);
+            }
+            // Nothing at or after the sequence asked for: the object lost chunks.
+            Some(404) => return Err(OpError::msg("nats_direct_get", "no further chunk (404)")),
+            Some(code) => {
+                return Err(OpError::msg(
+                    "nats_direct_get",
+                    format!(
+                        "status {code} {}",
+                        msg.description.as_deref().unwrap_or_default()
+                    ),
+                ))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_nats::{HeaderMap, StatusCode};
+    use bytes::Bytes;
+
+    const SUBJECT: &str = "$O.b.C.nuid";
+
+    fn chunk(seq: u64, last: u64, payload: &'static [u8]) -> Message {
+        let mut headers = HeaderMap::new();
+        headers.insert("Nats-Stream", "OBJ_b");
+        headers.insert("Nats-Subject", SUBJECT);
+        headers.insert("Nats-Sequence", seq.to_string().as_str());
+        headers.insert("Nats-Last-Sequence", last.to_string().as_str());
+        message(Some(headers), None, payload)
+    }
+
+    fn status(code: u16, description: &str, last: Option<u64>) -> Message {
+        let headers = last.map(|last| {
+            let mut h = HeaderMap::new();
+            h.insert("Nats-Last-Sequence", last.to_string().as_str());
+            h
+        });
+        let mut m = message(headers, StatusCode::from_u16(code).ok(), b"");
+        m.description = Some(description.to_string());
+        m
+    }
+
+    fn message(
+        headers: Option<HeaderMap>,
+        status: Option<StatusCode>,
+        payload: &'static [u8],
+    ) -> Message {
+        Message {
+            subject: "_INBOX.x".into(),
+            reply: None,
+            payload: Bytes::from_static(payload),
+            headers,
+            status,
+            description: None,
+            length: payload.len(),
+        }
+    }
+
+    /// Runs `read_batch` over `msgs`; returns (chunks, last seq) or the error kind and
+    /// what was fed.
+    async fn read(msgs: Vec<Message>, batch: u64) -> (Result<(u64, u64), String>, Vec<u8>) {
+        let mut replies = futures::stream::iter(msgs);
+        let mut fed = Vec::new();
+        let r = read_batch(&mut replies, SUBJECT, batch, |p| {
+            fed.extend_from_slice(p);
+            Ok(())
+        })
+        .await;
+        (r.map(|e| (e.chunks, e.seq)).map_err(|e| e.kind), fed)
+    }
+
+    #[tokio::test]
+    async fn batch_in_order_then_eob() {
+        let msgs = vec![
+            chunk(7, 0, b"ab"),
+            chunk(9, 7, b"cd"),
+            chunk(12, 9, b"e"),
+            status(204, "EOB", Some(12)),
+        ];
+        assert_eq!(read(msgs, 4).await, (Ok((3, 12)), b"abcde".to_vec()));
+    }
+
+    #[tokio::test]
+    async fn missing_message_is_a_gap() {
+        // The chunk at 9 was lost: the next one names 9 as its predecessor.
+        let msgs = vec![
+            chunk(7, 0, b"ab"),
+            chunk(12, 9, b"e"),
+            status(204, "EOB", Some(12)),
+        ];
+        assert_eq!(read(msgs, 4).await.0, Err("nats_batch_gap".into()));
+        // The last chunk was lost: EOB names one this batch did not deliver.
+        let msgs = vec![chunk(7, 0, b"ab"), status(204, "EOB", Some(9))];
+        assert_eq!(read(msgs, 4).await.0, Err("nats_batch_gap".into()));
+        // The first chunk was lost.
+        let msgs = vec![chunk(9, 7, b"cd"), status(204, "EOB", Some(9))];
+        assert_eq!(read(msgs, 4).await.0, Err("nats_batch_gap".into()));
+    }
+
+    #[tokio::test]
+    async fn errors_are_reported() {
+        let not_found = vec![status(404, "Message Not Found", None)];
+        assert_eq!(read(not_found, 4).await.0, Err("nats_direct_get".into()));
+        let empty = vec![status(204, "EOB", Some(0))];
+        assert_eq!(read(empty, 4).await.0, Err("nats_direct_get".into()));
+        let too_many = vec![chunk(1, 0, b"a"), chunk(2, 1, b"b")];
+        assert_eq!(read(too_many, 1).await.0, Err("nats_direct_get".into()));
+        let mut foreign = chunk(1, 0, b"a");
+        if let Some(h) = foreign.headers.as_mut() {
+            h.insert("Nats-Subject", "$O.b.C.other");
+        }
+        assert_eq!(
+            read(vec![foreign], 4).await.0,
+            Err("nats_direct_get".into())
+        );
+        // The replies end before the EOB.
+        assert_eq!(
+            read(vec![chunk(1, 0, b"a")], 4).await.0,
+            Err("nats_direct_get".into())
+        );
     }
 }

@@ -7,12 +7,16 @@
 //! 2. look the access key up (unknown key → `InvalidAccessKeyId`, the caller's job),
 //! 3. [`verify`] scope, clock and signature,
 //! 4. for `STREAMING-*` payloads, check chunk runs with [`verify_chunk_batch`] using
-//!    [`signing_key`] and [`ParsedAuth::chunk_context`].
+//!    [`signing_key_for_scope`] and [`ParsedAuth::chunk_context`].
+//!
+//! Signing keys are derived once per (secret, date, region, service) and kept in a
+//! bounded cache ([`signing_key_cached`], `key_cache.rs`).
 //!
 //! S3 differs from generic SigV4 in that the canonical URI is encoded once (not
 //! double-encoded) and never dot-segment normalised; see [`canonical_uri`].
 
 mod canonical;
+mod key_cache;
 mod parse;
 mod sign;
 mod verify;
@@ -29,6 +33,7 @@ use std::fmt;
 use jetgate_protocol::messages::ChunkContext;
 
 pub use canonical::{canonical_query, canonical_request, canonical_uri, uri_encode};
+pub use key_cache::signing_key_cached;
 pub use parse::parse;
 pub(crate) use parse::parse_credential;
 pub use sign::{

@@ -387,3 +387,34 @@ fn secret_key_is_redacted() {
     assert_eq!(format!("{key}"), "[redacted]");
     assert_eq!(key.expose(), SECRET);
 }
+
+/// Cost of one header verification and of one chunk-batch key, for comparing
+/// changes to the key derivation. Prints timings; asserts nothing about them.
+/// `cargo test --release -p jetgate-actors sigv4::tests_golden::verify_timing -- --ignored --nocapture`
+#[test]
+#[ignore = "timing loop, run by hand"]
+fn verify_timing() {
+    const N: u32 = 200_000;
+    let req = get_object_request(GET_OBJECT_SIG);
+    let auth = parse(&req).expect("parse");
+    let cfg = VerifyConfig::default();
+    let start = std::time::Instant::now();
+    for _ in 0..N {
+        verify(&req, &auth, SECRET, now(), &cfg).expect("verifies");
+    }
+    let per_verify = start.elapsed() / N;
+    let start = std::time::Instant::now();
+    for _ in 0..N {
+        std::hint::black_box(signing_key_for_scope(SECRET, SCOPE).expect("scope"));
+    }
+    let per_key = start.elapsed() / N;
+    let start = std::time::Instant::now();
+    for _ in 0..N {
+        std::hint::black_box(signing_key(SECRET, "20130524", "us-east-1", "s3"));
+    }
+    let per_derivation = start.elapsed() / N;
+    println!(
+        "verify (header auth): {per_verify:?}; signing key for a chunk batch: {per_key:?}; \
+         uncached derivation: {per_derivation:?}"
+    );
+}

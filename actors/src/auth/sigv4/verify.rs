@@ -7,8 +7,9 @@ use jetgate_protocol::messages::SignedRequest;
 use time::OffsetDateTime;
 
 use super::canonical::{canonical_request_with_uri, canonical_uri};
+use super::key_cache::signing_key_cached;
 use super::parse::{check_expires, parse_amz_date};
-use super::sign::{sign_string, signatures_match, signing_key, string_to_sign};
+use super::sign::{sign_string, signatures_match, string_to_sign};
 use super::{AuthKind, ParsedAuth};
 
 /// What [`verify`] checks against.
@@ -139,7 +140,7 @@ pub fn verify(
         check_unsigned_headers(req, auth)?;
     }
 
-    let key = signing_key(secret, &auth.date, &auth.region, &auth.service);
+    let key = signing_key_cached(secret, &auth.date, &auth.region, &auth.service);
     let scope = auth.scope();
     // The route table reads a raw `+` in the path as a space, as S3 does; the signature
     // must bind that same key, so a raw `+` canonicalises as `%20`, and the exact-bytes
