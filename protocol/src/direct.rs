@@ -290,6 +290,11 @@ impl Tracker {
         self.in_batch
     }
 
+    /// The plan's average chunk size.
+    pub fn chunk_size(&self) -> u64 {
+        self.plan.chunk_size
+    }
+
     /// Bytes handed out so far.
     pub fn delivered(&self) -> u64 {
         self.delivered
@@ -379,6 +384,8 @@ pub struct DirectReceiver {
     cfg: StreamConfig,
     done: bool,
     failed: bool,
+    /// This download's share of the process's batch budget while a batch is in flight.
+    reserved: Option<tokio::sync::OwnedSemaphorePermit>,
     _hb: Heartbeat,
     _slot: BudgetSlot,
 }
@@ -400,6 +407,7 @@ impl DirectReceiver {
             cfg,
             done: false,
             failed: false,
+            reserved: None,
             _hb: hb,
             _slot: slot,
         }
@@ -440,11 +448,24 @@ impl DirectReceiver {
                 return Ok(None);
             }
             if !self.track.in_batch() {
+                // Every byte of the last batch was handed out: its reservation ends.
+                self.reserved = None;
                 if let Some(pause) = self.track.take_retry() {
                     metrics::counter!("jetgate_direct_get_retries_total").increment(1);
                     tokio::time::sleep(pause).await;
                 }
                 let window = self.cfg.window_now();
+                if let Some(budget) = &self.cfg.budget {
+                    // A batch holds at least one chunk; past that, the server stops
+                    // after the message that reaches `max_bytes`.
+                    let chunk = self.track.chunk_size();
+                    let most = if window < chunk {
+                        chunk
+                    } else {
+                        window + chunk
+                    };
+                    self.reserved = budget.reserve_batch(most).await;
+                }
                 let (from_seq, batch) = self.track.start_batch(window);
                 self.tell(more_frame(from_seq, batch, window, &self.me))
                     .await?;

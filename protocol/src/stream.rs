@@ -71,14 +71,31 @@ impl StreamConfig {
 pub struct StreamBudget {
     total: u64,
     open: AtomicU64,
+    /// KiB of direct-GET batches asked for and not yet handed out, over all downloads:
+    /// a batch is at least one whole chunk, so window shares alone would not bound them
+    /// (64 downloads × 1 MiB reached nats-server's 64 MiB per-connection limit, which
+    /// drops the connection as a slow consumer).
+    batches: Arc<tokio::sync::Semaphore>,
 }
 
 impl StreamBudget {
     pub fn new(total: u64) -> Arc<Self> {
+        let kib = usize::try_from(total / 1024)
+            .unwrap_or(usize::MAX)
+            .clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
         Arc::new(StreamBudget {
             total,
             open: AtomicU64::new(0),
+            batches: Arc::new(tokio::sync::Semaphore::new(kib)),
         })
+    }
+
+    /// Waits until `bytes` more of batches fit in the budget (a batch larger than the
+    /// whole budget waits for all of it); the reservation ends when dropped.
+    pub async fn reserve_batch(&self, bytes: u64) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let kib = (bytes.div_ceil(1024)).clamp(1, self.total.div_ceil(1024).max(1));
+        let kib = u32::try_from(kib).unwrap_or(u32::MAX);
+        self.batches.clone().acquire_many_owned(kib).await.ok()
     }
 
     fn share(&self, max: u64, min: u64) -> u64 {
@@ -557,6 +574,30 @@ mod tests {
         );
         assert_eq!(classify(&msg(frame("data", None, "me"), b"")), Frame::Other);
         assert_eq!(classify(&msg(HeaderMap::new(), b"")), Frame::Other);
+    }
+
+    #[test]
+    fn batch_reservations_never_exceed_the_budget() {
+        use futures::FutureExt;
+        let budget = StreamBudget::new(4 << 20);
+        let a = budget.reserve_batch(3 << 20).now_or_never().flatten();
+        assert!(a.is_some(), "3 of 4 MiB fit");
+        assert!(
+            budget.reserve_batch(2 << 20).now_or_never().is_none(),
+            "2 more MiB wait"
+        );
+        drop(a);
+        assert!(budget
+            .reserve_batch(2 << 20)
+            .now_or_never()
+            .flatten()
+            .is_some());
+        // A batch larger than the whole budget waits for all of it, not forever.
+        assert!(budget
+            .reserve_batch(64 << 20)
+            .now_or_never()
+            .flatten()
+            .is_some());
     }
 
     #[test]
