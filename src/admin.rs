@@ -8,10 +8,11 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use jetgate_actors::auth::sealed::CredentialsKey;
 use jetgate_actors::auth::{Credential, CredentialStore};
-use jetgate_protocol::policy::{Operation, Policy};
+use jetgate_protocol::policy::Policy;
 use rand::distributions::{Alphanumeric, DistString};
 
 use crate::nats::NatsArgs;
+use crate::policy_args::PolicyArgs;
 
 #[derive(Subcommand)]
 pub enum UploadsCmd {
@@ -77,37 +78,6 @@ pub fn load_or_create_key(path: &Path) -> anyhow::Result<Arc<CredentialsKey>> {
         .with_context(|| format!("creating {}", path.display()))?;
     std::io::Write::write_all(&mut f, format!("{}\n", key.to_base64()).as_bytes())?;
     Ok(Arc::new(key))
-}
-
-/// Policy flags of `credentials add|policy`.
-#[derive(Args, Clone, Debug, Default)]
-pub struct PolicyArgs {
-    /// Buckets the key may use besides its owner's (comma separated; `name-*` matches a
-    /// prefix, `*` all). A key with no policy flag at all is an admin key: every bucket.
-    #[arg(long, value_delimiter = ',')]
-    pub buckets: Vec<String>,
-    /// Object key prefixes the key may use. Default: all keys.
-    #[arg(long, value_delimiter = ',')]
-    pub prefixes: Vec<String>,
-    /// Operations: read, write, delete, list, admin (comma separated). Default: all.
-    #[arg(long, value_delimiter = ',', value_parser = parse_operation)]
-    pub operations: Vec<Operation>,
-}
-
-fn parse_operation(s: &str) -> Result<Operation, String> {
-    Operation::parse(s)
-        .ok_or_else(|| format!("unknown operation {s:?} (read, write, delete, list, admin)"))
-}
-
-impl PolicyArgs {
-    pub fn policy(&self) -> Option<Policy> {
-        let p = Policy {
-            buckets: self.buckets.clone(),
-            prefixes: self.prefixes.clone(),
-            operations: self.operations.clone(),
-        };
-        (!p.is_unrestricted()).then_some(p)
-    }
 }
 
 #[derive(Subcommand)]

@@ -6,6 +6,7 @@ mod bootstrap;
 mod buckets;
 mod devserver;
 mod nats;
+mod policy_args;
 mod services;
 mod tracing_setup;
 mod usage;

@@ -10,8 +10,8 @@ use jetgate_actors::auth::oidc::OidcConfig;
 use jetgate_actors::auth::webid::{ClaimMatch, WebIdentityRule};
 use jetgate_actors::auth::CredentialStore;
 
-use crate::admin::PolicyArgs;
 use crate::nats::NatsArgs;
+use crate::policy_args::PolicyArgs;
 
 /// OIDC web identity (auth role): whose tokens STS AssumeRoleWithWebIdentity accepts.
 #[derive(Args, Clone, Debug, Default)]

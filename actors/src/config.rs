@@ -1,12 +1,12 @@
 //! Settings of a worker process and their defaults, defined once: the binary's flags
 //! default to these.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use jetgate_protocol::stream::StreamConfig;
 
-use crate::auth::oidc::OidcConfig;
 use crate::auth::sealed::CredentialsKey;
 
 /// Default of `--sts-max-duration-secs`: AWS's longest session (12 h).
@@ -71,4 +71,16 @@ impl Default for WorkerConfig {
             sts_max_duration: DEFAULT_STS_MAX_DURATION,
         }
     }
+}
+
+/// `--oidc-*` settings.
+#[derive(Debug, Clone)]
+pub struct OidcConfig {
+    /// Expected `iss`; discovery is fetched from it unless `jwks_file` is given.
+    pub issuer: String,
+    /// Expected member of `aud`.
+    pub audience: String,
+    pub jwks_file: Option<PathBuf>,
+    /// How long fetched keys are used before they are fetched again.
+    pub jwks_refresh: Duration,
 }

@@ -13,8 +13,10 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use tokio::sync::OnceCell;
 
-use super::jwks::MAX_DOCUMENT;
 use super::OidcError;
+
+/// Largest JWKS or discovery document read (issuers publish a few keys).
+pub const MAX_DOCUMENT: usize = 256 * 1024;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -9,11 +9,9 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, P
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 
-use super::fetch::Fetcher;
+use super::fetch::{Fetcher, MAX_DOCUMENT};
 use super::OidcError;
 
-/// Largest JWKS or discovery document read (issuers publish a few keys).
-pub const MAX_DOCUMENT: usize = 256 * 1024;
 /// Keys beyond this many in one JWKS are ignored.
 const MAX_KEYS: usize = 64;
 /// A refetch for an unknown `kid` happens at most this often, so a flood of tokens with

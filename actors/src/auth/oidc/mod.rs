@@ -30,7 +30,6 @@ pub mod jwks;
 #[cfg(test)]
 mod tests;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -50,17 +49,8 @@ pub const LEEWAY: Duration = Duration::from_secs(30);
 /// Longest token accepted (AWS caps `WebIdentityToken` at 20000 characters).
 pub const MAX_TOKEN: usize = 16 * 1024;
 
-/// `--oidc-*` settings.
-#[derive(Debug, Clone)]
-pub struct OidcConfig {
-    /// Expected `iss`; discovery is fetched from it unless `jwks_file` is given.
-    pub issuer: String,
-    /// Expected member of `aud`.
-    pub audience: String,
-    pub jwks_file: Option<PathBuf>,
-    /// How long fetched keys are used before they are fetched again.
-    pub jwks_refresh: Duration,
-}
+// Defined with the worker's other settings; read here.
+pub use crate::config::OidcConfig;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OidcError {

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 
 use hmac::{Hmac, Mac};
+use jetgate_protocol::error::S3Error;
 use rand::RngCore;
 use sha2::Sha256;
 
@@ -34,6 +35,23 @@ static CACHE: LazyLock<KeyCache> = LazyLock::new(|| KeyCache::new(MAX_ENTRIES));
 /// [`signing_key`]. Every verification path derives its key through here.
 pub fn signing_key_cached(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
     CACHE.get(secret, date, region, service)
+}
+
+/// Signing key for a credential scope `yyyymmdd/region/service/aws4_request`, as
+/// carried in a `ChunkContext`, from the cache ([`signing_key_cached`]). A scope of any
+/// other shape is `InvalidRequest`.
+pub fn signing_key_for_scope(secret: &str, scope: &str) -> Result<[u8; 32], S3Error> {
+    let parts: Vec<&str> = scope.split('/').collect();
+    match parts.as_slice() {
+        [date, region, service, "aws4_request"]
+            if !date.is_empty() && !region.is_empty() && !service.is_empty() =>
+        {
+            Ok(signing_key_cached(secret, date, region, service))
+        }
+        _ => Err(S3Error::invalid_request(format!(
+            "Malformed credential scope '{scope}'"
+        ))),
+    }
 }
 
 pub(super) struct KeyCache {

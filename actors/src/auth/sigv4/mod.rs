@@ -33,12 +33,12 @@ use std::fmt;
 use jetgate_protocol::messages::ChunkContext;
 
 pub use canonical::{canonical_query, canonical_request, canonical_uri, uri_encode};
-pub use key_cache::signing_key_cached;
+pub use key_cache::{signing_key_cached, signing_key_for_scope};
 pub use parse::parse;
 pub(crate) use parse::parse_credential;
 pub use sign::{
-    chunk_signature, sign_string, signatures_match, signing_key, signing_key_for_scope,
-    string_to_sign, trailer_signature, verify_chunk_batch,
+    chunk_signature, sign_string, signatures_match, signing_key, string_to_sign, trailer_signature,
+    verify_chunk_batch,
 };
 pub use verify::{verify, VerifyConfig};
 

@@ -6,7 +6,6 @@ use jetgate_protocol::messages::ChunkBatch;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::key_cache::signing_key_cached;
 use super::{ALGORITHM, EMPTY_SHA256};
 
 type HmacSha256 = Hmac<Sha256>;
@@ -21,30 +20,14 @@ fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
 }
 
 /// `kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request")`.
-/// Derived afresh on each call; verification goes through [`signing_key_cached`].
+/// Derived afresh on each call; verification goes through
+/// [`super::key_cache::signing_key_cached`].
 pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
     let k_secret = format!("AWS4{secret}");
     let k_date = hmac(k_secret.as_bytes(), date.as_bytes());
     let k_region = hmac(&k_date, region.as_bytes());
     let k_service = hmac(&k_region, service.as_bytes());
     hmac(&k_service, b"aws4_request")
-}
-
-/// Signing key for a credential scope `yyyymmdd/region/service/aws4_request`, as
-/// carried in a `ChunkContext`, from the cache ([`signing_key_cached`]). A scope of any
-/// other shape is `InvalidRequest`.
-pub fn signing_key_for_scope(secret: &str, scope: &str) -> Result<[u8; 32], S3Error> {
-    let parts: Vec<&str> = scope.split('/').collect();
-    match parts.as_slice() {
-        [date, region, service, "aws4_request"]
-            if !date.is_empty() && !region.is_empty() && !service.is_empty() =>
-        {
-            Ok(signing_key_cached(secret, date, region, service))
-        }
-        _ => Err(S3Error::invalid_request(format!(
-            "Malformed credential scope '{scope}'"
-        ))),
-    }
 }
 
 /// `AWS4-HMAC-SHA256\n<timestamp>\n<scope>\n<hex sha256(canonical request)>`.
