@@ -4,6 +4,7 @@ mod admin;
 mod authz;
 mod bootstrap;
 mod buckets;
+mod cli;
 mod devserver;
 mod nats;
 mod policy_args;
@@ -13,244 +14,17 @@ mod usage;
 mod web_identity;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use admin::{CredentialsCmd, UploadsCmd};
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::Parser;
+use cli::{Cli, Command, CommonOpts, DevArgs, EdgeOpts, NatsCmd, ServicesCmd, WorkerOpts};
 use jetgate_actors::auth::{Credential, CredentialStore};
 use jetgate_actors::{SupervisorMsg, Worker, WorkerConfig, WorkerSupervisor};
 use jetgate_edge::{EdgeConfig, EdgeState};
-use jetgate_protocol::stream::{StreamBudget, StreamConfig};
 use jetgate_protocol::Role;
-use nats::NatsArgs;
 use ractor::Actor;
 use rand::distributions::{Alphanumeric, DistString};
-
-#[derive(Parser)]
-#[command(
-    name = "jetgate",
-    version,
-    about = "S3 API gateway for NATS JetStream Object Store"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-    #[command(flatten)]
-    tracing: tracing_setup::TracingArgs,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run nats-server (unless --nats-url is given), the edge and every role in one process tree
-    /// (one NATS account, no per-role users: for development, not deployment).
-    Dev(DevArgs),
-    /// Run the HTTP edge alone.
-    Edge(EdgeArgs),
-    /// Run worker roles.
-    Worker(WorkerArgs),
-    /// Run the NATS auth callout: NATS clients log in with S3 access keys (log in as
-    /// `authz`, the AUTH account's callout user; deploy/nats/callout.conf).
-    Authz(authz::AuthzArgs),
-    /// Manage S3 access keys in the NATS credential store (log in as `auth-admin`, the
-    /// AUTH account's user, in the per-role layouts).
-    #[command(subcommand)]
-    Credentials(CredentialsCmd),
-    /// Show the worker services as `nats micro ls|info|stats` would.
-    #[command(subcommand)]
-    Services(ServicesCmd),
-    /// Inspect and clean up multipart uploads in progress.
-    #[command(subcommand)]
-    Uploads(UploadsCmd),
-    /// Bucket owners.
-    #[command(subcommand)]
-    Buckets(buckets::BucketsCmd),
-    /// Requests, errors and bytes per access key, bucket, operation or owner, summed
-    /// from the `jetgate-usage` stream.
-    Usage(usage::UsageArgs),
-    /// NATS operator-mode set-up (accounts, users and creds files for each role).
-    #[command(subcommand)]
-    Nats(NatsCmd),
-}
-
-#[derive(Subcommand)]
-enum NatsCmd {
-    /// Mint operator, accounts and per-role users (JWT + nkeys) into a folder.
-    Bootstrap(bootstrap::BootstrapArgs),
-    /// Make the auth callout's issuer key (an account nkey seed) in a new 0600 file and
-    /// print its public key, the server's `auth_callout.issuer`.
-    CalloutKey {
-        /// File to create.
-        #[arg(long)]
-        out: PathBuf,
-    },
-}
-
-#[derive(Subcommand)]
-enum ServicesCmd {
-    /// Every jetgate service instance.
-    Ls {
-        #[command(flatten)]
-        nats: NatsArgs,
-    },
-    /// Endpoints and metadata of one service (e.g. jetgate-object).
-    Info {
-        #[command(flatten)]
-        nats: NatsArgs,
-        name: String,
-    },
-    /// Per-endpoint request, error and latency counters of one service.
-    Stats {
-        #[command(flatten)]
-        nats: NatsArgs,
-        name: String,
-    },
-}
-
-#[derive(Args, Clone)]
-struct EdgeOpts {
-    /// Address the S3 endpoint listens on.
-    #[arg(long, env = "JETGATE_LISTEN", default_value = "127.0.0.1:9000")]
-    listen: SocketAddr,
-    /// Domain for virtual-hosted-style requests (`<bucket>.<domain>`).
-    #[arg(long, env = "JETGATE_DOMAIN")]
-    domain: Option<String>,
-    /// Seconds a client may send no request-body bytes before the request ends with
-    /// 400 RequestTimeout (a body shorter than its Content-Length), as S3 answers.
-    #[arg(long, env = "JETGATE_CLIENT_BODY_IDLE_SECS", default_value_t = jetgate_edge::DEFAULT_CLIENT_BODY_IDLE.as_secs())]
-    client_body_idle_secs: u64,
-}
-
-#[derive(Args, Clone)]
-struct CommonOpts {
-    /// The region clients sign for.
-    #[arg(long, env = "JETGATE_REGION", default_value = "us-east-1")]
-    region: String,
-    /// Seconds of silence after which a body stream's peer is presumed dead.
-    #[arg(long, env = "JETGATE_STREAM_IDLE_SECS", default_value_t = 10)]
-    stream_idle_secs: u64,
-    /// Bytes in flight per body stream (the memory bound of one request).
-    #[arg(long, env = "JETGATE_STREAM_WINDOW", default_value_t = 4 * 1024 * 1024)]
-    stream_window: u64,
-    /// Receive memory shared by all body streams of the process: with many streams
-    /// open each window shrinks to its share (never below one 252 KiB frame).
-    #[arg(long, env = "JETGATE_STREAM_BUDGET", default_value_t = 32 * 1024 * 1024)]
-    stream_budget: u64,
-    /// Address for /metrics and /healthz on their own listener (off when absent). With
-    /// it, the edge no longer answers unauthenticated /metrics on its S3 port.
-    #[arg(long, env = "JETGATE_METRICS_LISTEN")]
-    metrics_listen: Option<SocketAddr>,
-}
-
-impl CommonOpts {
-    fn stream(&self) -> StreamConfig {
-        StreamConfig {
-            window: self.stream_window,
-            budget: Some(StreamBudget::new(self.stream_budget)),
-            idle_timeout: Duration::from_secs(self.stream_idle_secs),
-            heartbeat: Duration::from_secs(self.stream_idle_secs.clamp(1, 10) / 3 + 1)
-                .min(Duration::from_secs(self.stream_idle_secs.max(1))),
-            ..StreamConfig::default()
-        }
-    }
-}
-
-#[derive(Args, Clone)]
-struct WorkerOpts {
-    /// Key sealing the S3 secrets (auth role only; `jetgate dev` makes one).
-    #[command(flatten)]
-    key: admin::KeyArgs,
-    /// Allowed clock skew of signed requests, in seconds.
-    #[arg(long, env = "JETGATE_MAX_SKEW_SECS", default_value_t = 900)]
-    max_skew_secs: u64,
-    /// Age in seconds after which chunks no object refers to are reclaimed.
-    #[arg(long, env = "JETGATE_ORPHAN_GRACE_SECS", default_value_t = 300)]
-    orphan_grace_secs: u64,
-    /// Object-store replicas of buckets created through S3 (3 on a cluster).
-    #[arg(long, env = "JETGATE_REPLICAS", default_value_t = 1)]
-    replicas: usize,
-    /// Age in seconds after which an unfinished multipart upload is aborted (7 days).
-    #[arg(long, env = "JETGATE_UPLOAD_MAX_AGE_SECS", default_value_t = 7 * 24 * 3600)]
-    upload_max_age_secs: u64,
-    /// Seconds an UploadPart that arrives ahead of its turn waits to be appended in
-    /// place before it is staged (and copied at Complete).
-    #[arg(long, env = "JETGATE_PART_APPEND_WAIT_SECS", default_value_t = 20)]
-    part_append_wait_secs: u64,
-    /// Bytes of object chunks published to JetStream and not yet acknowledged, over all
-    /// requests of the process: bounds memory and stays under the server's per-stream
-    /// ingest queue (which answers 429 past it).
-    #[arg(long, env = "JETGATE_PUBLISH_BUDGET", default_value_t = 16 * 1024 * 1024)]
-    publish_budget: u64,
-    /// Bytes of multipart parts received ahead of their turn, over all uploads of the
-    /// process: parts of one upload then arrive and hash in parallel (0: they wait).
-    #[arg(long, env = "JETGATE_PART_READ_AHEAD", default_value_t = jetgate_actors::config::DEFAULT_READ_AHEAD)]
-    part_read_ahead: u64,
-    /// Bytes of live listing indexes a worker holds over all buckets (listing role):
-    /// cold buckets' indexes are evicted first, and a bucket larger than this lists by
-    /// reading all its metadata.
-    #[arg(long, env = "JETGATE_LISTING_INDEX_BUDGET", default_value_t = jetgate_actors::store::DEFAULT_INDEX_BUDGET)]
-    listing_index_budget: u64,
-    #[command(flatten)]
-    usage: usage::UsageOpts,
-    #[command(flatten)]
-    oidc: web_identity::OidcArgs,
-}
-
-#[derive(Args)]
-struct DevArgs {
-    #[command(flatten)]
-    nats: NatsArgs,
-    #[command(flatten)]
-    edge: EdgeOpts,
-    #[command(flatten)]
-    common: CommonOpts,
-    #[command(flatten)]
-    worker: WorkerOpts,
-    /// Start this nats-server binary instead of `nats-server` from PATH.
-    #[arg(long, env = "JETGATE_NATS_SERVER_BIN")]
-    nats_server_bin: Option<PathBuf>,
-    /// Folder for the dev nats-server's JetStream data.
-    #[arg(long, env = "JETGATE_DATA_DIR", default_value = "./.jetgate")]
-    data_dir: PathBuf,
-    /// Root access key (generated when absent).
-    #[arg(long, env = "JETGATE_ACCESS_KEY")]
-    access_key: Option<String>,
-    /// Root secret key (generated when absent).
-    #[arg(long, env = "JETGATE_SECRET_KEY", hide_env_values = true)]
-    secret_key: Option<String>,
-}
-
-#[derive(Args)]
-struct EdgeArgs {
-    #[command(flatten)]
-    nats: NatsArgs,
-    #[command(flatten)]
-    edge: EdgeOpts,
-    #[command(flatten)]
-    common: CommonOpts,
-}
-
-#[derive(Args)]
-struct WorkerArgs {
-    #[command(flatten)]
-    nats: NatsArgs,
-    #[command(flatten)]
-    common: CommonOpts,
-    #[command(flatten)]
-    worker: WorkerOpts,
-    /// Roles this process serves.
-    #[arg(
-        long,
-        env = "JETGATE_ROLES",
-        value_delimiter = ',',
-        default_value = "auth,listing,multipart,object"
-    )]
-    roles: Vec<Role>,
-}
-
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
