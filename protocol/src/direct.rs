@@ -421,6 +421,17 @@ impl DirectReceiver {
         Ok(())
     }
 
+    /// Tells the worker the body is complete (once).
+    async fn finish(&mut self) -> Result<(), StreamError> {
+        if !self.done {
+            self.done = true;
+            self.reserved = None;
+            self.tell(done_frame(self.track.delivered(), &self.me))
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Next piece of the body, `None` at its end.
     pub async fn next(&mut self) -> Result<Option<Bytes>, StreamError> {
         if self.failed {
@@ -440,11 +451,7 @@ impl DirectReceiver {
     async fn next_inner(&mut self) -> Result<Option<Bytes>, StreamError> {
         loop {
             if self.track.complete() {
-                if !self.done {
-                    self.done = true;
-                    self.tell(done_frame(self.track.delivered(), &self.me))
-                        .await?;
-                }
+                self.finish().await?;
                 return Ok(None);
             }
             if !self.track.in_batch() {
@@ -478,6 +485,12 @@ impl DirectReceiver {
                 continue;
             }
             if let Some(piece) = self.track.accept(&msg)? {
+                if self.track.complete() {
+                    // Tell the worker now: with the Content-Length reached, hyper may
+                    // never poll the body again, and a receiver dropped unfinished
+                    // aborts (the worker would count the download as failed).
+                    self.finish().await?;
+                }
                 return Ok(Some(piece));
             }
         }
