@@ -9,7 +9,10 @@
 #   bash loadtest/hops.sh [OUT_DIR]      (default target/loadtest-hops; ~4 min)
 #
 # HOPS_SCENARIOS (bench --scenarios), HOPS_DURATION and HOPS_TOPOLOGIES ("split
-# cohosted") narrow it; the memory goal of issue #4 is
+# cohosted") narrow it. HOPS_PERF=1 also samples the edge and the data worker with
+# `perf record` during the bench and writes OUT/<topology>-<process>.svg flame graphs
+# (needs perf and inferno: `cargo install inferno`; give one scenario per run so each
+# graph shows one operation). The memory goal of issue #4 is
 #   HOPS_TOPOLOGIES=cohosted HOPS_SCENARIOS=put-64MiB-c64,get-64MiB-c64 bash loadtest/hops.sh
 #
 # Needs release builds: cargo build --release -p jetgate -p jetgate-loadtest
@@ -85,11 +88,31 @@ run_topology() {
     local endpoint
     endpoint=$(sed -n 's/.*endpoint: \(http[^ ]*\).*/\1/p' "$WORK/$topo-edge.log" | head -1)
     echo "hops: $topo: edge $edge_pid, data worker $data_pid${auth_pid:+, auth worker $auth_pid}, nats-server $nats_pid"
+    local perfs=()
+    if [ -n "${HOPS_PERF:-}" ]; then
+        # 499 Hz and DWARF unwinding: the release profile keeps line tables, not frame
+        # pointers; a few seconds of samples are enough for shares of CPU.
+        for who in edge:$edge_pid data:$data_pid; do
+            perf record -q -F 499 --call-graph dwarf,32768 -p "${who#*:}" \
+                -o "$WORK/$topo-${who%%:*}.perf" >/dev/null 2>&1 &
+            perfs+=($!)
+        done
+    fi
     "$LT" bench --endpoint "$endpoint" --nats-url "$nats" \
         --access-key loadtest --secret-key loadtest-secret-key \
         --scenarios "$SCENARIOS" --duration "$DURATION" --quiet \
         --watch-pid "$edge_pid" --watch-pid "$data_pid" "${watch[@]}" --watch-pid "$nats_pid" \
         --out "$OUT/$topo" | tee "$OUT/$topo.md"
+    if [ ${#perfs[@]} -gt 0 ]; then
+        kill -INT "${perfs[@]}" 2>/dev/null || true
+        wait "${perfs[@]}" 2>/dev/null || true
+        for who in edge data; do
+            perf script -i "$WORK/$topo-$who.perf" 2>/dev/null | inferno-collapse-perf \
+                >"$OUT/$topo-$who.folded"
+            inferno-flamegraph --title "jetgate $who ($topo): $SCENARIOS" \
+                <"$OUT/$topo-$who.folded" >"$OUT/$topo-$who.svg"
+        done
+    fi
     for p in "$edge_pid" "$data_pid" ${auth_pid:+"$auth_pid"} "$nats_pid"; do
         kill "$p" 2>/dev/null || true
         wait "$p" 2>/dev/null || true

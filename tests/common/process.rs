@@ -56,6 +56,8 @@ impl Proc {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
+        // A failing test's log should name the request each line belongs to.
+        cmd.env("JETGATE_LOG_SPANS", "true");
         for (k, v) in envs {
             cmd.env(k, v);
         }
