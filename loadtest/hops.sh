@@ -12,7 +12,8 @@
 # cohosted") narrow it. HOPS_PERF=1 also samples the edge and the data worker with
 # `perf record` during the bench and writes OUT/<topology>-<process>.svg flame graphs
 # (needs perf and inferno: `cargo install inferno`; give one scenario per run so each
-# graph shows one operation). The memory goal of issue #4 is
+# graph shows one operation). HOPS_THREADS=N runs each jetgate process with N runtime
+# threads (`--threads`). The memory goal of issue #4 is
 #   HOPS_TOPOLOGIES=cohosted HOPS_SCENARIOS=put-64MiB-c64,get-64MiB-c64 bash loadtest/hops.sh
 #
 # Needs release builds: cargo build --release -p jetgate -p jetgate-loadtest
@@ -25,6 +26,7 @@ LT=${LOADTEST_BIN:-target/release/jetgate-loadtest}
 SCENARIOS=${HOPS_SCENARIOS:-put-4KiB-c64,get-4KiB-c64,head-4KiB-c64,put-64MiB,get-64MiB}
 DURATION=${HOPS_DURATION:-8s}
 mkdir -p "$OUT"
+if [ -n "${HOPS_THREADS:-}" ]; then export JETGATE_THREADS=$HOPS_THREADS; fi
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
@@ -109,7 +111,7 @@ run_topology() {
         for who in edge data; do
             perf script -i "$WORK/$topo-$who.perf" 2>/dev/null | inferno-collapse-perf \
                 >"$OUT/$topo-$who.folded"
-            inferno-flamegraph --title "jetgate $who ($topo): $SCENARIOS" \
+            inferno-flamegraph --minwidth 0.2 --deterministic --title "jetgate $who ($topo): $SCENARIOS" \
                 <"$OUT/$topo-$who.folded" >"$OUT/$topo-$who.svg"
         done
     fi

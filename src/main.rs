@@ -28,9 +28,11 @@ use rand::distributions::{Alphanumeric, DistString};
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = cli.threads {
+        rt.worker_threads(usize::from(n));
+    }
+    let rt = rt.enable_all().build()?;
     let service = match &cli.command {
         Command::Dev(_) => "jetgate-dev",
         Command::Edge(_) => "jetgate-edge",
