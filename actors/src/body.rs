@@ -49,9 +49,8 @@ impl RequestBody {
             let route = self.worker.mux().open();
             let mut rx = BodyReceiver::new(
                 route,
-                Some(control),
+                control,
                 self.inline_len,
-                0,
                 self.worker.cfg().stream.clone(),
             );
             rx.open().await.map_err(stream_error)?;

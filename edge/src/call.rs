@@ -179,13 +179,7 @@ async fn send_call<Op: Serialize>(
             route: Some(route),
         });
     };
-    let mut sender = BodySender::new(
-        route,
-        None,
-        inline.len() as u64,
-        0,
-        state.cfg.stream.clone(),
-    );
+    let mut sender = BodySender::new(route, inline.len() as u64, state.cfg.stream.clone());
     match pump(&mut sender, rest, state.cfg.client_body_idle).await {
         Ok(()) => {}
         Err(Pumped::Replied(msg)) => {

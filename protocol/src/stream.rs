@@ -1,4 +1,5 @@
-//! Body streams over NATS with credit-based flow control, used in both directions.
+//! Body streams over NATS with credit-based flow control: request bodies, from the edge
+//! to a worker (response bodies go straight from JetStream to the edge, [`crate::direct`]).
 //!
 //! The receiver grants credit as a byte offset ("you may send up to byte N"); the sender
 //! never publishes past it, so the bytes in flight for one request never exceed the
@@ -188,7 +189,8 @@ pub(crate) fn spawn_abort(client: &Client, peer: Option<String>, me: String, rea
     }
 }
 
-/// Sending half: publishes data frames within the credit the receiver granted.
+/// Sending half (the edge's): publishes data frames within the credit the receiver
+/// granted.
 pub struct BodySender {
     route: Route,
     me: String,
@@ -201,23 +203,17 @@ pub struct BodySender {
 }
 
 impl BodySender {
-    /// `peer` and `allowed` are known up front for downloads (the request carries them);
-    /// an upload learns both from the receiver's first credit frame.
-    pub fn new(
-        route: Route,
-        peer: Option<String>,
-        start_offset: u64,
-        allowed: u64,
-        cfg: StreamConfig,
-    ) -> Self {
+    /// The sender learns where to send, and how much, from the receiver's first credit
+    /// frame; until then it has no peer and no credit.
+    pub fn new(route: Route, start_offset: u64, cfg: StreamConfig) -> Self {
         let me = route.subject("c");
-        let hb = Heartbeat::start(route.client().clone(), peer.clone(), cfg.heartbeat);
+        let hb = Heartbeat::start(route.client().clone(), None, cfg.heartbeat);
         BodySender {
             route,
             me,
-            peer,
+            peer: None,
             offset: start_offset,
-            allowed,
+            allowed: 0,
             cfg,
             done: false,
             _hb: hb,
@@ -328,31 +324,27 @@ impl Drop for BodySender {
     }
 }
 
-/// Receiving half: yields data in order and grants credit as it is consumed.
+/// Receiving half (the worker's): yields data in order and grants credit as it is
+/// consumed.
 pub struct BodyReceiver {
     route: Route,
     me: String,
-    peer: Option<String>,
+    /// The sender's subject, which the request names.
+    peer: String,
     received: u64,
     granted: u64,
     cfg: StreamConfig,
     done: bool,
-    hb: Heartbeat,
+    _hb: Heartbeat,
     _slot: BudgetSlot,
 }
 
 impl BodyReceiver {
-    /// `granted` is the credit already given (the download request carries the first
-    /// window); an upload receiver starts with none and calls [`BodyReceiver::open`].
-    pub fn new(
-        route: Route,
-        peer: Option<String>,
-        start_offset: u64,
-        granted: u64,
-        cfg: StreamConfig,
-    ) -> Self {
+    /// `peer` is the sender's subject; the receiver starts with no credit given and
+    /// calls [`BodyReceiver::open`].
+    pub fn new(route: Route, peer: String, start_offset: u64, cfg: StreamConfig) -> Self {
         let me = route.subject("d");
-        let hb = Heartbeat::start(route.client().clone(), peer.clone(), cfg.heartbeat);
+        let hb = Heartbeat::start(route.client().clone(), Some(peer.clone()), cfg.heartbeat);
         let slot = BudgetSlot::take(&cfg.budget);
         BodyReceiver {
             _slot: slot,
@@ -360,10 +352,10 @@ impl BodyReceiver {
             me,
             peer,
             received: start_offset,
-            granted: granted.max(start_offset),
+            granted: start_offset,
             cfg,
             done: false,
-            hb,
+            _hb: hb,
         }
     }
 
@@ -383,15 +375,12 @@ impl BodyReceiver {
     }
 
     async fn grant(&mut self) -> Result<(), StreamError> {
-        let Some(peer) = self.peer.clone() else {
-            return Ok(());
-        };
         // Never below what was already granted: credit is an offset, it cannot shrink.
         self.granted = self.granted.max(self.received + self.cfg.window_now());
         self.route
             .client()
             .publish_with_headers(
-                peer,
+                self.peer.clone(),
                 frame("credit", Some(self.granted), &self.me),
                 Bytes::new(),
             )
@@ -421,12 +410,6 @@ impl BodyReceiver {
                             "data at offset {offset}, expected {}",
                             self.received
                         )));
-                    }
-                    if self.peer.is_none() {
-                        if let Some(peer) = peer_of(&msg) {
-                            self.hb.set_target(peer.clone());
-                            self.peer = Some(peer);
-                        }
                     }
                     self.received += msg.payload.len() as u64;
                     if self.received > self.granted {
@@ -467,7 +450,7 @@ impl BodyReceiver {
             self.done = true;
             spawn_abort(
                 self.route.client(),
-                self.peer.clone(),
+                Some(self.peer.clone()),
                 self.me.clone(),
                 reason,
             );
