@@ -156,7 +156,7 @@ async fn read_document<Op>(
 }
 
 /// How a broken body stream looks to the S3 client.
-pub fn stream_error(e: StreamError) -> S3Error {
+fn stream_error(e: StreamError) -> S3Error {
     match e {
         StreamError::Timeout(_) => S3Error::request_timeout(),
         StreamError::Aborted(reason) => {
