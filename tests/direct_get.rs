@@ -39,24 +39,32 @@ async fn get(
         .to_vec()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn get_bodies_reach_the_edge_without_passing_the_worker() {
+/// A gateway with the edge and the worker in processes of their own (so nats-server
+/// counts their bytes apart), a fresh bucket tagged `tag`, and `data` stored in it as
+/// `big`.
+async fn split_gateway_with_big(tag: &str, data: &[u8]) -> (Gateway, aws_sdk_s3::Client, String) {
     let g = Gateway::start(GatewayOptions {
         split: true,
         ..Default::default()
     })
     .await;
     let s3 = g.client();
-    let b = g.bucket("direct").await;
-    // 20 MiB + 5 bytes: several batches and a short last chunk.
-    let data = random_bytes(20 * MIB + 5, 16);
+    let b = g.bucket(tag).await;
     s3.put_object()
         .bucket(&b)
         .key("big")
-        .body(ByteStream::from(data.clone()))
+        .body(ByteStream::from(data.to_vec()))
         .send()
         .await
         .expect("put");
+    (g, s3, b)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_bodies_reach_the_edge_without_passing_the_worker() {
+    // 20 MiB + 5 bytes: several batches and a short last chunk.
+    let data = random_bytes(20 * MIB + 5, 16);
+    let (g, s3, b) = split_gateway_with_big("direct", &data).await;
     // Two parts that do not end on a chunk boundary.
     let (p1, p2) = (random_bytes(5 * MIB + 3, 17), random_bytes(3 * MIB + 1, 18));
     let id = create_upload_with(&s3, &b, "mp", |c| c).await;
@@ -144,21 +152,8 @@ async fn get_bodies_reach_the_edge_without_passing_the_worker() {
 /// test can play the intruder.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_foreign_delivery_cuts_the_download_and_no_wrong_byte_is_served() {
-    let g = Gateway::start(GatewayOptions {
-        split: true,
-        ..Default::default()
-    })
-    .await;
-    let s3 = g.client();
-    let b = g.bucket("forged").await;
     let data = random_bytes(48 * MIB, 19);
-    s3.put_object()
-        .bucket(&b)
-        .key("big")
-        .body(ByteStream::from(data.clone()))
-        .send()
-        .await
-        .expect("put");
+    let (g, s3, b) = split_gateway_with_big("forged", &data).await;
 
     // The intruder watches the edges' data subjects (`<inbox>_S.<id>.<route>.d`).
     let nats = g.nats.client().await;
