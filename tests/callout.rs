@@ -85,6 +85,41 @@ async fn read(store: &object_store::ObjectStore, name: &str) -> Result<Vec<u8>, 
     Ok(v)
 }
 
+/// The buckets as the gateway account's admin makes them, each holding one object `x`
+/// (`object x of <bucket>`).
+async fn buckets_with_x(
+    admin: &jetstream::Context,
+    buckets: &[&str],
+) -> Vec<object_store::ObjectStore> {
+    let mut stores = Vec::new();
+    for b in buckets {
+        let s = admin
+            .create_object_store(object_store::Config {
+                bucket: b.to_string(),
+                ..Default::default()
+            })
+            .await
+            .expect("create bucket");
+        s.put("x", &mut format!("object x of {b}").as_bytes())
+            .await
+            .expect("put");
+        stores.push(s);
+    }
+    stores
+}
+
+/// Starts `jetgate authz` with `args` (logging to `dir/authz.log`) and waits until it
+/// serves.
+fn start_authz(layout: &Layout, dir: &Path, args: &[&str]) -> common::Proc {
+    let authz = layout.jetgate("authz", "authz", args, dir.join("authz.log"));
+    authz
+        .wait_matching(common::STARTUP_TIMEOUT, |l| {
+            l.contains("auth callout serving").then(String::new)
+        })
+        .unwrap_or_else(|e| panic!("authz not ready: {e}\n{}", authz.log_tail(30)));
+    authz
+}
+
 async fn names(store: &object_store::ObjectStore) -> Vec<String> {
     use futures::StreamExt;
     let mut l = store.list().await.expect("list");
@@ -170,20 +205,7 @@ async fn s3_rights_over_nats(layout: &Layout, dir: &Path, authz_args: &[&str], m
 
     // Buckets as the gateway account's admin makes them; C owned by team-o.
     let admin = js(&layout.client("admin").await);
-    let mut stores = Vec::new();
-    for b in [A, B, C] {
-        let s = admin
-            .create_object_store(object_store::Config {
-                bucket: b.into(),
-                ..Default::default()
-            })
-            .await
-            .expect("create bucket");
-        s.put("x", &mut format!("object x of {b}").as_bytes())
-            .await
-            .expect("put");
-        stores.push(s);
-    }
+    let stores = buckets_with_x(&admin, &[A, B, C]).await;
     let mut c = admin
         .get_stream(format!("OBJ_{C}"))
         .await
@@ -197,12 +219,7 @@ async fn s3_rights_over_nats(layout: &Layout, dir: &Path, authz_args: &[&str], m
 
     let mut args = authz_args.to_vec();
     args.extend(["--jwt-ttl-secs", "60"]);
-    let authz = layout.jetgate("authz", "authz", &args, dir.join("authz.log"));
-    authz
-        .wait_matching(common::STARTUP_TIMEOUT, |l| {
-            l.contains("auth callout serving").then(String::new)
-        })
-        .unwrap_or_else(|e| panic!("authz not ready: {e}\n{}", authz.log_tail(30)));
+    let authz = start_authz(layout, dir, &args);
 
     // The reader: objects of `a` through the object-store API, and nothing else.
     let reader = mode
@@ -368,25 +385,12 @@ async fn oidc_tokens_log_in_with_their_rules_policy() {
         "web-identity add",
     );
     let admin = js(&layout.client("admin").await);
-    let mut stores = Vec::new();
-    for b in [A, B] {
-        let s = admin
-            .create_object_store(object_store::Config {
-                bucket: b.into(),
-                ..Default::default()
-            })
-            .await
-            .expect("create bucket");
-        s.put("x", &mut format!("object x of {b}").as_bytes())
-            .await
-            .expect("put");
-        stores.push(s);
-    }
+    let stores = buckets_with_x(&admin, &[A, B]).await;
     let issuer_seed = dir.path().join("issuer.nk").display().to_string();
     let jwks_file = jwks.display().to_string();
-    let authz = layout.jetgate(
-        "authz",
-        "authz",
+    let authz = start_authz(
+        &layout,
+        dir.path(),
         &[
             "authz",
             "--issuer-seed-file",
@@ -396,13 +400,7 @@ async fn oidc_tokens_log_in_with_their_rules_policy() {
             "--oidc-jwks-file",
             &jwks_file,
         ],
-        dir.path().join("authz.log"),
     );
-    authz
-        .wait_matching(common::STARTUP_TIMEOUT, |l| {
-            l.contains("auth callout serving").then(String::new)
-        })
-        .unwrap_or_else(|e| panic!("authz not ready: {e}\n{}", authz.log_tail(30)));
     let now = common::unix_now();
     let claims = |sub: &str, aud: &str| serde_json::json!({"iss": ISSUER, "aud": [aud], "sub": sub, "exp": now + 600, "iat": now});
     let inbox = format!(

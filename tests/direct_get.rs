@@ -3,15 +3,20 @@
 //! own byte counters per connection, and every byte of whole, ranged and partNumber GETs
 //! checked. Then the attack: a message that did not come from the object's batch, put on
 //! the edge's data subject mid-download, ends the download; the bytes before it are
-//! right and none after it are delivered.
+//! right and none after it are delivered. And a flood of "more" requests on the worker's
+//! control subject: the worker answers no more batches than the object has chunks (plus
+//! the end and the retries), then aborts.
 
 mod common;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use common::{complete, create_upload_with, put_part, random_bytes, Gateway, GatewayOptions};
 use futures::StreamExt;
+use jetgate_protocol::direct::{BATCH, MAX_BYTES, RETRIES};
+use jetgate_protocol::headers::{FRAME, OFFSET, STREAM};
 
 const MIB: usize = 1024 * 1024;
 
@@ -39,24 +44,32 @@ async fn get(
         .to_vec()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn get_bodies_reach_the_edge_without_passing_the_worker() {
+/// A gateway with the edge and the worker in processes of their own (so nats-server
+/// counts their bytes apart), a fresh bucket tagged `tag`, and `data` stored in it as
+/// `big`.
+async fn split_gateway_with_big(tag: &str, data: &[u8]) -> (Gateway, aws_sdk_s3::Client, String) {
     let g = Gateway::start(GatewayOptions {
         split: true,
         ..Default::default()
     })
     .await;
     let s3 = g.client();
-    let b = g.bucket("direct").await;
-    // 20 MiB + 5 bytes: several batches and a short last chunk.
-    let data = random_bytes(20 * MIB + 5, 16);
+    let b = g.bucket(tag).await;
     s3.put_object()
         .bucket(&b)
         .key("big")
-        .body(ByteStream::from(data.clone()))
+        .body(ByteStream::from(data.to_vec()))
         .send()
         .await
         .expect("put");
+    (g, s3, b)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_bodies_reach_the_edge_without_passing_the_worker() {
+    // 20 MiB + 5 bytes: several batches and a short last chunk.
+    let data = random_bytes(20 * MIB + 5, 16);
+    let (g, s3, b) = split_gateway_with_big("direct", &data).await;
     // Two parts that do not end on a chunk boundary.
     let (p1, p2) = (random_bytes(5 * MIB + 3, 17), random_bytes(3 * MIB + 1, 18));
     let id = create_upload_with(&s3, &b, "mp", |c| c).await;
@@ -144,21 +157,8 @@ async fn get_bodies_reach_the_edge_without_passing_the_worker() {
 /// test can play the intruder.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_foreign_delivery_cuts_the_download_and_no_wrong_byte_is_served() {
-    let g = Gateway::start(GatewayOptions {
-        split: true,
-        ..Default::default()
-    })
-    .await;
-    let s3 = g.client();
-    let b = g.bucket("forged").await;
     let data = random_bytes(48 * MIB, 19);
-    s3.put_object()
-        .bucket(&b)
-        .key("big")
-        .body(ByteStream::from(data.clone()))
-        .send()
-        .await
-        .expect("put");
+    let (g, s3, b) = split_gateway_with_big("forged", &data).await;
 
     // The intruder watches the edges' data subjects (`<inbox>_S.<id>.<route>.d`).
     let nats = g.nats.client().await;
@@ -229,4 +229,156 @@ async fn a_foreign_delivery_cuts_the_download_and_no_wrong_byte_is_served() {
         again == data,
         "a fresh GET after the cut returns the object"
     );
+}
+
+/// Whoever can publish to the worker's control subject of a download (with the
+/// permissions `jetgate nats bootstrap` grants, only the edges: `_INBOX_data_S.>` in
+/// src/bootstrap/users.rs) cannot make the worker read without bound: it
+/// answers at most one batch per chunk of the object, one for the end and
+/// [`RETRIES`] more, then aborts the download. The flood asks again and again from the
+/// first sequence, an earlier one than the worker already served; the edge refuses those
+/// re-sent chunks (each comes before the one it expects), so the client sees a cut body
+/// with only right bytes before the cut, and a fresh GET still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_batch_requests_is_bounded_by_the_objects_chunks() {
+    let data = random_bytes(48 * MIB, 20);
+    let (g, s3, b) = split_gateway_with_big("flood", &data).await;
+    let chunks = g
+        .nats
+        .jetstream()
+        .await
+        .get_object_store(common::nats_bucket(&b))
+        .await
+        .expect("object store")
+        .info("big")
+        .await
+        .expect("object info")
+        .chunks as u64;
+    let bound = chunks + 1 + u64::from(RETRIES);
+
+    let nats = g.nats.client().await;
+    // The edge's "more" frames (to `<worker inbox>_S.<id>.<route>.c`), and everything
+    // delivered to the edges' data subjects, counted as it comes so that this client is
+    // never a slow consumer.
+    let mut control = nats.subscribe("*.*.*.c").await.expect("subscribe control");
+    let deliveries = nats.subscribe("*.*.*.d").await.expect("subscribe data");
+    let counting = tokio::spawn(count_batches(deliveries));
+
+    let out = s3
+        .get_object()
+        .bucket(&b)
+        .key("big")
+        .send()
+        .await
+        .expect("GET starts");
+    let mut body = out.body;
+    let mut got = Vec::new();
+    while got.len() < MIB {
+        match body.next().await {
+            Some(Ok(b)) => got.extend_from_slice(&b),
+            other => panic!("the body broke before the flood: {other:?}"),
+        }
+    }
+    // The edge asks for batches until the client's unread bytes fill the socket; once it
+    // has been quiet for a second, nothing but the flood reaches the worker.
+    let mut first = None;
+    while let Ok(Some(m)) = tokio::time::timeout(Duration::from_secs(1), control.next()).await {
+        let Some(h) = m.headers.as_ref() else {
+            continue;
+        };
+        if first.is_none() && h.get(FRAME).map(|v| v.as_str()) == Some("more") {
+            first = Some(m.clone());
+        }
+    }
+    let first = first.expect("the edge asked for a batch");
+    let h = first.headers.as_ref().expect("headers");
+    let edge = h
+        .get(STREAM)
+        .expect("the edge's data subject")
+        .as_str()
+        .to_string();
+    let from_seq = h.get(OFFSET).expect("first sequence").as_str().to_string();
+
+    for _ in 0..bound + 10 {
+        let mut more = async_nats::HeaderMap::new();
+        more.insert(FRAME, "more");
+        more.insert(OFFSET, from_seq.as_str());
+        more.insert(BATCH, "1");
+        more.insert(MAX_BYTES, "1");
+        more.insert(STREAM, edge.as_str());
+        nats.publish_with_headers(first.subject.clone(), more, bytes::Bytes::new())
+            .await
+            .expect("publish more");
+    }
+    nats.flush().await.expect("flush");
+
+    let (subject, served, aborted) = tokio::time::timeout(Duration::from_secs(60), counting)
+        .await
+        .expect("the worker aborted the download")
+        .expect("counter task");
+    println!("{served} batches answered for {chunks} chunks (bound {bound}); worker: {aborted}");
+    assert_eq!(subject, edge, "the abort went to the downloading edge");
+    assert_eq!(aborted, "more batches than the object has chunks");
+    assert!(
+        served <= bound,
+        "the worker answered {served} batches for an object of {chunks} chunks"
+    );
+
+    let mut broke = false;
+    while let Some(piece) = tokio::time::timeout(Duration::from_secs(30), body.next())
+        .await
+        .expect("the download ends, it does not hang")
+    {
+        match piece {
+            Ok(b) => got.extend_from_slice(&b),
+            Err(_) => {
+                broke = true;
+                break;
+            }
+        }
+    }
+    assert!(
+        broke && got.len() < data.len(),
+        "the download completed ({} bytes) despite the flood",
+        got.len()
+    );
+    assert!(
+        got[..] == data[..got.len()],
+        "the {} bytes served before the cut are not the stored ones",
+        got.len()
+    );
+    let again = get(&s3, &b, "big", None, None).await;
+    assert!(
+        again == data,
+        "a fresh GET after the flood returns the object"
+    );
+}
+
+/// Counts the batches answered on each edge data subject (each ends with JetStream's
+/// end-of-batch marker, or a not-found) until a worker aborts a download there, and then
+/// until that subject has been quiet for two seconds (the abort goes straight to the
+/// edge and can overtake replies of JetStream still on their way): that subject, its
+/// count and the worker's reason.
+async fn count_batches(mut deliveries: async_nats::Subscriber) -> (String, u64, String) {
+    let is_end = |m: &async_nats::Message| matches!(m.status.map(|c| c.as_u16()), Some(204 | 404));
+    let mut served: HashMap<String, u64> = HashMap::new();
+    while let Some(m) = deliveries.next().await {
+        let subject = m.subject.to_string();
+        let frame = m.headers.as_ref().and_then(|h| h.get(FRAME));
+        if is_end(&m) {
+            *served.entry(subject).or_default() += 1;
+        } else if m.status.is_none() && frame.map(|v| v.as_str()) == Some("abort") {
+            let reason = String::from_utf8_lossy(&m.payload).into_owned();
+            let mut n = served.get(&subject).copied().unwrap_or(0);
+            while let Ok(Some(m)) =
+                tokio::time::timeout(Duration::from_secs(2), deliveries.next()).await
+            {
+                if m.subject.as_str() == subject && is_end(&m) {
+                    n += 1;
+                }
+            }
+            return (subject, n, reason);
+        }
+    }
+    panic!("the data subscription ended before any abort");
 }

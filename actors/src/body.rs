@@ -49,9 +49,8 @@ impl RequestBody {
             let route = self.worker.mux().open();
             let mut rx = BodyReceiver::new(
                 route,
-                Some(control),
+                control,
                 self.inline_len,
-                0,
                 self.worker.cfg().stream.clone(),
             );
             rx.open().await.map_err(stream_error)?;
@@ -157,7 +156,7 @@ async fn read_document<Op>(
 }
 
 /// How a broken body stream looks to the S3 client.
-pub fn stream_error(e: StreamError) -> S3Error {
+fn stream_error(e: StreamError) -> S3Error {
     match e {
         StreamError::Timeout(_) => S3Error::request_timeout(),
         StreamError::Aborted(reason) => {

@@ -10,7 +10,7 @@ use axum::body::Body;
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
 use jetgate_protocol::headers::RequestContext;
-use jetgate_protocol::messages::{BodyIn, Call, Download, SignedRequest};
+use jetgate_protocol::messages::{BodyIn, Call, SignedRequest};
 use jetgate_protocol::mux::Route;
 use jetgate_protocol::stream::{classify, BodySender, Frame, StreamError};
 use jetgate_protocol::{Endpoint, Rpc, S3Error};
@@ -153,9 +153,7 @@ async fn send_call<Op: Serialize>(
         signed,
         op,
         body: Some(body_in),
-        download: download.then(|| Download {
-            data: route.subject("d"),
-        }),
+        data_subject: download.then(|| route.subject("d")),
     };
     let payload = jetgate_protocol::encode(&call, &inline).map_err(S3Error::internal)?;
     state
@@ -179,13 +177,7 @@ async fn send_call<Op: Serialize>(
             route: Some(route),
         });
     };
-    let mut sender = BodySender::new(
-        route,
-        None,
-        inline.len() as u64,
-        0,
-        state.cfg.stream.clone(),
-    );
+    let mut sender = BodySender::new(route, inline.len() as u64, state.cfg.stream.clone());
     match pump(&mut sender, rest, state.cfg.client_body_idle).await {
         Ok(()) => {}
         Err(Pumped::Replied(msg)) => {

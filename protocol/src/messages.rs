@@ -51,8 +51,11 @@ pub struct Call<Op> {
     pub op: Op,
     #[serde(default)]
     pub body: Option<BodyIn>,
+    /// The edge's data subject, where a response that does not ride in the reply is
+    /// delivered: a large GET's chunks (the reply subject of the worker's direct gets),
+    /// a pending Complete's result. `None`: the edge takes only the reply.
     #[serde(default)]
-    pub download: Option<Download>,
+    pub data_subject: Option<String>,
 }
 
 /// A request body: some bytes inline, the rest (if any) streamed on request of the worker.
@@ -66,13 +69,6 @@ pub struct BodyIn {
     pub control: Option<String>,
 }
 
-/// Where a response body that does not ride inline is delivered.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Download {
-    /// The edge's data subject: the reply subject of the worker's direct gets.
-    pub data: String,
-}
-
 /// How a response body comes back.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BodyOut {
@@ -80,7 +76,7 @@ pub enum BodyOut {
     None,
     /// The bytes after the reply's JSON are the whole body.
     Inline,
-    /// JetStream delivers the chunks to the download subject as the edge asks for them
+    /// JetStream delivers the chunks to the edge's data subject as the edge asks for them
     /// (see [`crate::direct`]).
     Direct(crate::direct::DirectBody),
 }

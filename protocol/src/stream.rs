@@ -1,4 +1,5 @@
-//! Body streams over NATS with credit-based flow control, used in both directions.
+//! Body streams over NATS with credit-based flow control: request bodies, from the edge
+//! to a worker (response bodies go straight from JetStream to the edge, [`crate::direct`]).
 //!
 //! The receiver grants credit as a byte offset ("you may send up to byte N"); the sender
 //! never publishes past it, so the bytes in flight for one request never exceed the
@@ -7,7 +8,6 @@
 //! timeout means the peer is gone (client disconnected, worker killed, NATS partitioned)
 //! and the stream fails instead of hanging.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +18,11 @@ use tokio::task::JoinHandle;
 
 use crate::headers::{FRAME, OFFSET, STREAM};
 use crate::mux::Route;
+
+mod budget;
+
+pub(crate) use budget::BudgetSlot;
+pub use budget::StreamBudget;
 
 /// Flow-control and liveness settings of a body stream.
 #[derive(Debug, Clone)]
@@ -60,71 +65,6 @@ impl StreamConfig {
         match &self.budget {
             None => self.window,
             Some(b) => b.share(self.window, self.frame_size as u64),
-        }
-    }
-}
-
-/// Receive memory shared by every body stream of a process: with N streams open each
-/// gets `total / N` (between one frame and the full window), so 64 concurrent uploads
-/// hold about `total`, not 64 windows.
-#[derive(Debug)]
-pub struct StreamBudget {
-    total: u64,
-    open: AtomicU64,
-    /// KiB of direct-GET batches asked for and not yet handed out, over all downloads:
-    /// a batch is at least one whole chunk, so window shares alone would not bound them
-    /// (64 downloads × 1 MiB reached nats-server's 64 MiB per-connection limit, which
-    /// drops the connection as a slow consumer).
-    batches: Arc<tokio::sync::Semaphore>,
-}
-
-impl StreamBudget {
-    pub fn new(total: u64) -> Arc<Self> {
-        let kib = usize::try_from(total / 1024)
-            .unwrap_or(usize::MAX)
-            .clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
-        Arc::new(StreamBudget {
-            total,
-            open: AtomicU64::new(0),
-            batches: Arc::new(tokio::sync::Semaphore::new(kib)),
-        })
-    }
-
-    /// Waits until `bytes` more of batches fit in the budget (a batch larger than the
-    /// whole budget waits for all of it); the reservation ends when dropped.
-    pub async fn reserve_batch(&self, bytes: u64) -> Option<tokio::sync::OwnedSemaphorePermit> {
-        let kib = (bytes.div_ceil(1024)).clamp(1, self.total.div_ceil(1024).max(1));
-        let kib = u32::try_from(kib).unwrap_or(u32::MAX);
-        self.batches.clone().acquire_many_owned(kib).await.ok()
-    }
-
-    fn share(&self, max: u64, min: u64) -> u64 {
-        let open = self.open.load(Ordering::Relaxed).max(1);
-        (self.total / open).min(max).max(min)
-    }
-
-    /// Streams open now.
-    pub fn open_streams(&self) -> u64 {
-        self.open.load(Ordering::Relaxed)
-    }
-}
-
-/// Counts one open receiving stream against its budget while alive.
-pub(crate) struct BudgetSlot(Option<Arc<StreamBudget>>);
-
-impl BudgetSlot {
-    pub(crate) fn take(budget: &Option<Arc<StreamBudget>>) -> Self {
-        if let Some(b) = budget {
-            b.open.fetch_add(1, Ordering::Relaxed);
-        }
-        BudgetSlot(budget.clone())
-    }
-}
-
-impl Drop for BudgetSlot {
-    fn drop(&mut self) {
-        if let Some(b) = &self.0 {
-            b.open.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
@@ -249,7 +189,8 @@ pub(crate) fn spawn_abort(client: &Client, peer: Option<String>, me: String, rea
     }
 }
 
-/// Sending half: publishes data frames within the credit the receiver granted.
+/// Sending half (the edge's): publishes data frames within the credit the receiver
+/// granted.
 pub struct BodySender {
     route: Route,
     me: String,
@@ -262,23 +203,17 @@ pub struct BodySender {
 }
 
 impl BodySender {
-    /// `peer` and `allowed` are known up front for downloads (the request carries them);
-    /// an upload learns both from the receiver's first credit frame.
-    pub fn new(
-        route: Route,
-        peer: Option<String>,
-        start_offset: u64,
-        allowed: u64,
-        cfg: StreamConfig,
-    ) -> Self {
+    /// The sender learns where to send, and how much, from the receiver's first credit
+    /// frame; until then it has no peer and no credit.
+    pub fn new(route: Route, start_offset: u64, cfg: StreamConfig) -> Self {
         let me = route.subject("c");
-        let hb = Heartbeat::start(route.client().clone(), peer.clone(), cfg.heartbeat);
+        let hb = Heartbeat::start(route.client().clone(), None, cfg.heartbeat);
         BodySender {
             route,
             me,
-            peer,
+            peer: None,
             offset: start_offset,
-            allowed,
+            allowed: 0,
             cfg,
             done: false,
             _hb: hb,
@@ -389,31 +324,27 @@ impl Drop for BodySender {
     }
 }
 
-/// Receiving half: yields data in order and grants credit as it is consumed.
+/// Receiving half (the worker's): yields data in order and grants credit as it is
+/// consumed.
 pub struct BodyReceiver {
     route: Route,
     me: String,
-    peer: Option<String>,
+    /// The sender's subject, which the request names.
+    peer: String,
     received: u64,
     granted: u64,
     cfg: StreamConfig,
     done: bool,
-    hb: Heartbeat,
+    _hb: Heartbeat,
     _slot: BudgetSlot,
 }
 
 impl BodyReceiver {
-    /// `granted` is the credit already given (the download request carries the first
-    /// window); an upload receiver starts with none and calls [`BodyReceiver::open`].
-    pub fn new(
-        route: Route,
-        peer: Option<String>,
-        start_offset: u64,
-        granted: u64,
-        cfg: StreamConfig,
-    ) -> Self {
+    /// `peer` is the sender's subject; the receiver starts with no credit given and
+    /// calls [`BodyReceiver::open`].
+    pub fn new(route: Route, peer: String, start_offset: u64, cfg: StreamConfig) -> Self {
         let me = route.subject("d");
-        let hb = Heartbeat::start(route.client().clone(), peer.clone(), cfg.heartbeat);
+        let hb = Heartbeat::start(route.client().clone(), Some(peer.clone()), cfg.heartbeat);
         let slot = BudgetSlot::take(&cfg.budget);
         BodyReceiver {
             _slot: slot,
@@ -421,10 +352,10 @@ impl BodyReceiver {
             me,
             peer,
             received: start_offset,
-            granted: granted.max(start_offset),
+            granted: start_offset,
             cfg,
             done: false,
-            hb,
+            _hb: hb,
         }
     }
 
@@ -444,15 +375,12 @@ impl BodyReceiver {
     }
 
     async fn grant(&mut self) -> Result<(), StreamError> {
-        let Some(peer) = self.peer.clone() else {
-            return Ok(());
-        };
         // Never below what was already granted: credit is an offset, it cannot shrink.
         self.granted = self.granted.max(self.received + self.cfg.window_now());
         self.route
             .client()
             .publish_with_headers(
-                peer,
+                self.peer.clone(),
                 frame("credit", Some(self.granted), &self.me),
                 Bytes::new(),
             )
@@ -482,12 +410,6 @@ impl BodyReceiver {
                             "data at offset {offset}, expected {}",
                             self.received
                         )));
-                    }
-                    if self.peer.is_none() {
-                        if let Some(peer) = peer_of(&msg) {
-                            self.hb.set_target(peer.clone());
-                            self.peer = Some(peer);
-                        }
                     }
                     self.received += msg.payload.len() as u64;
                     if self.received > self.granted {
@@ -528,7 +450,7 @@ impl BodyReceiver {
             self.done = true;
             spawn_abort(
                 self.route.client(),
-                self.peer.clone(),
+                Some(self.peer.clone()),
                 self.me.clone(),
                 reason,
             );
@@ -574,48 +496,5 @@ mod tests {
         );
         assert_eq!(classify(&msg(frame("data", None, "me"), b"")), Frame::Other);
         assert_eq!(classify(&msg(HeaderMap::new(), b"")), Frame::Other);
-    }
-
-    #[test]
-    fn batch_reservations_never_exceed_the_budget() {
-        use futures::FutureExt;
-        let budget = StreamBudget::new(4 << 20);
-        let a = budget.reserve_batch(3 << 20).now_or_never().flatten();
-        assert!(a.is_some(), "3 of 4 MiB fit");
-        assert!(
-            budget.reserve_batch(2 << 20).now_or_never().is_none(),
-            "2 more MiB wait"
-        );
-        drop(a);
-        assert!(budget
-            .reserve_batch(2 << 20)
-            .now_or_never()
-            .flatten()
-            .is_some());
-        // A batch larger than the whole budget waits for all of it, not forever.
-        assert!(budget
-            .reserve_batch(64 << 20)
-            .now_or_never()
-            .flatten()
-            .is_some());
-    }
-
-    #[test]
-    fn budget_shares_the_window_between_open_streams() {
-        let budget = StreamBudget::new(8 << 20);
-        let cfg = StreamConfig {
-            budget: Some(budget.clone()),
-            ..StreamConfig::default()
-        };
-        assert_eq!(cfg.window_now(), 4 << 20, "one stream: the full window");
-        let slots: Vec<_> = (0..8).map(|_| BudgetSlot::take(&cfg.budget)).collect();
-        assert_eq!(budget.open_streams(), 8);
-        assert_eq!(cfg.window_now(), 1 << 20);
-        let many: Vec<_> = (0..100).map(|_| BudgetSlot::take(&cfg.budget)).collect();
-        assert_eq!(cfg.window_now(), FRAME_SIZE as u64, "never below one frame");
-        drop(many);
-        drop(slots);
-        assert_eq!(budget.open_streams(), 0);
-        assert_eq!(StreamConfig::default().window_now(), 4 << 20);
     }
 }

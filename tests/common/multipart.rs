@@ -1,5 +1,6 @@
-//! Multipart-upload steps with aws-sdk-s3 that tests/multipart.rs and
-//! tests/multipart_faults.rs share, and reading an object back with async-nats.
+//! Multipart-upload steps with aws-sdk-s3 that tests/multipart.rs,
+//! tests/multipart_faults.rs and tests/multipart_complete_faults.rs share, reading an
+//! object back with async-nats, and the checks the fault tests make after a worker died.
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::operation::create_multipart_upload::builders::CreateMultipartUploadFluentBuilder;
@@ -9,7 +10,9 @@ use aws_sdk_s3::Client;
 use md5::{Digest, Md5};
 use tokio::io::AsyncReadExt;
 
-use super::nats_bucket;
+use std::time::{Duration, Instant};
+
+use super::{chunk_messages, md5_hex, nats_bucket, Gateway};
 
 /// The S3 multipart ETag of an object made of `parts`: MD5 of the part MD5s, `-<count>`.
 pub fn multipart_etag(parts: &[&[u8]]) -> String {
@@ -174,4 +177,65 @@ pub async fn record_marker(
         op,
         msg.headers.get("Nats-TTL").map(|v| v.as_str().to_string()),
     ))
+}
+
+// What the fault tests (tests/multipart_faults.rs, tests/multipart_complete_faults.rs)
+// check after a worker died or stalled.
+
+/// Orphan grace of the workers that replace a killed one: their janitor runs every this
+/// often. Long enough that a Complete copying parts (which writes chunks continuously)
+/// is never mistaken for a dead one on this busy 2-core machine.
+pub const ORPHAN_GRACE_SECS: &str = "10";
+
+/// `want` with ETag `etag` at `b/k`, read through S3 and through async-nats.
+pub async fn assert_stored_object(g: &Gateway, b: &str, k: &str, want: &[u8], etag: &str) {
+    let got = g
+        .client()
+        .get_object()
+        .bucket(b)
+        .key(k)
+        .send()
+        .await
+        .expect("get object");
+    assert_eq!(got.e_tag(), Some(etag), "ETag via S3");
+    let body = got.body.collect().await.expect("read body").to_vec();
+    assert_eq!(body.len(), want.len(), "length via S3");
+    assert_eq!(md5_hex(&body), md5_hex(want), "bytes via S3");
+    let via_nats = get_nats(&g.nats.jetstream().await, b, k).await;
+    assert_eq!(md5_hex(&via_nats), md5_hex(want), "bytes via async-nats");
+}
+
+/// No upload keys of `id` are left in the uploads KV.
+pub async fn assert_no_upload_keys(g: &Gateway, id: &str) {
+    let left = upload_kv_keys(&g.nats.jetstream().await, id).await;
+    assert!(left.is_empty(), "upload keys left: {left:?}");
+}
+
+/// Waits (90 s at most) until the bucket's stream holds `want` chunk messages.
+pub async fn wait_chunks(g: &Gateway, b: &str, want: u64) {
+    let js = g.nats.jetstream().await;
+    let nb = nats_bucket(b);
+    let t = Instant::now();
+    super::poll(
+        &format!("{want} chunk messages in {b}"),
+        Duration::from_secs(90),
+        || {
+            let (js, nb) = (js.clone(), nb.clone());
+            async move { (chunk_messages(&js, &nb).await == want).then_some(()) }
+        },
+    )
+    .await;
+    println!(
+        "{want} chunks left, {:?} after the check started",
+        t.elapsed()
+    );
+}
+
+/// SIGKILLs the gateway's worker process and waits for it to exit.
+pub fn kill_worker(g: &Gateway) {
+    let w = g.worker();
+    println!("kill -9 worker pid {}", w.pid());
+    w.signal("KILL");
+    w.wait_exit(Duration::from_secs(10))
+        .expect("worker exits after SIGKILL");
 }

@@ -62,7 +62,7 @@ async fn ask_worker<R: Rpc>(signed: SignedRequest, op: R::Op) -> Result<R::Reply
         signed,
         op,
         body: None,
-        download: None,
+        data_subject: None,
     };
     let payload = jetgate_protocol::encode(&call, &[]).expect("encode");
     let reply = nc

@@ -3,7 +3,7 @@
 //! the object is committed: in place when the listed parts are exactly the appended
 //! prefix (only the metadata is written), else rebuilt by copying the parts in order
 //! into a new chunk subject. A long commit answers `pending` first and the result later
-//! on the download subject, while the role's heartbeat keeps the client's response
+//! on the edge's data subject, while the role's heartbeat keeps the client's response
 //! alive.
 
 use crate::store::unix_ms;
@@ -95,7 +95,7 @@ pub async fn complete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
     };
     // Extended while the commit runs, so a long copy is not taken over.
     let claim = Claim::keep(uploads, &upload, claimed_rev);
-    let download = call.download.clone();
+    let download = call.data_subject.clone();
     if download.is_some() {
         inc.reply::<rpc::CompleteUpload>(
             &CompleteReply {
@@ -169,7 +169,7 @@ pub async fn complete(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
             let payload = jetgate_protocol::encode(&fin, &[]).map_err(S3Error::internal)?;
             worker
                 .client()
-                .publish_with_headers(d.data, inc.ctx.headers(), payload)
+                .publish_with_headers(d, inc.ctx.headers(), payload)
                 .await
                 .map_err(S3Error::internal)?;
             Ok(())

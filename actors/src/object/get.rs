@@ -117,7 +117,7 @@ pub async fn get(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
         reply.body = BodyOut::Inline;
         return inc.reply::<rpc::GetObject>(&reply, &buf).await;
     }
-    let Some(download) = call.download.clone() else {
+    let Some(download) = call.data_subject.clone() else {
         return Err(S3Error::internal("large GET without a download subject"));
     };
     let (stream, subject, from_seq, skip) = reader.start().await?;
@@ -136,7 +136,7 @@ pub async fn get(worker: &Worker, inc: &Incoming) -> Result<(), S3Error> {
         route,
         worker.store().api_prefix(),
         &plan,
-        download.data,
+        download,
         meta.chunks,
         idle,
     );
