@@ -289,6 +289,53 @@ impl Drop for DirectReceiver {
     }
 }
 
+/// What the worker lets the edge ask for. The edge asks for one batch at a time, each
+/// from the sequence after the last chunk it accepted, so its asks never go back and
+/// repeat a sequence only to retry a short batch; at least one chunk per batch bounds
+/// their number by the object's chunks (one more for the end, and the retries). An edge
+/// that asks otherwise would make the worker read the same chunks again and again at
+/// the edge's subject.
+#[derive(Debug)]
+pub struct Asks {
+    /// The lowest sequence the next ask may name.
+    from: u64,
+    asked: bool,
+    batches_left: u64,
+    repeats_left: u32,
+}
+
+impl Asks {
+    /// For a plan starting at `from_seq` over an object of `chunks` chunks.
+    pub fn new(from_seq: u64, chunks: u64) -> Self {
+        Asks {
+            from: from_seq,
+            asked: false,
+            batches_left: chunks + 1 + u64::from(RETRIES),
+            repeats_left: RETRIES,
+        }
+    }
+
+    /// Admits the next ask, or says why the download must stop.
+    pub fn admit(&mut self, from_seq: u64) -> Result<(), &'static str> {
+        if from_seq < self.from {
+            return Err("edge asked for an earlier sequence");
+        }
+        if self.asked && from_seq == self.from {
+            if self.repeats_left == 0 {
+                return Err("edge asked for the same batch too often");
+            }
+            self.repeats_left -= 1;
+        }
+        if self.batches_left == 0 {
+            return Err("more batches than the object has chunks");
+        }
+        self.batches_left -= 1;
+        self.asked = true;
+        self.from = from_seq;
+        Ok(())
+    }
+}
+
 /// The worker's half: turns each "more" into one batched direct get replying to the
 /// edge, until the edge says done (the bytes it delivered) or gives up.
 pub struct DirectSender {
@@ -297,9 +344,7 @@ pub struct DirectSender {
     get_subject: String,
     subject: String,
     edge: String,
-    /// Batches the edge may still ask for: one chunk at least per batch, so more than the
-    /// object's chunks (and one for the end, and the retries) is a misbehaving edge.
-    batches_left: u64,
+    asks: Asks,
     idle: Duration,
     me: String,
     done: bool,
@@ -321,7 +366,7 @@ impl DirectSender {
             get_subject: format!("{api}.DIRECT.GET.{}", plan.stream),
             subject: plan.subject.clone(),
             edge,
-            batches_left: chunks + 1 + u64::from(RETRIES),
+            asks: Asks::new(plan.from_seq, chunks),
             idle,
             me,
             route,
@@ -342,11 +387,10 @@ impl DirectSender {
                     batch,
                     max_bytes,
                 } => {
-                    if self.batches_left == 0 {
-                        self.abort("more batches than the object has chunks");
-                        return Err(violation("edge asked for too many batches".into()));
+                    if let Err(why) = self.asks.admit(from_seq) {
+                        self.abort(why);
+                        return Err(violation(format!("edge: {why}")));
                     }
-                    self.batches_left -= 1;
                     let body = batch_request(
                         &self.subject,
                         from_seq,

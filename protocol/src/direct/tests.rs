@@ -253,3 +253,26 @@ fn batch_request_is_the_servers_json() {
         serde_json::json!({"seq": 5, "next_by_subj": "$O.b.C.n1", "batch": 4, "max_bytes": 1024})
     );
 }
+
+#[test]
+fn the_worker_admits_asks_that_go_forward_and_few_retries() {
+    let mut a = Asks::new(100, 3);
+    assert_eq!(a.admit(99), Err("edge asked for an earlier sequence"));
+    a.admit(100).unwrap();
+    a.admit(101).unwrap();
+    assert_eq!(a.admit(100), Err("edge asked for an earlier sequence"));
+    for _ in 0..RETRIES {
+        a.admit(101).unwrap();
+    }
+    assert_eq!(a.admit(101), Err("edge asked for the same batch too often"));
+
+    // Going forward one sequence at a time, the object's chunks bound the batches.
+    let mut a = Asks::new(0, 3);
+    for seq in 1..=(3 + 1 + u64::from(RETRIES)) {
+        a.admit(seq).unwrap();
+    }
+    assert_eq!(
+        a.admit(1000),
+        Err("more batches than the object has chunks")
+    );
+}
