@@ -9,7 +9,7 @@ use async_nats::jetstream::consumer::{push::OrderedConfig, DeliverPolicy};
 use clap::Args;
 use futures::StreamExt;
 use jetgate_actors::usage::summary::{parse_since, GroupBy, Summary};
-use jetgate_actors::usage::{UsageLimits, UsageRecord, DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES, STREAM};
+use jetgate_actors::usage::{records, UsageLimits, DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES, STREAM};
 
 use crate::nats::NatsArgs;
 
@@ -61,11 +61,13 @@ pub async fn usage(args: UsageArgs) -> anyhow::Result<()> {
     let mut summary = Summary::new(by);
     let mut unreadable = 0u64;
     read_since(&js, &client, since_ms, |payload| {
-        match serde_json::from_slice::<UsageRecord>(payload) {
-            // The consumer starts by time; the record's own time decides.
-            Ok(rec) if rec.time_ms >= since_ms => summary.add(&rec),
-            Ok(_) => {}
-            Err(_) => unreadable += 1,
+        for rec in records(payload) {
+            match rec {
+                // The consumer starts by time; the record's own time decides.
+                Ok(rec) if rec.time_ms >= since_ms => summary.add(&rec),
+                Ok(_) => {}
+                Err(_) => unreadable += 1,
+            }
         }
     })
     .await?;

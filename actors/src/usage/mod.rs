@@ -3,8 +3,8 @@
 //! [`STREAM`]. Records are written by workers only: the edge is internet-facing and
 //! may not publish on [`SUBJECTS`] (it may publish only `jetgate.v1.>`), so it cannot
 //! author usage. The request path only counts bytes and hands the finished record to a
-//! bounded channel ([`UsageSink::record`]); a background task publishes it
-//! ([`publisher`]). A record that cannot be published is counted in [`LOST_METRIC`],
+//! bounded channel ([`UsageSink::record`]); a background task publishes what the
+//! channel holds, one message per operation ([`publisher`], [`records`]). A record that cannot be published is counted in [`LOST_METRIC`],
 //! never retried on the request path.
 
 mod owners;
@@ -40,6 +40,17 @@ pub const BYTES_OUT_METRIC: &str = "jetgate_usage_bytes_out_total";
 /// subject token: `GetObject`), so `nats stream view --subject` can pick one.
 pub fn subject(operation: &str) -> String {
     format!("jetgate.usage.{operation}")
+}
+
+/// The records of one message of the usage stream. A message holds the records of one
+/// operation (its subject's) that a worker finished at about the same time, one JSON
+/// object per line (JSON Lines); a lone record is the JSON object alone, as every
+/// message was before records were batched.
+pub fn records(payload: &[u8]) -> impl Iterator<Item = serde_json::Result<UsageRecord>> + '_ {
+    payload
+        .split(|b| *b == b'\n')
+        .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
+        .map(serde_json::from_slice)
 }
 
 /// Limits the usage stream is created with (changed later with `nats stream edit`:
