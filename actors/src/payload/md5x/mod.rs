@@ -4,9 +4,9 @@
 //! [`INLINE_LIMIT`] bytes, so small objects never pay a thread hop. Past that it hands
 //! its state to one shared OS thread, "jetgate-md5", which keeps up to 16 lanes: each
 //! wake-up it takes up to [`LANE_BUDGET`] bytes from up to 16 streams (round robin) and
-//! hashes them together with the AVX-512 kernel, in runs of blocks while the set of
-//! lanes with data stays the same; a lone lane, or a CPU without AVX-512F, uses the
-//! scalar compress. `update` never blocks; `ready` holds writers once more than
+//! hashes them together with the AVX-512 kernel (256-bit registers when it took 8
+//! streams or fewer), in runs of blocks while the set of lanes with data stays the
+//! same; a lone lane, or a CPU without AVX-512F, uses the scalar compress. `update` never blocks; `ready` holds writers once more than
 //! [`BACKLOG_CAP`] bytes of a stream wait unhashed, bounding memory.
 //!
 //! Robustness: the thread works on copies and commits each lane's state under the lock
@@ -23,6 +23,9 @@ mod avx512 {
         false
     }
     pub(super) fn compress16(_: &mut [[u32; 16]; 4], _: &[&[u8]; 16], _: usize) -> bool {
+        false
+    }
+    pub(super) fn compress8(_: &mut [[u32; 16]; 4], _: &[&[u8]; 16], _: usize) -> bool {
         false
     }
 }

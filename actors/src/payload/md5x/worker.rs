@@ -114,7 +114,14 @@ fn compute(lanes: &mut [Lane], simd: bool) {
             Some(lane) if blocks[i] > 0 => lane.segment(),
             _ => &[],
         });
-        if avx512::compress16(&mut state, &data, run) {
+        // Eight lanes or fewer fit 256-bit registers: half the micro-ops of the 512-bit
+        // kernel where those are split in two.
+        let done = if lanes.len() <= LANES / 2 {
+            avx512::compress8(&mut state, &data, run) || avx512::compress16(&mut state, &data, run)
+        } else {
+            avx512::compress16(&mut state, &data, run)
+        };
+        if done {
             for (i, (lane, &b)) in lanes.iter_mut().zip(&blocks).enumerate() {
                 if b > 0 {
                     lane.state = [state[0][i], state[1][i], state[2][i], state[3][i]];
