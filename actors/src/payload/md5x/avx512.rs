@@ -31,6 +31,15 @@ pub(super) fn available8() -> bool {
     available() && std::arch::is_x86_feature_detected!("avx512vl")
 }
 
+/// Lane `i`'s block at byte `at`, or zeros for a lane that is masked off (`full` false).
+fn lane_block<'a>(data: &[&'a [u8]; 16], i: usize, at: usize, full: bool) -> &'a [u8; BLOCK] {
+    data.get(i)
+        .and_then(|d| d.get(at..at + BLOCK))
+        .and_then(|b| <&[u8; BLOCK]>::try_from(b).ok())
+        .filter(|_| full)
+        .unwrap_or(&ZERO)
+}
+
 /// Which of `data`'s first `N` lanes hold at least `rounds` blocks.
 fn full_lanes<const N: usize>(data: &[&[u8]; 16], rounds: usize) -> u16 {
     let need = rounds.saturating_mul(BLOCK);
@@ -221,14 +230,8 @@ fn kernel(state: &mut [[u32; 16]; 4], data: &[&[u8]; 16], rounds: usize, mask: u
     }
     for r in 0..rounds {
         let at = r * BLOCK;
-        let rows: [__m512i; 16] = std::array::from_fn(|i| {
-            let block = data[i]
-                .get(at..at + BLOCK)
-                .and_then(|b| <&[u8; BLOCK]>::try_from(b).ok())
-                .filter(|_| mask & (1 << i) != 0)
-                .unwrap_or(&ZERO);
-            load(block)
-        });
+        let rows: [__m512i; 16] =
+            std::array::from_fn(|i| load(lane_block(data, i, at, mask & (1 << i) != 0)));
         let w = transpose(rows);
         let [mut a, mut b, mut c, mut d] = s;
         md5_steps!(v512, a, b, c, d, w);
@@ -289,13 +292,8 @@ fn kernel8(state: &mut [[u32; 16]; 4], data: &[&[u8]; 16], rounds: usize, mask: 
     }
     for r in 0..rounds {
         let at = r * BLOCK;
-        let blocks: [&[u8; BLOCK]; 8] = std::array::from_fn(|i| {
-            data[i]
-                .get(at..at + BLOCK)
-                .and_then(|b| <&[u8; BLOCK]>::try_from(b).ok())
-                .filter(|_| mask & (1 << i) != 0)
-                .unwrap_or(&ZERO)
-        });
+        let blocks: [&[u8; BLOCK]; 8] =
+            std::array::from_fn(|i| lane_block(data, i, at, mask & (1 << i) != 0));
         let lo = transpose8(std::array::from_fn(|i| load_half(blocks[i], false)));
         let hi = transpose8(std::array::from_fn(|i| load_half(blocks[i], true)));
         let w: [__m256i; 16] = std::array::from_fn(|j| if j < 8 { lo[j] } else { hi[j - 8] });
